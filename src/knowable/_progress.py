@@ -1,0 +1,37 @@
+"""Rich progress bars for long work, silent unless asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+__all__ = ["progress_bar"]
+
+
+@contextmanager
+def progress_bar(total: int, description: str, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """Yield an ``advance(steps=1)`` callable backed by a rich progress bar.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps the bar spans.
+    description : str
+        Label shown next to the bar.
+    enabled : bool
+        When False nothing is drawn and ``advance`` does nothing.
+    """
+    if not enabled:
+        yield lambda steps=1: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda steps=1: bar.advance(task, steps)

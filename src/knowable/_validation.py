@@ -1,0 +1,330 @@
+"""Input checks shared by every public entry point.
+
+One place decides what counts as valid input, so that every estimator, loader
+and acquisition rejects the same mistakes with the same clear messages. Nothing
+here coerces silently: strings, NaN, infinities, empty arrays and wrong shapes
+raise ``TypeError`` or ``ValueError`` naming the argument and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "as_feature_names",
+    "check_array",
+    "check_binary_treatment",
+    "check_consistent_length",
+    "check_in_options",
+    "check_lambda",
+    "check_positive_int",
+    "check_probability_array",
+    "check_real",
+]
+
+
+def _to_numpy(value: Any, name: str) -> np.ndarray:
+    if value is None:
+        raise TypeError(f"{name} is None; pass an array-like of numbers.")
+    if hasattr(value, "to_numpy") and hasattr(
+        value, "dtypes" if hasattr(value, "columns") else "dtype"
+    ):
+        # pandas DataFrame / Series: refuse non-numeric columns explicitly
+        frame_like = value.to_frame() if not hasattr(value, "columns") else value
+        bad = [
+            str(c)
+            for c, dt in zip(frame_like.columns, frame_like.dtypes, strict=True)
+            if not _is_numeric_dtype(dt)
+        ]
+        if bad:
+            raise TypeError(
+                f"{name} has non-numeric column(s) {bad}; encode them as numbers before passing them in."
+            )
+        return np.asarray(value.to_numpy(dtype=float))
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    arr = np.asarray(value)
+    if arr.dtype == object or arr.dtype.kind in "USaVM":
+        raise TypeError(
+            f"{name} must hold numbers, got dtype {arr.dtype}; convert strings/objects to numbers first."
+        )
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must be real-valued, got complex dtype {arr.dtype}.")
+    return arr
+
+
+def _is_numeric_dtype(dt: Any) -> bool:
+    kind = getattr(np.dtype(dt) if not hasattr(dt, "kind") else dt, "kind", "O")
+    return kind in "biuf"
+
+
+def check_array(
+    value: Any,
+    name: str = "X",
+    *,
+    ndim: int | tuple[int, ...] = 2,
+    dtype: Any = np.float64,
+    allow_empty: bool = False,
+    allow_nonfinite: bool = False,
+    ensure_2d: bool = False,
+) -> np.ndarray:
+    """Validate an array-like of numbers and return it as a numpy array.
+
+    Parameters
+    ----------
+    value : array-like, pandas DataFrame/Series or torch tensor
+        The input to check.
+    name : str
+        Argument name used in error messages.
+    ndim : int or tuple of int
+        Allowed numbers of dimensions.
+    dtype : numpy dtype
+        Dtype of the returned array (booleans and integers are converted).
+    allow_empty : bool
+        Whether an array with zero rows is acceptable.
+    allow_nonfinite : bool
+        Whether NaN and infinities are acceptable.
+    ensure_2d : bool
+        Reshape a 1-d input of shape ``(n,)`` to ``(n, 1)`` when 2 is among
+        the allowed ``ndim``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The validated array.
+
+    Raises
+    ------
+    TypeError
+        If the input is not numeric.
+    ValueError
+        If it has the wrong number of dimensions, is empty, or holds NaN/inf.
+    """
+    arr = _to_numpy(value, name)
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if ensure_2d and arr.ndim == 1 and 2 in allowed:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim not in allowed:
+        raise ValueError(
+            f"{name} must have {' or '.join(map(str, allowed))} dimension(s), got shape {arr.shape}."
+        )
+    if not allow_empty and (arr.size == 0 or (arr.ndim > 0 and arr.shape[0] == 0)):
+        raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one row.")
+    arr = arr.astype(dtype, copy=False)
+    if not allow_nonfinite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int(np.isinf(arr).sum())
+        raise ValueError(
+            f"{name} contains {n_nan} NaN and {n_inf} infinite value(s); impute or drop them first."
+        )
+    return arr
+
+
+def check_consistent_length(**arrays: np.ndarray | None) -> int:
+    """Check that all given arrays have the same number of rows.
+
+    Parameters
+    ----------
+    **arrays : numpy.ndarray or None
+        Named arrays; ``None`` entries are skipped.
+
+    Returns
+    -------
+    int
+        The common number of rows.
+    """
+    lengths = {k: len(v) for k, v in arrays.items() if v is not None}
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{k}: {n}" for k, n in lengths.items())
+        raise ValueError(
+            f"Inconsistent numbers of rows ({detail}); every input needs one row per unit."
+        )
+    return next(iter(lengths.values())) if lengths else 0
+
+
+def check_binary_treatment(t: Any, name: str = "t") -> np.ndarray:
+    """Validate a binary treatment vector and return it as float64 0/1 values.
+
+    Parameters
+    ----------
+    t : array-like of shape (n,) or (n, 1)
+        Treatment indicators, exactly 0 or 1 (booleans accepted).
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+    """
+    arr = check_array(t, name, ndim=(1, 2))
+    if arr.ndim == 2:
+        if arr.shape[1] != 1:
+            raise ValueError(f"{name} must be a single column, got shape {arr.shape}.")
+        arr = arr[:, 0]
+    values = np.unique(arr)
+    if not np.isin(values, (0.0, 1.0)).all():
+        shown = values[:6].tolist()
+        raise ValueError(
+            f"{name} must be binary (0/1); found values {shown}{'...' if len(values) > 6 else ''}. "
+            "For a continuous treatment use knowable.effects.DoseResponse."
+        )
+    return arr
+
+
+def check_lambda(lam: Any, name: str = "lam") -> np.ndarray:
+    """Validate sensitivity parameter(s) Λ ≥ 1 of the marginal sensitivity model.
+
+    Parameters
+    ----------
+    lam : float or array-like of float
+        One or several values of Λ.
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values as a float64 array (0-d for a scalar input).
+    """
+    arr = check_array(lam, name, ndim=(0, 1))
+    if (arr < 1).any():
+        raise ValueError(
+            f"{name} must be >= 1 (Λ = 1 means no hidden confounding); got {arr.min()}."
+        )
+    return arr
+
+
+def check_probability_array(
+    p: Any, name: str = "propensity", *, open_interval: bool = True
+) -> np.ndarray:
+    """Validate probabilities, by default strictly inside (0, 1).
+
+    Parameters
+    ----------
+    p : array-like
+        Probabilities.
+    name : str
+        Argument name used in error messages.
+    open_interval : bool
+        Reject exact 0 and 1 (no overlap) when True.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    arr = check_array(p, name, ndim=(0, 1, 2))
+    if open_interval:
+        if ((arr <= 0) | (arr >= 1)).any():
+            raise ValueError(
+                f"{name} must lie strictly between 0 and 1 (values of 0 or 1 mean no overlap); "
+                f"got range [{arr.min()}, {arr.max()}]."
+            )
+    elif ((arr < 0) | (arr > 1)).any():
+        raise ValueError(f"{name} must lie in [0, 1]; got range [{arr.min()}, {arr.max()}].")
+    return arr
+
+
+def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    """Validate an integer parameter that must be at least ``minimum``.
+
+    Parameters
+    ----------
+    value : int
+        The value to check (booleans are refused).
+    name : str
+        Parameter name used in error messages.
+    minimum : int
+        Smallest allowed value.
+
+    Returns
+    -------
+    int
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+    return int(value)
+
+
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """Validate a real scalar parameter inside an interval.
+
+    Parameters
+    ----------
+    value : float
+        The value to check.
+    name : str
+        Parameter name used in error messages.
+    low, high : float, optional
+        Interval ends.
+    low_inclusive, high_inclusive : bool
+        Whether the ends are allowed.
+
+    Returns
+    -------
+    float
+    """
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}.")
+    if low is not None and (v < low or (v == low and not low_inclusive)):
+        raise ValueError(f"{name} must be {'>=' if low_inclusive else '>'} {low}, got {v}.")
+    if high is not None and (v > high or (v == high and not high_inclusive)):
+        raise ValueError(f"{name} must be {'<=' if high_inclusive else '<'} {high}, got {v}.")
+    return v
+
+
+def check_in_options(value: Any, name: str, options: Sequence[str]) -> str:
+    """Validate a string parameter against a fixed set of options.
+
+    Parameters
+    ----------
+    value : str
+        The value to check.
+    name : str
+        Parameter name used in error messages.
+    options : sequence of str
+        Allowed values.
+
+    Returns
+    -------
+    str
+    """
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}.")
+    return value
+
+
+def as_feature_names(value: Any, n_features: int) -> list[str]:
+    """Feature names of a DataFrame input, or ``x0 .. x{d-1}`` otherwise.
+
+    Parameters
+    ----------
+    value : array-like
+        The original input (before conversion).
+    n_features : int
+        Number of columns.
+
+    Returns
+    -------
+    list of str
+    """
+    columns = getattr(value, "columns", None)
+    if columns is not None and len(columns) == n_features:
+        return [str(c) for c in columns]
+    return [f"x{i}" for i in range(n_features)]

@@ -1,0 +1,41 @@
+"""Function approximators that know what they do not know.
+
+Everything here returns a :class:`Posterior`; layers above consume only
+Posteriors and never network internals.
+"""
+
+from ._classifier import UncertainClassifier
+from ._heads import (
+    BernoulliHead,
+    ClassifierHead,
+    GaussianHead,
+    MixtureDensityHead,
+    TwoArmHead,
+)
+from ._layers import MLP, ConvNet, ResidualMLP, SeededDropout, SpectralLinear
+from ._observation import Categorical, GaussianMixture, GaussianNoise
+from ._posterior import Posterior
+from ._regressor import UncertainRegressor
+from ._training import TrainingConfig, TrainingHistory, train_module
+
+__all__ = [
+    "MLP",
+    "BernoulliHead",
+    "Categorical",
+    "ClassifierHead",
+    "ConvNet",
+    "GaussianHead",
+    "GaussianMixture",
+    "GaussianNoise",
+    "MixtureDensityHead",
+    "Posterior",
+    "ResidualMLP",
+    "SeededDropout",
+    "SpectralLinear",
+    "TrainingConfig",
+    "TrainingHistory",
+    "TwoArmHead",
+    "UncertainClassifier",
+    "UncertainRegressor",
+    "train_module",
+]

@@ -1,0 +1,323 @@
+"""Shared machinery of the uncertain models: parameters, seeding, training, draws.
+
+A model is ``S`` draws of one network architecture: ``n_members`` independently
+initialised networks (deep ensemble), one network with ``n_samples`` shared
+dropout masks (MC dropout), or one deep-kernel network with ``n_samples`` GP
+draws (DUE). Subclasses say what the head is, how to validate targets and how to
+turn head outputs into a :class:`Posterior`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from torch import nn
+
+from .._progress import progress_bar
+from .._random import check_random_state, spawn_seeds, torch_generator
+from .._validation import check_array, check_in_options, check_positive_int, check_real
+from ._gp import VariationalGP, init_inducing_points
+from ._layers import attach_generator, init_parameters, set_mc_dropout
+from ._networks import DeepKernel, FeedForward, build_extractor
+from ._training import TrainingConfig, TrainingHistory, resolve_device, train_module
+
+__all__ = ["UncertainModel"]
+
+UNCERTAINTY_METHODS = ("ensemble", "dropout", "due")
+PREDICT_CHUNK = 4096
+
+
+class UncertainModel(BaseEstimator):
+    """Base class: common parameters and the fit / draw machinery.
+
+    See :class:`~knowable.models.UncertainRegressor` for the parameters.
+    """
+
+    _estimator_kind = "model"
+
+    def __init__(
+        self,
+        uncertainty: str = "ensemble",
+        *,
+        n_members: int = 5,
+        n_samples: int = 100,
+        extractor: str | None = None,
+        hidden_size: int = 128,
+        depth: int = 3,
+        activation: str = "relu",
+        dropout: float | None = None,
+        spectral_coeff: float | None = None,
+        n_inducing: int = 50,
+        kernel: str = "rbf",
+        max_epochs: int = 300,
+        batch_size: int = 64,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 0.0,
+        patience: int = 20,
+        validation_fraction: float = 0.2,
+        min_steps_per_epoch: int = 0,
+        device: str = "auto",
+        random_state: int | np.random.Generator | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.uncertainty = uncertainty
+        self.n_members = n_members
+        self.n_samples = n_samples
+        self.extractor = extractor
+        self.hidden_size = hidden_size
+        self.depth = depth
+        self.activation = activation
+        self.dropout = dropout
+        self.spectral_coeff = spectral_coeff
+        self.n_inducing = n_inducing
+        self.kernel = kernel
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.min_steps_per_epoch = min_steps_per_epoch
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ parameters
+    def _resolved(self) -> dict[str, Any]:
+        """Validated parameters with method-dependent defaults filled in."""
+        method = check_in_options(self.uncertainty, "uncertainty", UNCERTAINTY_METHODS)
+        dropout = self.dropout
+        if dropout is None:
+            dropout = {"ensemble": 0.0, "dropout": 0.1, "due": 0.0}[method]
+        dropout = check_real(dropout, "dropout", low=0.0, high=1.0, high_inclusive=False)
+        if method == "dropout" and dropout == 0:
+            raise ValueError("uncertainty='dropout' needs dropout > 0 (the MC-dropout rate).")
+        extractor = self.extractor or ("resnet" if method == "due" else "mlp")
+        check_in_options(extractor, "extractor", ("mlp", "resnet", "cnn"))
+        coeff = self.spectral_coeff
+        if coeff is None and method == "due" and extractor != "cnn":
+            coeff = 0.95
+        if coeff is not None:
+            coeff = check_real(coeff, "spectral_coeff", low=0.0, low_inclusive=False)
+        return {
+            "method": method,
+            "extractor": extractor,
+            "dropout": dropout,
+            "spectral_coeff": coeff,
+            "n_members": check_positive_int(self.n_members, "n_members")
+            if method == "ensemble"
+            else 1,
+            "n_samples": check_positive_int(self.n_samples, "n_samples"),
+            "hidden_size": check_positive_int(self.hidden_size, "hidden_size"),
+            "depth": check_positive_int(self.depth, "depth", minimum=1),
+            "n_inducing": check_positive_int(self.n_inducing, "n_inducing"),
+            "kernel": check_in_options(self.kernel, "kernel", ("rbf", "matern32", "matern52")),
+            "activation": check_in_options(
+                self.activation, "activation", ("relu", "elu", "leaky_relu", "tanh", "gelu")
+            ),
+        }
+
+    def _training_config(self, device: torch.device) -> TrainingConfig:
+        return TrainingConfig(
+            max_epochs=check_positive_int(self.max_epochs, "max_epochs"),
+            batch_size=check_positive_int(self.batch_size, "batch_size"),
+            learning_rate=check_real(
+                self.learning_rate, "learning_rate", low=0.0, low_inclusive=False
+            ),
+            weight_decay=check_real(self.weight_decay, "weight_decay", low=0.0),
+            patience=check_positive_int(self.patience, "patience"),
+            validation_fraction=check_real(
+                self.validation_fraction,
+                "validation_fraction",
+                low=0.0,
+                high=1.0,
+                high_inclusive=False,
+            ),
+            device=device,
+            min_steps_per_epoch=check_positive_int(
+                self.min_steps_per_epoch, "min_steps_per_epoch", minimum=0
+            ),
+        )
+
+    # ------------------------------------------------------------ subclass API
+    def _make_head(self, in_features: int) -> nn.Module:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _n_latent(self) -> int:
+        """Number of latent GP functions for DUE."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _n_noise(self) -> int:
+        return 0
+
+    def _loss(
+        self, module: nn.Module, batch: Mapping[str, torch.Tensor]
+    ) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def _due_loss(
+        self, module: DeepKernel, batch: Mapping[str, torch.Tensor]
+    ) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- inputs
+    def _validate_X(self, X: Any, *, fitting: bool) -> np.ndarray:
+        arr = check_array(X, "X", ndim=(2, 4), dtype=np.float32)
+        if fitting:
+            return arr
+        self._check_fitted()
+        if arr.shape[1:] != self.input_shape_:
+            raise ValueError(
+                f"X has shape (n, {', '.join(map(str, arr.shape[1:]))}) but the model was fitted on "
+                f"(n, {', '.join(map(str, self.input_shape_))})."
+            )
+        return arr
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "members_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit(X, y) first."
+            )
+
+    def _standardise_X(self, x: np.ndarray) -> torch.Tensor:
+        t = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32)
+        if self.x_mean_ is not None:
+            t = (t - self.x_mean_) / self.x_scale_
+        return t
+
+    # ------------------------------------------------------------- building
+    def _build_member(
+        self, generator: torch.Generator, x_train: torch.Tensor | None = None
+    ) -> nn.Module:
+        r = self.resolved_params_
+        extractor = build_extractor(
+            r["extractor"],
+            self.input_shape_,
+            r["hidden_size"],
+            r["depth"],
+            r["activation"],
+            r["dropout"],
+            r["spectral_coeff"],
+        )
+        if r["method"] != "due":
+            module: nn.Module = FeedForward(extractor, self._make_head(extractor.out_features))
+            init_parameters(module, generator)
+            return module
+        init_parameters(extractor, generator)
+        if x_train is not None:
+            n = x_train.shape[0]
+            pick = torch.randperm(n, generator=generator)[: min(n, 1000)]
+            extractor.eval()
+            with torch.no_grad():
+                feats = extractor(x_train[pick])
+            centres, lengthscale = init_inducing_points(
+                feats, r["n_inducing"], int(torch.randint(2**31, (1,), generator=generator))
+            )
+        else:  # shapes only; weights come from a saved state dict
+            centres, lengthscale = torch.zeros(self.n_inducing_, extractor.out_features), 1.0
+        gp = VariationalGP(centres, self._n_latent(), r["kernel"], lengthscale)
+        return DeepKernel(extractor, gp, self._n_noise())
+
+    # ------------------------------------------------------------------ fit
+    def _fit_networks(self, x: torch.Tensor, targets: dict[str, torch.Tensor]) -> None:
+        r = self.resolved_params_
+        device = resolve_device(self.device)
+        config = self._training_config(device)
+        rng = check_random_state(self.random_state)
+        seeds = spawn_seeds(rng, 2 * r["n_members"] + 1)
+        self.prediction_seed_ = seeds[-1]
+        data = {"x": x.to(device), **{k: v.to(device) for k, v in targets.items()}}
+        n_fit = round(x.shape[0] * (1 - config.validation_fraction))
+        self._n_fit = max(n_fit, 1)
+        members: list[nn.Module] = []
+        histories: list[TrainingHistory] = []
+        total = r["n_members"] * config.max_epochs
+        with progress_bar(
+            total, f"fitting {type(self).__name__} ({r['method']})", self.verbose
+        ) as advance:
+            for i in range(r["n_members"]):
+                gen = torch_generator(seeds[2 * i])
+                if r["method"] == "due":
+                    self.n_inducing_ = min(r["n_inducing"], x.shape[0])
+                module = self._build_member(gen, x if r["method"] == "due" else None).to(device)
+                groups = None
+                if r["method"] == "due":
+                    module.mc_generator = torch_generator(seeds[2 * i] + 1)  # type: ignore[attr-defined]
+                    gp_params = list(module.gp.parameters()) + (
+                        [module.log_noise] if module.log_noise is not None else []
+                    )
+                    gp_ids = {id(p) for p in gp_params}
+                    groups = [
+                        {"params": [p for p in module.parameters() if id(p) not in gp_ids]},
+                        {"params": gp_params, "lr": 2 * config.learning_rate, "weight_decay": 0.0},
+                    ]
+                loss = self._due_loss if r["method"] == "due" else self._loss
+                history = train_module(
+                    module,
+                    loss,
+                    data,
+                    config,
+                    seeds[2 * i + 1],
+                    parameter_groups=groups,
+                    on_epoch=lambda *_: advance(1),
+                )
+                advance(config.max_epochs - len(history.train_loss))
+                members.append(module.cpu() if device.type != "cpu" else module)
+                histories.append(history)
+        self.members_ = members
+        self.history_ = histories
+        self.device_ = device
+
+    # ------------------------------------------------------------ prediction
+    def _member_outputs(self, x: torch.Tensor) -> list[Any]:
+        """Head outputs for every draw (ensemble members or MC-dropout passes) on one chunk."""
+        r = self.resolved_params_
+        outs = []
+        with torch.no_grad():
+            if r["method"] == "ensemble":
+                for module in self.members_:
+                    module.eval()
+                    outs.append(module(x))
+            else:  # dropout: one shared mask per pass, re-seeded identically for every chunk
+                module = self.members_[0]
+                module.eval()
+                set_mc_dropout(module, True)
+                try:
+                    for s in range(r["n_samples"]):
+                        attach_generator(module, torch_generator(self.prediction_seed_ + s))
+                        outs.append(module(x))
+                finally:
+                    set_mc_dropout(module, False)
+        return outs
+
+    def _gp_draws(
+        self, x: torch.Tensor, chunk_index: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """DUE: draws ``(S, C, n)``, exact mean ``(C, n)`` and variance ``(C, n)`` on one chunk."""
+        module: DeepKernel = self.members_[0]
+        module.eval()
+        with torch.no_grad():
+            feats = module.extractor(x).unsqueeze(1)  # (n, 1, h)
+            mean, cov = module.gp.predict_blocks(feats)
+            draws = module.gp.sample_blocks(
+                feats,
+                self.resolved_params_["n_samples"],
+                self.prediction_seed_,
+                self.prediction_seed_ + 7919 * (chunk_index + 1),
+            )
+        return draws[..., 0], mean[..., 0], cov[..., 0, 0]
+
+    def _chunks(self, X: Any, batch_size: int | None) -> list[torch.Tensor]:
+        x = self._validate_X(X, fitting=False)
+        t = self._standardise_X(x)
+        size = (
+            check_positive_int(batch_size, "batch_size")
+            if batch_size is not None
+            else PREDICT_CHUNK
+        )
+        return [t[i : i + size] for i in range(0, t.shape[0], size)]

@@ -1,0 +1,215 @@
+"""Inducing-point variational GP head (GPyTorch) and its exact predictive maths.
+
+GPyTorch supplies the model, the variational parameters and the KL term. The
+predictive computations below are written out because GPyTorch only returns a
+joint normal over one batch of inputs: knowable needs (a) the exact 2x2 (or
+b x b) covariance between the outputs belonging to one unit (``mu0, mu1`` of a
+treatment-conditioned GP) and (b) draws that are *consistent across inputs and
+chunks*, so acquisitions computed chunk by chunk over a huge pool see the same
+function draw everywhere. Draw ``s`` is
+
+    f_s(z) = m(z) + A(z)^T v_s + R(z)^{1/2} eps,    v_s ~ q(v) = N(m_v, S_v),
+
+with ``A = L^{-1} K_Zz`` (``L`` the Cholesky factor of ``K_ZZ``, whitened
+parameterisation) and ``R`` the conditional covariance of the unit's block. The
+marginal of every block is exact; two different units share ``v_s`` and so
+covary through the inducing variables (the small prior-conditional cross term
+between distinct units is dropped).
+"""
+
+from __future__ import annotations
+
+import gpytorch
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+
+__all__ = ["VariationalGP", "init_inducing_points"]
+
+
+class VariationalGP(gpytorch.models.ApproximateGP):
+    """``n_latent`` independent SVGPs sharing an input space.
+
+    Parameters
+    ----------
+    inducing_points : torch.Tensor of shape (M, d)
+        Initial inducing locations (copied for every latent GP, then learned).
+    n_latent : int
+        Number of independent latent functions ``C``.
+    kernel : {"rbf", "matern32", "matern52"}
+        Base kernel, wrapped in a ScaleKernel.
+    lengthscale : float
+        Initial length-scale.
+    """
+
+    def __init__(
+        self, inducing_points: torch.Tensor, n_latent: int, kernel: str, lengthscale: float
+    ) -> None:
+        m = inducing_points.shape[0]
+        batch = torch.Size([n_latent])
+        variational_distribution = gpytorch.variational.CholeskyVariationalDistribution(
+            m, batch_shape=batch, mean_init_std=0.0
+        )
+        strategy = gpytorch.variational.VariationalStrategy(
+            self,
+            inducing_points.unsqueeze(0).expand(n_latent, -1, -1).clone(),
+            variational_distribution,
+            learn_inducing_locations=True,
+        )
+        super().__init__(strategy)
+        self.n_latent = n_latent
+        self.mean_module = gpytorch.means.ConstantMean(batch_shape=batch)
+        if kernel == "rbf":
+            base = gpytorch.kernels.RBFKernel(batch_shape=batch)
+        elif kernel in ("matern32", "matern52"):
+            base = gpytorch.kernels.MaternKernel(
+                nu=1.5 if kernel == "matern32" else 2.5, batch_shape=batch
+            )
+        else:
+            raise ValueError(f"kernel must be 'rbf', 'matern32' or 'matern52', got {kernel!r}.")
+        base.lengthscale = torch.full_like(base.lengthscale, float(lengthscale))
+        self.covar_module = gpytorch.kernels.ScaleKernel(base, batch_shape=batch)
+
+    def forward(self, z: torch.Tensor) -> gpytorch.distributions.MultivariateNormal:
+        """The GP prior at ``z`` (GPyTorch protocol)."""
+        return gpytorch.distributions.MultivariateNormal(self.mean_module(z), self.covar_module(z))
+
+    # --------------------------------------------------------------- training
+    def marginals(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and variance of every latent at inputs ``z`` ``(n, d)``; each ``(C, n)``."""
+        dist = self(z.unsqueeze(0).expand(self.n_latent, -1, -1))
+        return dist.mean, dist.variance
+
+    def kl(self) -> torch.Tensor:
+        """KL(q(u) || p(u)) summed over latents."""
+        return self.variational_strategy.kl_divergence().sum()
+
+    # ------------------------------------------------------------- prediction
+    def _whitened_terms(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        strategy = self.variational_strategy
+        z_ind = strategy.inducing_points  # (C, M, d)
+        k_zz = self.covar_module(z_ind).to_dense()
+        eye = torch.eye(k_zz.shape[-1], dtype=k_zz.dtype, device=k_zz.device)
+        chol = torch.linalg.cholesky(k_zz + strategy.jitter_val * eye)
+        var_dist = strategy._variational_distribution
+        m_v = var_dist.variational_mean  # (C, M)
+        chol_s = var_dist.chol_variational_covar.tril()  # (C, M, M)
+        return chol, m_v, chol_s
+
+    def _interp(self, chol: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        z_ind = self.variational_strategy.inducing_points
+        zb = z.unsqueeze(0).expand(self.n_latent, -1, -1)
+        k_zx = self.covar_module(z_ind, zb).to_dense()  # (C, M, N)
+        return torch.linalg.solve_triangular(chol, k_zx, upper=False)  # (C, M, N)
+
+    def _prior_block(self, blocks: torch.Tensor) -> torch.Tensor:
+        n, b, _ = blocks.shape
+        out = blocks.new_empty(self.n_latent, n, b, b)
+        for i in range(b):
+            for j in range(i, b):
+                zi = blocks[:, i].unsqueeze(0).expand(self.n_latent, -1, -1)
+                zj = blocks[:, j].unsqueeze(0).expand(self.n_latent, -1, -1)
+                kij = self.covar_module(zi, zj, diag=True)
+                out[:, :, i, j] = kij
+                out[:, :, j, i] = kij
+        return out
+
+    @torch.no_grad()
+    def predict_blocks(self, blocks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact posterior mean and within-unit covariance.
+
+        Parameters
+        ----------
+        blocks : torch.Tensor of shape (n, b, d)
+            ``b`` GP inputs per unit (e.g. ``[phi(x), 0]`` and ``[phi(x), 1]``).
+
+        Returns
+        -------
+        mean : torch.Tensor of shape (C, n, b)
+        cov : torch.Tensor of shape (C, n, b, b)
+        """
+        n, b, d = blocks.shape
+        chol, m_v, chol_s = self._whitened_terms()
+        flat = blocks.reshape(n * b, d)
+        a = self._interp(chol, flat).reshape(self.n_latent, -1, n, b)  # (C, M, n, b)
+        prior_mean = self.mean_module(flat.unsqueeze(0).expand(self.n_latent, -1, -1)).reshape(
+            self.n_latent, n, b
+        )
+        mean = prior_mean + torch.einsum("cmnb,cm->cnb", a, m_v)
+        s_minus_i = chol_s @ chol_s.mT - torch.eye(
+            chol_s.shape[-1], dtype=chol_s.dtype, device=chol_s.device
+        )
+        sa = torch.einsum("cmk,cknb->cmnb", s_minus_i, a)
+        cov = self._prior_block(blocks) + torch.einsum("cmni,cmnj->cnij", a, sa)
+        return mean, cov
+
+    @torch.no_grad()
+    def sample_blocks(
+        self, blocks: torch.Tensor, n_samples: int, seed: int, chunk_seed: int
+    ) -> torch.Tensor:
+        """Posterior draws consistent across units and chunks.
+
+        Parameters
+        ----------
+        blocks : torch.Tensor of shape (n, b, d)
+            ``b`` GP inputs per unit.
+        n_samples : int
+            Number of draws ``S``.
+        seed : int
+            Seed of the shared inducing-variable draws ``v_s`` (same for every chunk).
+        chunk_seed : int
+            Seed of this chunk's unit-specific residual noise.
+
+        Returns
+        -------
+        torch.Tensor of shape (S, C, n, b)
+        """
+        n, b, d = blocks.shape
+        chol, m_v, chol_s = self._whitened_terms()
+        dev, dt = blocks.device, blocks.dtype
+        gen_v = torch.Generator(device="cpu").manual_seed(int(seed))
+        eps_v = torch.randn((n_samples, *m_v.shape), generator=gen_v, dtype=dt).to(dev)
+        v = m_v + torch.einsum("cmk,sck->scm", chol_s, eps_v)  # (S, C, M)
+        flat = blocks.reshape(n * b, d)
+        a = self._interp(chol, flat).reshape(self.n_latent, -1, n, b)
+        prior_mean = self.mean_module(flat.unsqueeze(0).expand(self.n_latent, -1, -1)).reshape(
+            self.n_latent, n, b
+        )
+        f = prior_mean + torch.einsum("cmnb,scm->scnb", a, v)
+        residual = self._prior_block(blocks) - torch.einsum("cmni,cmnj->cnij", a, a)
+        eye = torch.eye(b, dtype=dt, device=dev)
+        residual = 0.5 * (residual + residual.mT) + 1e-6 * eye
+        evals, evecs = torch.linalg.eigh(residual)  # robust square root of a tiny PSD block
+        root = evecs * evals.clamp_min(0.0).sqrt().unsqueeze(-2)
+        gen_r = torch.Generator(device="cpu").manual_seed(int(chunk_seed))
+        eps_r = torch.randn((n_samples, self.n_latent, n, b), generator=gen_r, dtype=dt).to(dev)
+        return f + torch.einsum("cnij,scnj->scni", root, eps_r)
+
+
+def init_inducing_points(
+    features: torch.Tensor, n_inducing: int, seed: int
+) -> tuple[torch.Tensor, float]:
+    """k-means centres of features and the mean pairwise feature distance.
+
+    Parameters
+    ----------
+    features : torch.Tensor of shape (n, d)
+        Features of (up to 1000) training inputs through the untrained extractor.
+    n_inducing : int
+        Number of inducing points ``M`` (capped at ``n``).
+    seed : int
+        Seed of k-means.
+
+    Returns
+    -------
+    centres : torch.Tensor of shape (M, d)
+    lengthscale : float
+        Initial kernel length-scale (DUE's heuristic).
+    """
+    x = features.detach().cpu().double().numpy()
+    m = min(n_inducing, len(np.unique(x, axis=0)))
+    km = KMeans(n_clusters=m, n_init=1, random_state=seed % (2**32)).fit(x)
+    centres = torch.as_tensor(km.cluster_centers_, dtype=features.dtype)
+    pd = torch.pdist(features.detach().cpu().double())
+    lengthscale = float(pd.mean()) if pd.numel() else 1.0
+    return centres, max(lengthscale, 1e-3)

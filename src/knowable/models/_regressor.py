@@ -1,0 +1,274 @@
+"""Regression with epistemic uncertainty: deep ensemble, MC dropout or DUE."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._validation import check_array, check_consistent_length, check_in_options, check_positive_int
+from ._base import UncertainModel
+from ._heads import GaussianHead, MixtureDensityHead, MixtureOutput
+from ._networks import DeepKernel
+from ._observation import GaussianMixture, GaussianNoise
+from ._posterior import Posterior
+
+__all__ = ["UncertainRegressor"]
+
+
+class UncertainRegressor(UncertainModel):
+    """Neural regressor whose predictions come with epistemic uncertainty.
+
+    Parameters
+    ----------
+    uncertainty : {"ensemble", "dropout", "due"}
+        How epistemic uncertainty is represented: ``n_members`` independently
+        initialised networks (deep ensemble), MC dropout with ``n_samples``
+        masks shared across inputs, or DUE (spectral-normalised residual
+        extractor + inducing-point variational GP) with ``n_samples`` GP draws.
+    likelihood : {"gaussian", "mixture"}
+        Observation model: Gaussian (``heteroscedastic`` or one noise scale
+        per output) or a mixture-density head with ``n_components`` Gaussians
+        (a full conditional density you can sample; its mean is analytic).
+        DUE supports ``"gaussian"`` only.
+    n_components : int
+        Mixture components when ``likelihood="mixture"``.
+    heteroscedastic : bool
+        Gaussian noise scale predicted per input (True) or one per output.
+    n_members : int
+        Ensemble size (``uncertainty="ensemble"``).
+    n_samples : int
+        Draws for MC dropout and DUE.
+    extractor : {"mlp", "resnet", "cnn"}, optional
+        Feature extractor; default ``"resnet"`` for DUE, ``"mlp"`` otherwise.
+    hidden_size, depth : int
+        Width and number of hidden layers (residual blocks for ``"resnet"``).
+    activation : str
+        ``"relu"``, ``"elu"``, ``"leaky_relu"``, ``"tanh"`` or ``"gelu"``.
+    dropout : float, optional
+        Dropout rate; default 0.1 for MC dropout and 0 otherwise.
+    spectral_coeff : float, optional
+        Soft spectral-norm bound; default 0.95 for DUE, none otherwise.
+    n_inducing : int
+        DUE inducing points (initialised by k-means on initial features).
+    kernel : {"rbf", "matern32", "matern52"}
+        DUE kernel.
+    max_epochs, batch_size, learning_rate, weight_decay, patience, validation_fraction, min_steps_per_epoch
+        Training loop settings (Adam, early stopping on a validation split).
+    device : str
+        ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:i]"``.
+    random_state : int, numpy.random.Generator or None
+        Seed; the same integer gives bit-identical fits on CPU.
+    verbose : bool
+        Show a progress bar while fitting.
+
+    Attributes
+    ----------
+    members_ : list of torch.nn.Module
+        The fitted networks.
+    history_ : list of TrainingHistory
+        Per-network losses and the kept epoch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from knowable.models import UncertainRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-2, 2, (200, 1)); y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(200)
+    >>> model = UncertainRegressor(n_members=3, max_epochs=20, random_state=0).fit(X, y)
+    >>> model.posterior(X[:5]).draws.shape
+    (3, 5, 1)
+    """
+
+    _estimator_kind = "regressor"
+
+    def __init__(
+        self,
+        uncertainty: str = "ensemble",
+        *,
+        likelihood: str = "gaussian",
+        n_components: int = 5,
+        heteroscedastic: bool = True,
+        n_members: int = 5,
+        n_samples: int = 100,
+        extractor: str | None = None,
+        hidden_size: int = 128,
+        depth: int = 3,
+        activation: str = "relu",
+        dropout: float | None = None,
+        spectral_coeff: float | None = None,
+        n_inducing: int = 50,
+        kernel: str = "rbf",
+        max_epochs: int = 300,
+        batch_size: int = 64,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 0.0,
+        patience: int = 20,
+        validation_fraction: float = 0.2,
+        min_steps_per_epoch: int = 0,
+        device: str = "auto",
+        random_state: int | np.random.Generator | None = None,
+        verbose: bool = False,
+    ) -> None:
+        super().__init__(
+            uncertainty,
+            n_members=n_members,
+            n_samples=n_samples,
+            extractor=extractor,
+            hidden_size=hidden_size,
+            depth=depth,
+            activation=activation,
+            dropout=dropout,
+            spectral_coeff=spectral_coeff,
+            n_inducing=n_inducing,
+            kernel=kernel,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            min_steps_per_epoch=min_steps_per_epoch,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.likelihood = likelihood
+        self.n_components = n_components
+        self.heteroscedastic = heteroscedastic
+
+    # ------------------------------------------------------------ subclass API
+    def _resolved(self) -> dict[str, Any]:
+        r = super()._resolved()
+        r["likelihood"] = check_in_options(self.likelihood, "likelihood", ("gaussian", "mixture"))
+        r["n_components"] = check_positive_int(self.n_components, "n_components")
+        if r["method"] == "due" and r["likelihood"] != "gaussian":
+            raise ValueError(
+                "uncertainty='due' supports likelihood='gaussian' only (the GP head is Gaussian)."
+            )
+        return r
+
+    def _make_head(self, in_features: int) -> nn.Module:
+        r = self.resolved_params_
+        if r["likelihood"] == "mixture":
+            return MixtureDensityHead(in_features, self.n_outputs_, r["n_components"])
+        return GaussianHead(in_features, self.n_outputs_, bool(self.heteroscedastic))
+
+    def _n_latent(self) -> int:
+        return self.n_outputs_
+
+    def _n_noise(self) -> int:
+        return self.n_outputs_
+
+    def _loss(self, module: nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return module(batch["x"]).nll(batch["y"]).sum(-1).mean()
+
+    def _due_loss(self, module: DeepKernel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return module.gaussian_elbo_loss(batch["x"], batch["y"], self._n_fit)
+
+    # ----------------------------------------------------------------- API
+    def fit(self, X: Any, y: Any) -> UncertainRegressor:
+        """Fit the networks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d), or (n, C, 28, 28) images with ``extractor="cnn"``
+            Inputs (numpy, pandas or torch).
+        y : array-like of shape (n,) or (n, k)
+            Real-valued targets.
+
+        Returns
+        -------
+        self
+        """
+        self.resolved_params_ = self._resolved()
+        x = self._validate_X(X, fitting=True)
+        y_arr = check_array(y, "y", ndim=(1, 2))
+        check_consistent_length(X=x, y=y_arr)
+        self.y_is_1d_ = y_arr.ndim == 1
+        y2 = y_arr.reshape(len(y_arr), -1)
+        self.input_shape_ = tuple(x.shape[1:])
+        self.n_features_in_ = int(np.prod(self.input_shape_))
+        self.n_outputs_ = y2.shape[1]
+        if x.ndim == 2:
+            mean, scale = x.mean(0), x.std(0)
+            self.x_mean_ = torch.as_tensor(mean, dtype=torch.float32)
+            self.x_scale_ = torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=torch.float32)
+        else:
+            self.x_mean_ = self.x_scale_ = None
+        y_scale = y2.std(0)
+        self.y_mean_ = y2.mean(0)
+        self.y_scale_ = np.where(y_scale > 0, y_scale, 1.0)
+        y_std = torch.as_tensor((y2 - self.y_mean_) / self.y_scale_, dtype=torch.float32)
+        self._fit_networks(self._standardise_X(x), {"y": y_std})
+        return self
+
+    def posterior(self, X: Any, *, batch_size: int | None = None) -> Posterior:
+        """Posterior over the regression function at ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Inputs.
+        batch_size : int, optional
+            Inputs per chunk (memory bound); default 4096.
+
+        Returns
+        -------
+        Posterior
+            Draws of shape ``(S, n, k)`` in the units of ``y``, with a
+            :class:`GaussianNoise` or :class:`GaussianMixture` observation model.
+        """
+        parts = []
+        for i, chunk in enumerate(self._chunks(X, batch_size)):
+            parts.append(self._chunk_posterior(chunk, i))
+        return Posterior.concatenate(parts)
+
+    def _chunk_posterior(self, x: torch.Tensor, chunk_index: int) -> Posterior:
+        mu = self.y_mean_.astype(np.float64)
+        sd = self.y_scale_.astype(np.float64)
+        if self.resolved_params_["method"] == "due":
+            draws, _mean, var = self._gp_draws(x, chunk_index)  # (S, k, n), (k, n), (k, n)
+            draws_np = draws.double().numpy().transpose(0, 2, 1) * sd + mu
+            noise = self.members_[0].noise_scale().detach().double().numpy() * sd
+            cov = np.zeros((x.shape[0], self.n_outputs_, self.n_outputs_))
+            idx = np.arange(self.n_outputs_)
+            cov[:, idx, idx] = var.double().numpy().T * sd**2
+            return Posterior(draws_np, GaussianNoise(noise), covariance=cov)
+        outs = self._member_outputs(x)
+        if isinstance(outs[0], MixtureOutput):
+            logits = np.stack([o.logits.double().numpy() for o in outs])
+            loc = np.stack([o.loc.double().numpy() for o in outs]) * sd[:, None] + mu[:, None]
+            scale = np.stack([o.scale.double().numpy() for o in outs]) * sd[:, None]
+            obs = GaussianMixture(logits, loc, scale)
+            return Posterior(obs.mean(), obs)
+        draws = np.stack([o.mean.double().numpy() for o in outs]) * sd + mu
+        scale = np.stack([o.scale.double().numpy() for o in outs]) * sd
+        return Posterior(draws, GaussianNoise(scale))
+
+    def predict(
+        self, X: Any, *, return_std: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Posterior-mean prediction, optionally with the total predictive std.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Inputs.
+        return_std : bool
+            Also return ``sqrt(epistemic + aleatoric variance)``.
+
+        Returns
+        -------
+        mean : numpy.ndarray of shape (n,) or (n, k)
+        std : numpy.ndarray of the same shape, when ``return_std``
+        """
+        post = self.posterior(X)
+        mean = post.mean()
+        std = np.sqrt(post.predictive_var())
+        if self.y_is_1d_:
+            mean, std = mean[:, 0], std[:, 0]
+        return (mean, std) if return_std else mean
