@@ -10,6 +10,7 @@ turn head outputs into a :class:`Posterior`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
+from .._persistence import load, save
 from .._progress import progress_bar
 from .._random import check_random_state, spawn_seeds, torch_generator
 from .._validation import check_array, check_in_options, check_positive_int, check_real
@@ -30,6 +32,8 @@ __all__ = ["UncertainModel"]
 
 UNCERTAINTY_METHODS = ("ensemble", "dropout", "due")
 PREDICT_CHUNK = 4096
+# DUE trains its variational GP jointly with the extractor and needs larger steps.
+DEFAULT_LEARNING_RATE = {"ensemble": 1e-3, "dropout": 1e-3, "due": 5e-3}
 
 
 class UncertainModel(BaseEstimator):
@@ -56,7 +60,7 @@ class UncertainModel(BaseEstimator):
         kernel: str = "rbf",
         max_epochs: int = 300,
         batch_size: int = 64,
-        learning_rate: float = 1e-3,
+        learning_rate: float | None = None,
         weight_decay: float = 0.0,
         patience: int = 20,
         validation_fraction: float = 0.2,
@@ -127,7 +131,12 @@ class UncertainModel(BaseEstimator):
             max_epochs=check_positive_int(self.max_epochs, "max_epochs"),
             batch_size=check_positive_int(self.batch_size, "batch_size"),
             learning_rate=check_real(
-                self.learning_rate, "learning_rate", low=0.0, low_inclusive=False
+                DEFAULT_LEARNING_RATE[self.resolved_params_["method"]]
+                if self.learning_rate is None
+                else self.learning_rate,
+                "learning_rate",
+                low=0.0,
+                low_inclusive=False,
             ),
             weight_decay=check_real(self.weight_decay, "weight_decay", low=0.0),
             patience=check_positive_int(self.patience, "patience"),
@@ -321,3 +330,89 @@ class UncertainModel(BaseEstimator):
             else PREDICT_CHUNK
         )
         return [t[i : i + size] for i in range(0, t.shape[0], size)]
+
+    # ------------------------------------------------------------ persistence
+    def _extra_meta(self) -> dict[str, Any]:
+        return {}
+
+    def _restore_extra(self, meta: dict[str, Any]) -> None:
+        pass
+
+    def _fitted_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        self._check_fitted()
+        meta = {
+            "resolved_params": self.resolved_params_,
+            "input_shape": list(self.input_shape_),
+            "prediction_seed": self.prediction_seed_,
+            "n_inducing": getattr(self, "n_inducing_", None),
+            "n_fit": self._n_fit,
+            "history": [
+                {"train_loss": h.train_loss, "valid_loss": h.valid_loss, "best_epoch": h.best_epoch}
+                for h in self.history_
+            ],
+            **self._extra_meta(),
+        }
+        tensors: dict[str, torch.Tensor] = {}
+        if self.x_mean_ is not None:
+            tensors["scaler.x_mean"] = self.x_mean_
+            tensors["scaler.x_scale"] = self.x_scale_
+        for i, module in enumerate(self.members_):
+            for key, value in module.state_dict().items():
+                tensors[f"member{i}.{key}"] = value
+        return meta, tensors
+
+    def _restore_fitted(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        self.resolved_params_ = self._resolved()
+        if meta["resolved_params"] != self.resolved_params_:
+            raise ValueError(
+                "saved resolved parameters do not match the saved constructor parameters."
+            )
+        self.input_shape_ = tuple(meta["input_shape"])
+        self.n_features_in_ = int(np.prod(self.input_shape_))
+        self.prediction_seed_ = int(meta["prediction_seed"])
+        self._n_fit = int(meta["n_fit"])
+        if meta.get("n_inducing") is not None:
+            self.n_inducing_ = int(meta["n_inducing"])
+        self._restore_extra(meta)
+        self.x_mean_ = tensors.get("scaler.x_mean")
+        self.x_scale_ = tensors.get("scaler.x_scale")
+        members = []
+        for i in range(self.resolved_params_["n_members"]):
+            prefix = f"member{i}."
+            state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            module = self._build_member(torch_generator(0))
+            module.load_state_dict(state, strict=True)
+            module.eval()
+            members.append(module)
+        self.members_ = members
+        self.history_ = [TrainingHistory(**h) for h in meta["history"]]
+        self.device_ = torch.device("cpu")
+
+    def save(self, path: str | Path) -> Path:
+        """Save the fitted model as ``weights.safetensors`` + ``config.json`` in folder ``path``.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            Target folder.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Any:
+        """Load a model saved with :meth:`save` (never unpickles).
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            Folder written by :meth:`save`.
+
+        Returns
+        -------
+        estimator
+        """
+        return load(path, expected=cls)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._persistence import register_persistable
 from .._validation import check_array, check_consistent_length
 from ._base import UncertainModel
 from ._heads import ClassifierHead
@@ -19,6 +20,7 @@ from ._posterior import Posterior
 __all__ = ["UncertainClassifier"]
 
 
+@register_persistable
 class UncertainClassifier(UncertainModel):
     """Neural classifier whose class probabilities come with epistemic uncertainty.
 
@@ -51,6 +53,12 @@ class UncertainClassifier(UncertainModel):
 
     def _due_loss(self, module: DeepKernel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return module.softmax_elbo_loss(batch["x"], batch["y"], self._n_fit, module.mc_generator)  # type: ignore[arg-type]
+
+    def _extra_meta(self) -> dict[str, Any]:
+        return {"classes": self.classes_.tolist()}
+
+    def _restore_extra(self, meta: dict[str, Any]) -> None:
+        self.classes_ = np.asarray(meta["classes"], dtype=np.int64)
 
     def fit(self, X: Any, y: Any) -> UncertainClassifier:
         """Fit the networks.

@@ -1,0 +1,215 @@
+"""Conformance checks every knowable estimator must pass.
+
+In the spirit of scikit-learn's ``check_estimator``: one list of checks per
+estimator kind, each a small function that raises ``AssertionError`` with a
+message when the contract is broken. Estimators declare their kind in the
+class attribute ``_estimator_kind``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+__all__ = ["CheckData", "check_estimator", "estimator_checks", "make_check_data"]
+
+
+@dataclass(frozen=True)
+class CheckData:
+    """Small seeded data for the checks: inputs ``X (n, d)`` and targets ``y (n,)``."""
+
+    X: np.ndarray
+    y: np.ndarray
+
+
+def make_check_data(kind: str, n: int = 60, d: int = 3, seed: int = 0) -> CheckData:
+    """Seeded toy data for an estimator kind.
+
+    Parameters
+    ----------
+    kind : {"regressor", "classifier"}
+        Estimator kind.
+    n, d : int
+        Rows and features.
+    seed : int
+        Seed.
+
+    Returns
+    -------
+    CheckData
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    if kind == "classifier":
+        return CheckData(X, (X[:, 0] + 0.3 * rng.normal(size=n) > 0).astype(np.int64))
+    return CheckData(X, np.sin(X[:, 0]) + 0.1 * rng.normal(size=n))
+
+
+def _draws(estimator: Any, X: np.ndarray) -> np.ndarray:
+    return estimator.posterior(X).draws
+
+
+def check_init_stores_params(estimator: Any, data: CheckData) -> None:
+    """``__init__`` only stores its arguments; clone and get/set_params round-trip."""
+    params = estimator.get_params(deep=False)
+    twin = clone(estimator)
+    assert twin.get_params(deep=False).keys() == params.keys(), "clone changed the parameter names"
+    for key, value in params.items():
+        assert (
+            twin.get_params(deep=False)[key] is value or twin.get_params(deep=False)[key] == value
+        ), f"clone changed parameter {key}"
+    twin.set_params(**params)
+    assert not any(k.endswith("_") and not k.startswith("_") for k in vars(twin)), (
+        "an unfitted estimator holds fitted attributes (names ending in '_')"
+    )
+
+
+def check_not_fitted(estimator: Any, data: CheckData) -> None:
+    """Prediction before ``fit`` raises ``NotFittedError``."""
+    try:
+        clone(estimator).posterior(data.X)
+    except NotFittedError:
+        return
+    raise AssertionError("posterior() before fit() must raise NotFittedError")
+
+
+def check_fit_returns_self(estimator: Any, data: CheckData) -> None:
+    """``fit`` returns the estimator itself."""
+    est = clone(estimator)
+    assert est.fit(data.X, data.y) is est, "fit must return self"
+
+
+def check_posterior_shape(estimator: Any, data: CheckData) -> None:
+    """The Posterior has shape ``(S, n, k)`` and accepts pandas input."""
+    import pandas as pd
+
+    est = clone(estimator).fit(data.X, data.y)
+    post = est.posterior(data.X[:7])
+    assert post.draws.ndim == 3 and post.n_inputs == 7, f"bad Posterior shape {post.shape}"
+    frame = pd.DataFrame(data.X[:7], columns=[f"c{i}" for i in range(data.X.shape[1])])
+    np.testing.assert_array_equal(
+        est.posterior(frame).draws, post.draws, err_msg="pandas input changed results"
+    )
+
+
+def check_reproducible(estimator: Any, data: CheckData) -> None:
+    """Same integer seed gives bit-identical outputs; another seed gives different ones."""
+    est = clone(estimator).set_params(random_state=7)
+    a = _draws(clone(est).fit(data.X, data.y), data.X)
+    b = _draws(clone(est).fit(data.X, data.y), data.X)
+    np.testing.assert_array_equal(a, b, err_msg="same seed gave different outputs")
+    c = _draws(clone(est).set_params(random_state=8).fit(data.X, data.y), data.X)
+    assert not np.array_equal(a, c), "different seeds gave identical outputs"
+
+
+def check_bad_inputs(estimator: Any, data: CheckData) -> None:
+    """Wrong shapes, NaN, inf, strings, empty and mismatched inputs raise clear errors."""
+    X, y = data.X, data.y
+    bad_X = X.copy()
+    bad_X[0, 0] = np.nan
+    inf_X = X.copy()
+    inf_X[1, 1] = np.inf
+    cases: list[tuple[str, Callable[[], Any], type]] = [
+        ("NaN in X", lambda: clone(estimator).fit(bad_X, y), ValueError),
+        ("inf in X", lambda: clone(estimator).fit(inf_X, y), ValueError),
+        ("strings in X", lambda: clone(estimator).fit(X.astype(str), y), TypeError),
+        ("1-d X", lambda: clone(estimator).fit(X[:, 0], y), ValueError),
+        ("empty X", lambda: clone(estimator).fit(X[:0], y[:0]), ValueError),
+        ("length mismatch", lambda: clone(estimator).fit(X, y[:-1]), ValueError),
+        (
+            "NaN in y",
+            lambda: clone(estimator).fit(X, np.where(np.arange(len(y)) == 0, np.nan, y)),
+            ValueError,
+        ),
+        ("strings in y", lambda: clone(estimator).fit(X, y.astype(str)), TypeError),
+    ]
+    for name, call, error in cases:
+        try:
+            call()
+        except error as err:
+            assert str(err), f"{name}: the error message is empty"
+            continue
+        except Exception as err:
+            raise AssertionError(
+                f"{name}: raised {type(err).__name__}, expected {error.__name__}: {err}"
+            ) from err
+        raise AssertionError(f"{name}: no error raised, expected {error.__name__}")
+    fitted = clone(estimator).fit(X, y)
+    for name, Xp in [("wrong n_features", X[:, :-1]), ("NaN at predict", bad_X)]:
+        try:
+            fitted.posterior(Xp)
+        except ValueError:
+            continue
+        raise AssertionError(f"{name}: posterior() did not raise ValueError")
+
+
+def check_save_load_round_trip(estimator: Any, data: CheckData) -> None:
+    """``save`` then ``load`` gives identical predictions, from safetensors + JSON only."""
+    from pathlib import Path
+
+    est = clone(estimator).fit(data.X, data.y)
+    with tempfile.TemporaryDirectory() as folder:
+        est.save(folder)
+        files = sorted(p.name for p in Path(folder).iterdir())
+        assert files == ["config.json", "weights.safetensors"], f"unexpected files {files}"
+        loaded = type(est).load(folder)
+    np.testing.assert_array_equal(
+        _draws(loaded, data.X), _draws(est, data.X), err_msg="load changed predictions"
+    )
+    assert loaded.get_params() == est.get_params(), "load changed parameters"
+
+
+_CHECKS: dict[str, list[Callable[[Any, CheckData], None]]] = {
+    "regressor": [
+        check_init_stores_params,
+        check_not_fitted,
+        check_fit_returns_self,
+        check_posterior_shape,
+        check_reproducible,
+        check_bad_inputs,
+        check_save_load_round_trip,
+    ],
+}
+_CHECKS["classifier"] = list(_CHECKS["regressor"])
+
+
+def estimator_checks(estimator: Any) -> list[Callable[[Any, CheckData], None]]:
+    """The checks that apply to ``estimator`` (by its ``_estimator_kind``).
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted knowable estimator.
+
+    Returns
+    -------
+    list of callable
+        Each called as ``check(estimator, data)``.
+    """
+    kind = getattr(estimator, "_estimator_kind", None)
+    if kind not in _CHECKS:
+        raise TypeError(
+            f"{type(estimator).__name__} declares no known _estimator_kind (got {kind!r})."
+        )
+    return list(_CHECKS[kind])
+
+
+def check_estimator(estimator: Any, data: CheckData | None = None) -> None:
+    """Run every applicable conformance check; raise ``AssertionError`` on the first failure.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted knowable estimator (use small settings: each check fits it).
+    data : CheckData, optional
+        Data to use; default :func:`make_check_data` for the estimator's kind.
+    """
+    data = data or make_check_data(estimator._estimator_kind)
+    for check in estimator_checks(estimator):
+        check(estimator, data)

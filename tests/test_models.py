@@ -1,0 +1,289 @@
+"""Uncertain models: numbers that pin behaviour (closed forms, known densities, exact GP maths)."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from knowable.models import (
+    GaussianMixture,
+    SeededDropout,
+    SpectralLinear,
+    UncertainClassifier,
+    UncertainRegressor,
+)
+from knowable.models._gp import VariationalGP
+
+# ---------------------------------------------------------------- 1-D sine task
+INSIDE = np.linspace(-1.5, 1.5, 31)[:, None]
+FAR = np.concatenate([np.linspace(-7, -5, 11), np.linspace(5, 7, 11)])[:, None]
+
+
+@pytest.fixture(scope="module")
+def sine():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, 200)
+    return x[:, None], np.sin(2 * x) + 0.1 * rng.standard_normal(200)
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs"),
+    [("ensemble", {"n_members": 5}), ("dropout", {"dropout": 0.1}), ("due", {})],
+)
+def test_epistemic_std_grows_far_from_the_data(sine, method, kwargs):
+    """Training inputs lie in [-2, 2]; |x| in [5, 7] is far. Std ratio >= 3 (measured 3.7-16)."""
+    X, y = sine
+    model = UncertainRegressor(
+        method, hidden_size=64, depth=3, max_epochs=200, random_state=0, **kwargs
+    ).fit(X, y)
+    inside, far = model.posterior(INSIDE).std().mean(), model.posterior(FAR).std().mean()
+    assert far >= 3 * inside, f"{method}: far std {far:.3f} vs inside {inside:.3f}"
+    rmse = np.sqrt(np.mean((model.predict(INSIDE) - np.sin(2 * INSIDE[:, 0])) ** 2))
+    assert rmse < 0.15, f"{method} does not fit the sine inside the data (RMSE {rmse:.3f})"
+
+
+# ------------------------------------------------------- mixture-density head
+def test_mixture_density_recovers_a_bimodal_conditional_density():
+    """y|x = 0.5 N(2x + 1.5, 0.3²) + 0.5 N(-1.5, 0.3²): KL < 0.05 nats, tail quantiles within 0.1."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 2000)
+    y = np.where(rng.random(2000) < 0.5, 2 * x + 1.5, -1.5) + 0.3 * rng.standard_normal(2000)
+    model = UncertainRegressor(
+        likelihood="mixture",
+        n_components=3,
+        n_members=1,
+        hidden_size=64,
+        depth=2,
+        max_epochs=200,
+        batch_size=128,
+        random_state=0,
+    ).fit(x[:, None], y)
+    xs = np.array([-0.5, 0.0, 0.5])
+    fitted = model.posterior(xs[:, None]).observation
+    loc = np.stack([2 * xs + 1.5, np.full(3, -1.5)], -1)[None, :, None, :]
+    truth = GaussianMixture(np.zeros((1, 3, 1, 2)), loc, np.full((1, 3, 1, 2), 0.3))
+    for q in (0.1, 0.25, 0.75, 0.9):
+        err = np.abs(fitted.quantile(q) - truth.quantile(q)).max()
+        assert err < 0.1, f"quantile {q}: error {err:.3f}"
+    samples = truth.sample(None, 20000, np.random.default_rng(1))[0]  # (m, 3, 1)
+    for i in range(3):
+        yy = samples[:, i, :]
+        log_true = np.log(
+            0.5 * stats.norm.pdf(yy, loc[0, i, 0, 0], 0.3) + 0.5 * stats.norm.pdf(yy, -1.5, 0.3)
+        )[:, 0]
+        one = fitted.take([i], None)
+        log_fit = np.array(
+            [one.log_prob(None, yy[j : j + 1])[0, 0, 0] for j in range(0, 20000, 10)]
+        )
+        kl = np.mean(log_true[::10] - log_fit)
+        assert kl < 0.05, f"x={xs[i]}: KL {kl:.4f}"
+    # the mean of the draws is the analytic mixture mean
+    np.testing.assert_allclose(model.posterior(xs[:, None]).draws, fitted.mean())
+
+
+# ------------------------------------------------------------ reproducibility
+@pytest.mark.parametrize("method", ["ensemble", "dropout", "due"])
+def test_same_seed_is_bit_identical_and_chunking_is_invisible(sine, method):
+    X, y = sine
+    kw = dict(
+        n_members=3,
+        n_samples=20,
+        hidden_size=32,
+        depth=2,
+        max_epochs=15,
+        n_inducing=10,
+        random_state=3,
+    )
+    a = UncertainRegressor(method, **kw).fit(X, y)
+    b = UncertainRegressor(method, **kw).fit(X, y)
+    grid = np.linspace(-3, 3, 50)[:, None]
+    np.testing.assert_array_equal(a.posterior(grid).draws, b.posterior(grid).draws)
+    for ma, mb in zip(a.members_, b.members_, strict=True):
+        for (ka, va), (kb, vb) in zip(
+            ma.state_dict().items(), mb.state_dict().items(), strict=True
+        ):
+            assert ka == kb and torch.equal(va, vb), ka
+    whole, chunked = a.posterior(grid), a.posterior(grid, batch_size=7)
+    if method == "due":  # exact moments are chunk-free; residual noise is seeded per chunk
+        np.testing.assert_allclose(whole.var(), chunked.var(), rtol=1e-4, atol=1e-7)
+    else:  # ensemble members / shared dropout masks: the same draw for every input
+        # (equal up to float32 rounding: BLAS kernels differ with the number of rows)
+        np.testing.assert_allclose(whole.draws, chunked.draws, rtol=1e-5, atol=1e-6)
+
+
+def test_mc_dropout_mask_is_shared_across_rows():
+    layer = SeededDropout(0.5)
+    layer.eval()
+    layer.mc = True
+    layer.generator = torch.Generator().manual_seed(0)
+    out = layer(torch.ones(6, 20))
+    assert torch.equal(out, out[:1].expand(6, -1)) and (out == 0).any()
+    layer.train()
+    layer.mc = False
+    out = layer(torch.ones(6, 20))
+    assert not torch.equal(out, out[:1].expand(6, -1))
+
+
+# ---------------------------------------------------------- spectral normalisation
+def test_soft_spectral_norm_caps_only_large_weights():
+    gen = torch.Generator().manual_seed(0)
+    layer = SpectralLinear(8, 8, coeff=0.9)
+    layer.reset_power_iteration(gen)
+    with torch.no_grad():
+        layer.weight.copy_(3 * torch.randn(8, 8, generator=gen))
+    layer.train()
+    for _ in range(50):  # power iteration converges
+        layer.normalised_weight()
+    layer.eval()
+    sigma = float(torch.linalg.matrix_norm(layer.normalised_weight().detach(), ord=2))
+    assert sigma == pytest.approx(0.9, rel=1e-3)
+    with torch.no_grad():
+        layer.weight.mul_(0.01)
+    layer.train()
+    for _ in range(50):
+        layer.normalised_weight()
+    assert torch.allclose(layer.normalised_weight(), layer.weight)
+
+
+# ----------------------------------------------------------------- DUE GP maths
+def _trained_gp(seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    gp = VariationalGP(
+        torch.randn(12, 3, generator=gen, dtype=torch.float64).float(),
+        n_latent=2,
+        kernel="matern32",
+        lengthscale=1.3,
+    )
+    gp = gp.double()
+    with torch.no_grad():
+        gp.variational_strategy._variational_distribution.variational_mean.copy_(
+            torch.randn(2, 12, generator=gen)
+        )
+        chol = torch.randn(2, 12, 12, generator=gen).tril() * 0.3 + torch.eye(12) * 0.5
+        gp.variational_strategy._variational_distribution.chol_variational_covar.copy_(chol)
+        gp.mean_module.constant.fill_(0.4)
+        gp.variational_strategy.variational_params_initialized.fill_(1)  # keep these values
+    gp.eval()
+    return gp, gen
+
+
+def test_gp_predictive_moments_equal_gpytorch():
+    gp, gen = _trained_gp()
+    z = torch.randn(9, 3, generator=gen, dtype=torch.float64)
+    mean, cov = gp.predict_blocks(z.unsqueeze(1))
+    with torch.no_grad():
+        ref = gp(z.unsqueeze(0).expand(2, -1, -1))
+    np.testing.assert_allclose(mean[..., 0].numpy(), ref.mean.numpy(), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(cov[..., 0, 0].numpy(), ref.variance.numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_gp_block_covariance_equals_gpytorch_joint_and_draws_match_it():
+    gp, gen = _trained_gp(1)
+    blocks = torch.randn(4, 2, 3, generator=gen, dtype=torch.float64)  # 4 units, 2 points each
+    mean, cov = gp.predict_blocks(blocks)
+    for i in range(4):
+        with torch.no_grad():
+            ref = gp(blocks[i].unsqueeze(0).expand(2, -1, -1), diag=False)
+        np.testing.assert_allclose(
+            cov[:, i].numpy(), ref.covariance_matrix.numpy(), rtol=1e-5, atol=1e-7
+        )
+    draws = gp.sample_blocks(blocks, 40000, seed=0, chunk_seed=1)  # (S, C, n, b)
+    np.testing.assert_allclose(draws.mean(0).numpy(), mean.numpy(), atol=0.03)
+    centred = draws - draws.mean(0)
+    emp = torch.einsum("scni,scnj->cnij", centred, centred) / draws.shape[0]
+    np.testing.assert_allclose(emp.numpy(), cov.numpy(), atol=0.05 * float(cov.abs().max()))
+    # var of the difference keeps the cross-covariance: Var(f1 - f0) = V1 + V0 - 2C
+    diff = (draws[..., 1] - draws[..., 0]).var(0)
+    exact = cov[..., 0, 0] + cov[..., 1, 1] - 2 * cov[..., 0, 1]
+    np.testing.assert_allclose(diff.numpy(), exact.numpy(), rtol=0.05)
+
+
+def test_due_init_lengthscale_is_mean_pairwise_feature_distance():
+    from knowable.models._gp import init_inducing_points
+
+    feats = torch.randn(200, 4, generator=torch.Generator().manual_seed(0))
+    centres, ls = init_inducing_points(feats, 10, seed=0)
+    assert centres.shape == (10, 4)
+    assert ls == pytest.approx(float(torch.pdist(feats.double()).mean()))
+
+
+# ---------------------------------------------------------------- classifiers
+@pytest.mark.parametrize("method", ["ensemble", "dropout", "due"])
+def test_classifier_learns_and_is_less_sure_far_away(method):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    clf = UncertainClassifier(method, hidden_size=32, depth=2, max_epochs=100, random_state=0).fit(
+        X, y
+    )
+    assert (clf.predict(X) == y).mean() > 0.9
+    post = clf.posterior(X[:50])
+    np.testing.assert_allclose(post.draws.sum(-1), 1.0, atol=1e-6)
+    assert clf.predict_proba(X[:5]).shape == (5, 2)
+    assert set(np.unique(clf.predict(X))) <= {0, 1}
+
+
+def test_classifier_rejects_single_class_and_non_integer_labels():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(ValueError, match="single class"):
+        UncertainClassifier(max_epochs=1).fit(X, np.zeros(20))
+    with pytest.raises(ValueError, match="integer"):
+        UncertainClassifier(max_epochs=1).fit(X, np.linspace(0, 1, 20))
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"uncertainty": "bootstrap"}, "uncertainty"),
+        ({"uncertainty": "dropout", "dropout": 0.0}, "dropout > 0"),
+        ({"uncertainty": "due", "likelihood": "mixture"}, "gaussian"),
+        ({"n_members": 0}, "n_members"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"extractor": "transformer"}, "extractor"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
+def test_bad_parameters_fail_at_fit_with_a_clear_message(sine, params, match):
+    X, y = sine
+    with pytest.raises(ValueError, match=match):
+        UncertainRegressor(max_epochs=1, **params).fit(X, y)
+
+
+def test_bad_parameter_types(sine):
+    X, y = sine
+    with pytest.raises(TypeError, match="n_members"):
+        UncertainRegressor(n_members=2.5, max_epochs=1).fit(X, y)
+
+
+def test_multi_output_regression_shapes(sine):
+    X, y = sine
+    Y = np.stack([y, -y], 1)
+    model = UncertainRegressor(
+        n_members=2, hidden_size=16, depth=1, max_epochs=3, random_state=0
+    ).fit(X, Y)
+    assert model.posterior(X[:4]).shape == (2, 4, 2)
+    mean, std = model.predict(X[:4], return_std=True)
+    assert mean.shape == std.shape == (4, 2)
+    due = UncertainRegressor(
+        "due", n_samples=5, hidden_size=16, depth=1, max_epochs=3, n_inducing=5, random_state=0
+    ).fit(X, Y)
+    assert due.posterior(X[:4]).cov().shape == (4, 2, 2)
+
+
+def test_load_refuses_foreign_folders(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        UncertainRegressor.load(tmp_path)
+    (tmp_path / "config.json").write_text('{"library": "other"}')
+    (tmp_path / "weights.safetensors").write_bytes(b"")
+    with pytest.raises(ValueError, match="knowable"):
+        UncertainRegressor.load(tmp_path)
+
+
+def test_loading_a_classifier_as_regressor_is_refused(tmp_path):
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    UncertainClassifier(n_members=1, hidden_size=8, depth=1, max_epochs=1, random_state=0).fit(
+        X, (X[:, 0] > 0).astype(int)
+    ).save(tmp_path)
+    with pytest.raises(TypeError, match="UncertainClassifier"):
+        UncertainRegressor.load(tmp_path)
