@@ -192,3 +192,14 @@ def test_bad_arguments_rejected():
         GaussianNoise(np.array(0.0))
     with pytest.raises(ValueError, match="at least one"):
         Posterior.concatenate([])
+
+
+def test_exact_mean_is_used_and_sliced_when_given():
+    d = _draws(n=4)
+    exact = np.arange(8.0).reshape(4, 2)
+    post = Posterior(d, mean=exact)
+    np.testing.assert_array_equal(post.mean(), exact)
+    np.testing.assert_array_equal(post[[1, 3]].mean(), exact[[1, 3]])
+    np.testing.assert_array_equal(Posterior.concatenate([post[[0, 1]], post[[2, 3]]]).mean(), exact)
+    with pytest.raises(ValueError, match="mean"):
+        Posterior(d, mean=np.zeros((3, 2)))

@@ -39,6 +39,9 @@ class Posterior:
         Exact epistemic covariance between the ``k`` outputs at each input,
         when the model has it in closed form (the GP head of DUE). Otherwise
         :meth:`cov` estimates it from the draws.
+    mean : array-like of shape (n, k), optional
+        Exact posterior mean, when the model has it in closed form (DUE);
+        otherwise :meth:`mean` averages the draws.
     output_names : sequence of str, optional
         Names of the ``k`` outputs.
 
@@ -57,6 +60,7 @@ class Posterior:
         observation: ObservationModel | None = None,
         *,
         covariance: Any = None,
+        mean: Any = None,
         output_names: Sequence[str] | None = None,
     ) -> None:
         arr = np.asarray(draws)
@@ -87,6 +91,12 @@ class Posterior:
                     f"covariance must have shape (n, k, k) = {(arr.shape[1], arr.shape[2], arr.shape[2])}, "
                     f"got {covariance.shape}."
                 )
+        if mean is not None:
+            mean = np.asarray(mean, dtype=float)
+            if mean.shape != arr.shape[1:]:
+                raise ValueError(
+                    f"mean must have shape (n, k) = {arr.shape[1:]}, got {mean.shape}."
+                )
         if output_names is not None and len(output_names) != arr.shape[2]:
             raise ValueError(
                 f"output_names has {len(output_names)} names for k = {arr.shape[2]} outputs."
@@ -94,6 +104,7 @@ class Posterior:
         self._draws = arr
         self._observation = observation
         self._covariance = covariance
+        self._mean = mean
         self._output_names = list(output_names) if output_names is not None else None
 
     # ------------------------------------------------------------------ shape
@@ -148,11 +159,17 @@ class Posterior:
         draws = self._draws[:, index]
         obs = self._observation.take(index, self.shape) if self._observation is not None else None
         cov = self._covariance[index] if self._covariance is not None else None
-        return Posterior(draws, obs, covariance=cov, output_names=self._output_names)
+        mean = self._mean[index] if self._mean is not None else None
+        return Posterior(draws, obs, covariance=cov, mean=mean, output_names=self._output_names)
 
     # ---------------------------------------------------------- epistemic part
     def mean(self) -> np.ndarray:
-        """Posterior mean of the function values, shape ``(n, k)``."""
+        """Posterior mean of the function values, shape ``(n, k)``.
+
+        Exact where the model supplied it, otherwise the mean of the draws.
+        """
+        if self._mean is not None:
+            return self._mean
         return self._draws.mean(axis=0, dtype=np.float64)
 
     def var(self) -> np.ndarray:
@@ -364,4 +381,6 @@ class Posterior:
             new_obs = obs
         covs = [p._covariance for p in parts]
         cov = np.concatenate(covs, axis=0) if all(c is not None for c in covs) else None
-        return cls(draws, new_obs, covariance=cov, output_names=first.output_names)
+        means = [p._mean for p in parts]
+        mean = np.concatenate(means, axis=0) if all(m is not None for m in means) else None
+        return cls(draws, new_obs, covariance=cov, mean=mean, output_names=first.output_names)

@@ -250,13 +250,14 @@ class UncertainRegressor(UncertainModel):
         mu = self.y_mean_.astype(np.float64)
         sd = self.y_scale_.astype(np.float64)
         if self.resolved_params_["method"] == "due":
-            draws, _mean, var = self._gp_draws(x, chunk_index)  # (S, k, n), (k, n), (k, n)
+            draws, mean, var = self._gp_draws(x, chunk_index)  # (S, k, n), (k, n), (k, n)
             draws_np = draws.double().numpy().transpose(0, 2, 1) * sd + mu
             noise = self.members_[0].noise_scale().detach().double().numpy() * sd
             cov = np.zeros((x.shape[0], self.n_outputs_, self.n_outputs_))
             idx = np.arange(self.n_outputs_)
             cov[:, idx, idx] = var.double().numpy().T * sd**2
-            return Posterior(draws_np, GaussianNoise(noise), covariance=cov)
+            exact_mean = mean.double().numpy().T * sd + mu
+            return Posterior(draws_np, GaussianNoise(noise), covariance=cov, mean=exact_mean)
         outs = self._member_outputs(x)
         if isinstance(outs[0], MixtureOutput):
             logits = np.stack([o.logits.double().numpy() for o in outs])
