@@ -232,10 +232,21 @@ def test_demo_missing_module_is_one_line_error(monkeypatch):
     _assert_one_line_error(result, "demo is not available")
 
 
-def test_demo_quick(tmp_path):
-    pytest.importorskip("knowable.demo")
+def test_demo_command_passes_options_and_lists_outputs(tmp_path, monkeypatch):
+    """CLI wiring only; the real quick demo runs once, in tests/test_demo.py."""
+    import knowable.cli._demo as demo_module
+
+    calls = {}
+
+    def fake_run_demo(out_dir, quick, console):
+        calls.update(out_dir=out_dir, quick=quick)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return {"figure": out_dir / "demo.png", "metrics": {"pehe": 0.1}}
+
+    monkeypatch.setattr(demo_module, "_load_run_demo", lambda: fake_run_demo)
     out = tmp_path / "demo"
     result = runner.invoke(app, ["demo", "--quick", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert out.exists()
+    assert calls == {"out_dir": out, "quick": True}
+    assert "figure:" in result.stdout and "metrics" not in result.stdout
     assert "demo output written to" in result.stdout
