@@ -1,0 +1,30 @@
+"""Partial identification under hidden confounding: the binary marginal sensitivity model.
+
+* :mod:`knowable.bounds.msm` — pure, vectorised numerics: MSM weights, the
+  sorting estimator of the ratio (Kallus/Quince) bound, the sharp
+  (Dorn–Guo) quantile/CVaR bound, closed forms for Gaussian and
+  Gaussian-mixture densities, and the CATE assembly.
+* :class:`MSMBounds` — CATE bounds from an ensemble of outcome-density models
+  plus a propensity model, with the ensemble's epistemic spread.
+* :class:`BLearner` — sharp CATE bounds from cross-fitted pseudo-outcomes with
+  any scikit-learn nuisance and final-stage models.
+* :class:`Bounds`, :class:`Robustness` — results; :func:`robustness_value`
+  and :func:`robustness_from_grid` — the smallest Λ that makes an interval
+  contain zero.
+"""
+
+from . import msm
+from ._blearner import BLearner
+from ._msm_bounds import MSMBounds
+from ._result import Bounds, Robustness
+from ._robustness import robustness_from_grid, robustness_value
+
+__all__ = [
+    "BLearner",
+    "Bounds",
+    "MSMBounds",
+    "Robustness",
+    "msm",
+    "robustness_from_grid",
+    "robustness_value",
+]

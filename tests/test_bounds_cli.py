@@ -1,0 +1,163 @@
+"""``knowable bounds`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_limits
+from typer.testing import CliRunner
+
+from knowable.cli import app
+from knowable.cli._bounds import parse_lambdas
+from knowable.data import simulate_hidden_confounding
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """OpenMP in gradient boosting oversubscribes badly under ``-n 2``; use one thread."""
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture
+def csv(tmp_path: Path) -> Path:
+    data = simulate_hidden_confounding(300, lam_star=2.0, random_state=0)
+    frame = pd.DataFrame({"x": data.x[:, 0], "treated": data.t, "y": data.y})
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _one_line_error(result) -> str:
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def test_bounds_cli_blearner_writes_csv_and_figure(csv: Path, tmp_path: Path) -> None:
+    out, fig = tmp_path / "b.csv", tmp_path / "fig.png"
+    result = runner.invoke(
+        app,
+        [
+            "bounds",
+            "--data",
+            str(csv),
+            "--treatment",
+            "treated",
+            "--outcome",
+            "y",
+            "--lam",
+            "1,2",
+            "--out",
+            str(out),
+            "--method",
+            "blearner",
+            "--figure",
+            str(fig),
+            "--lam-max",
+            "4",
+            "--cv",
+            "2",
+            "--grid",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == [
+        "unit",
+        "effect",
+        "lower_lam1",
+        "upper_lam1",
+        "lower_lam2",
+        "upper_lam2",
+        "robustness",
+    ]
+    assert len(frame) == 300
+    assert (frame["lower_lam1"] == frame["upper_lam1"]).all()
+    assert (frame["lower_lam2"] <= frame["upper_lam2"]).all()
+    assert fig.exists() and fig.stat().st_size > 0
+    assert "robustness" in result.stdout
+
+
+def test_bounds_cli_sharp_small_network(csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "b.csv"
+    result = runner.invoke(
+        app,
+        [
+            "bounds",
+            "--data",
+            str(csv),
+            "--treatment",
+            "treated",
+            "--outcome",
+            "y",
+            "--lam",
+            "1.5",
+            "--out",
+            str(out),
+            "--max-epochs",
+            "2",
+            "--covariates",
+            "x",
+        ],
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    frame = pd.read_csv(out)
+    assert (frame["lower_lam1.5"] <= frame["upper_lam1.5"]).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--lam", "0.5,2"], ">= 1"),
+        (["--lam", "a,b"], "comma-separated"),
+        (["--treatment", "nope"], "nope"),
+        (["--method", "quince"], "--method"),
+    ],
+)
+def test_bounds_cli_errors(csv: Path, tmp_path: Path, args, needle) -> None:
+    base = {
+        "--data": str(csv),
+        "--treatment": "treated",
+        "--outcome": "y",
+        "--out": str(tmp_path / "o.csv"),
+        "--lam": "1,2",
+    }
+    for key, value in zip(args[::2], args[1::2], strict=True):
+        base[key] = value
+    argv = ["bounds"] + [item for pair in base.items() for item in pair]
+    line = _one_line_error(runner.invoke(app, argv))
+    assert needle in line
+
+
+def test_bounds_cli_non_binary_treatment_and_missing_file(csv: Path, tmp_path: Path) -> None:
+    frame = pd.read_csv(csv)
+    frame["treated"] = frame["treated"] * 2
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    argv = [
+        "bounds",
+        "--data",
+        str(bad),
+        "--treatment",
+        "treated",
+        "--outcome",
+        "y",
+        "--out",
+        str(tmp_path / "o.csv"),
+        "--method",
+        "blearner",
+    ]
+    assert "binary" in _one_line_error(runner.invoke(app, argv))
+    argv[2] = str(tmp_path / "missing.csv")
+    assert "does not exist" in _one_line_error(runner.invoke(app, argv))
+
+
+def test_parse_lambdas() -> None:
+    assert parse_lambdas("2, 1,1.5,2") == [1.0, 1.5, 2.0]

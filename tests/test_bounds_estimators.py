@@ -1,0 +1,342 @@
+"""MSMBounds, BLearner, Bounds and the robustness values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize, stats
+from scipy.special import expit
+from sklearn.base import BaseEstimator, clone
+from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
+from sklearn.linear_model import LinearRegression
+from threadpoolctl import threadpool_limits
+
+from knowable.bounds import (
+    BLearner,
+    Bounds,
+    MSMBounds,
+    msm,
+    robustness_from_grid,
+    robustness_value,
+)
+from knowable.data import simulate_hidden_confounding
+from knowable.data._simulators import _msm_extreme_propensities, _quince_mu
+from knowable.models import GaussianMixture, Posterior
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """OpenMP in gradient boosting oversubscribes badly under ``-n 2``; use one thread."""
+    with threadpool_limits(1):
+        yield
+
+
+# --------------------------------------------------------------------------- oracle models
+def _sim_arm_mixture(x: np.ndarray, arm: int, lam: float, theta: float = 4.0):
+    """The exact density p(y | x, t) of simulate_hidden_confounding: a 2-component mixture."""
+    e = expit(0.75 * x + 0.5)
+    hi, lo = _msm_extreme_propensities(e, lam)
+    q = np.full_like(e, 0.5) if lam == 1.0 else np.clip((e - lo) / (hi - lo), 0, 1)
+    pu1 = q * hi / e if arm == 1 else q * (1 - hi) / (1 - e)
+    w = np.stack([1 - pu1, pu1], -1)
+    loc = np.stack(
+        [_quince_mu(x, float(arm), 0.0, theta), _quince_mu(x, float(arm), 1.0, theta)], -1
+    )
+    return w, loc, np.ones_like(loc)
+
+
+class OracleDensity(BaseEstimator):
+    """A 'model' that knows p(y | x, t); ``shift`` adds ensemble members (S = len(shift))."""
+
+    def __init__(self, arm: int = 1, lam: float = 2.0, kind: str = "sim", shift=(0.0,)):
+        self.arm = arm
+        self.lam = lam
+        self.kind = kind
+        self.shift = shift
+
+    def fit(self, X, y):
+        self.fitted_ = True
+        return self
+
+    def posterior(self, X):
+        x = np.asarray(X, float)[:, 0]
+        if self.kind == "sim":
+            w, loc, scale = _sim_arm_mixture(x, self.arm, self.lam)
+        else:  # homoskedastic Gaussian arms with μ1 − μ0 = τ(x) = x
+            w = np.ones((len(x), 1))
+            loc = (x if self.arm == 1 else 0.0 * x)[:, None]
+            scale = np.ones_like(loc)
+        shifts = np.asarray(self.shift, float)[:, None, None]
+        logits = np.log(np.maximum(w, 1e-300))[None, :, None, :] + 0 * shifts[..., None]
+        loc4 = loc[None, :, None, :] + shifts[..., None]
+        scale4 = np.broadcast_to(scale[None, :, None, :], loc4.shape).copy()
+        logits = np.broadcast_to(logits, loc4.shape).copy()
+        obs = GaussianMixture(logits, loc4, scale4)
+        return Posterior(obs.mean(), obs)
+
+
+class KnownPropensity(BaseEstimator):
+    def fit(self, X, t):
+        return self
+
+    def predict_proba(self, X):
+        e = expit(0.75 * np.asarray(X, float)[:, 0] + 0.5)
+        return np.column_stack([1 - e, e])
+
+
+def _oracle_msm(lam: float = 2.0, kind: str = "sim", estimator: str = "analytic", shift=(0.0,)):
+    data = simulate_hidden_confounding(300, lam_star=lam, random_state=0)
+    arm0 = OracleDensity(0, lam, kind, shift=(0.0,) * len(shift))
+    model = MSMBounds(
+        outcome_model=(arm0, OracleDensity(1, lam, kind, shift=shift)),
+        propensity_model=KnownPropensity(),
+        estimator=estimator,
+        n_draws=3000,
+        random_state=0,
+    )
+    return model.fit(data.x, data.t, data.y), data
+
+
+# --------------------------------------------------------------------------- MSMBounds
+def test_oracle_sharp_bounds_cover_truth_at_lambda_star() -> None:
+    model, _ = _oracle_msm(2.0)
+    test = simulate_hidden_confounding(400, lam_star=2.0, random_state=1)
+    sharp = model.bounds(test.x, 2.0, method="sharp")
+    kallus = model.bounds(test.x, 2.0, method="kallus")
+    tol = 1e-9
+    assert (sharp.lower <= test.cate + tol).all() and (test.cate <= sharp.upper + tol).all()
+    assert (kallus.lower <= sharp.lower + 1e-12).all() and (
+        sharp.upper <= kallus.upper + 1e-12
+    ).all()
+    assert sharp.width.mean() < kallus.width.mean()
+    # below Λ* the truth is not always covered (the bound is informative)
+    assert not model.bounds(test.x, 1.5, method="sharp").contains(test.cate).all()
+
+
+def test_samples_estimator_close_to_analytic() -> None:
+    analytic, data = _oracle_msm(2.0, estimator="analytic")
+    samples, _ = _oracle_msm(2.0, estimator="samples")
+    x = data.x[:60]
+    for method in ("sharp", "kallus"):
+        a = analytic.bounds(x, [1.5, 3.0], method=method)
+        s = samples.bounds(x, [1.5, 3.0], method=method)
+        np.testing.assert_allclose(s.lower, a.lower, atol=0.15)
+        np.testing.assert_allclose(s.upper, a.upper, atol=0.15)
+
+
+@pytest.mark.parametrize("estimator", ["analytic", "samples"])
+@pytest.mark.parametrize("method", ["sharp", "kallus"])
+def test_msm_bounds_collapse_and_nest(estimator, method) -> None:
+    model, data = _oracle_msm(2.0, estimator=estimator, shift=(-0.1, 0.0, 0.2))
+    x = data.x[:40]
+    at_one = model.bounds(x, 1.0, method=method)
+    np.testing.assert_array_equal(at_one.lower, at_one.upper)
+    np.testing.assert_allclose(at_one.lower, model.effect(x), atol=1e-12)
+    grid = np.array([1.0, 1.2, 1.8, 3.0, 8.0])
+    b = model.bounds(x, grid, method=method)
+    assert b.lower.shape == (5, 40) and b.lower_spread.shape == (5, 40)
+    assert (np.diff(b.upper, axis=0) >= -1e-9).all()
+    assert (np.diff(b.lower, axis=0) <= 1e-9).all()
+
+
+def test_msm_bounds_ensemble_spread_and_ate() -> None:
+    model, data = _oracle_msm(2.0, shift=(-0.2, 0.0, 0.2))
+    b = model.bounds(data.x, 2.0)
+    assert b.upper_spread.shape == (300,) and (b.upper_spread > 0).all()
+    ate = model.ate_bounds([1.0, 2.0])
+    np.testing.assert_allclose(ate.upper[1], b.upper.mean(), atol=1e-12)
+    assert ate.lower.shape == (2,)
+    assert ate.lower[0] == pytest.approx(ate.upper[0])
+    wide = b.widened(2.0)
+    np.testing.assert_allclose(wide.upper, b.upper + 2 * b.upper_spread)
+
+
+def test_msm_robustness_matches_closed_form() -> None:
+    model, _ = _oracle_msm(2.0, kind="gauss")
+    x = np.array([[0.05], [0.3], [0.8], [-0.5], [0.0], [30.0]])
+    rob = model.robustness(x, "sharp", lam_max=50.0, tol=1e-7)
+
+    def c(lam: float) -> float:
+        tau = lam / (1 + lam)
+        return (1 - 1 / lam) * stats.norm.pdf(stats.norm.ppf(tau)) / (1 - tau)
+
+    for i, tau in enumerate(x[:5, 0]):
+        if tau == 0.0:
+            assert rob.unit[i] == 1.0
+            continue
+        ref = optimize.brentq(lambda lam, t=tau: c(lam) - abs(t), 1.0 + 1e-12, 50.0)
+        assert rob.unit[i] == pytest.approx(ref, rel=1e-5)
+    assert np.isinf(rob.unit[5])
+    assert 1.0 <= rob.ate <= 50.0 or np.isinf(rob.ate)
+
+
+def test_msm_bounds_with_uncertain_regressor_smoke() -> None:
+    from knowable.models import UncertainRegressor
+
+    data = simulate_hidden_confounding(160, lam_star=2.0, random_state=3)
+    base = UncertainRegressor(
+        likelihood="mixture", n_components=2, n_members=2, hidden_size=8, depth=1, max_epochs=3
+    )
+    model = MSMBounds(base, n_draws=50, random_state=0).fit(pd.DataFrame(data.x), data.t, data.y)
+    b = model.bounds(data.x[:10], [1.0, 2.0], method="kallus")
+    assert b.lower.shape == (2, 10)
+    np.testing.assert_allclose(b.lower[0], b.upper[0])
+    assert (b.lower[1] <= b.upper[1]).all()
+    again = MSMBounds(base, n_draws=50, random_state=0).fit(data.x, data.t, data.y)
+    np.testing.assert_allclose(
+        again.bounds(data.x[:10], 2.0).upper, model.bounds(data.x[:10], 2.0).upper
+    )
+
+
+def test_msm_bounds_sklearn_contract() -> None:
+    est = MSMBounds(n_draws=10, random_state=3)
+    assert est.get_params()["n_draws"] == 10
+    assert clone(est).get_params()["random_state"] == 3
+    model, _ = _oracle_msm(2.0)
+    assert (
+        model.fit(*(_oracle_msm(2.0)[1].x, _oracle_msm(2.0)[1].t, _oracle_msm(2.0)[1].y)) is model
+    )
+
+
+# --------------------------------------------------------------------------- BLearner
+def _normal_dgp(n: int, seed: int):
+    """§4.3 rates DGP (no hidden confounding generated): τ±(x) = τ(x) ± c(Λ)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, (n, 2))
+    t = (rng.random(n) < expit(0.75 * x[:, 0] + 0.5)).astype(float)
+    tau = 2 * (x[:, 0] + 1) - 4 * np.sin(2 * x[:, 0])
+    y = (2 * t - 1) * (x[:, 0] + 1) - 2 * np.sin((4 * t - 2) * x[:, 0]) + rng.standard_normal(n)
+    return x, t, y, tau
+
+
+def _fast_hgb(**kw):
+    return HistGradientBoostingRegressor(max_iter=60, learning_rate=0.1, **kw)
+
+
+def _fast_blearner(**kw):
+    return BLearner(
+        quantile_model=_fast_hgb(loss="quantile"),
+        cvar_model=_fast_hgb(),
+        outcome_model=_fast_hgb(),
+        final_model=_fast_hgb(max_leaf_nodes=8, min_samples_leaf=40),
+        cv=3,
+        random_state=0,
+        **kw,
+    )
+
+
+def test_blearner_recovers_sharp_bounds_and_collapses() -> None:
+    x, t, y, tau = _normal_dgp(3000, 0)
+    bl = _fast_blearner().fit(x, t, y)
+    lam = float(np.e)
+    b = bl.bounds(x[:500], [1.0, lam])
+    np.testing.assert_array_equal(b.lower[0], b.upper[0])  # DR-learner at Λ = 1
+    c = 0.7756  # c(Λ = e), §0.4
+    rmse_up = np.sqrt(np.mean((b.upper[1] - (tau[:500] + c)) ** 2))
+    rmse_lo = np.sqrt(np.mean((b.lower[1] - (tau[:500] - c)) ** 2))
+    assert rmse_up < 0.75 and rmse_lo < 0.75
+    ate = bl.ate_bounds([1.0, lam])
+    assert ate.lower[0] == ate.upper[0]
+    assert ate.lower[1] == pytest.approx(tau.mean() - c, abs=0.25)
+    assert ate.upper[1] == pytest.approx(tau.mean() + c, abs=0.25)
+    assert (ate.upper_spread > 0).all()
+
+
+def test_blearner_robustness_and_alpha_quantile_model() -> None:
+    x, t, y, _ = _normal_dgp(400, 1)
+    bl = BLearner(
+        quantile_model=GradientBoostingRegressor(loss="quantile", n_estimators=20),
+        cvar_model=LinearRegression(),
+        outcome_model=LinearRegression(),
+        final_model=LinearRegression(),
+        cv=2,
+        random_state=1,
+    ).fit(x, t, y)
+    rob = bl.robustness(x[:20], lam_max=10.0, n_grid=6)
+    assert rob.unit.shape == (20,)
+    assert ((rob.unit >= 1.0) | np.isinf(rob.unit)).all()
+    with pytest.raises(TypeError, match="quantile"):
+        BLearner(quantile_model=LinearRegression(), cv=2).fit(x, t, y).bounds(x[:3], 2.0)
+
+
+# --------------------------------------------------------------------------- robustness
+def test_robustness_value_known_answer() -> None:
+    c = np.array([0.0, 0.5, -2.0, 3.0, 100.0])
+
+    def interval(lam):
+        return c - (lam - 1.0), c + (lam - 1.0)
+
+    rob = robustness_value(interval, 5, lam_max=10.0, tol=1e-10)
+    np.testing.assert_allclose(rob[:4], 1.0 + np.abs(c[:4]), rtol=1e-8)
+    assert rob[0] == 1.0 and np.isinf(rob[4])
+
+
+def test_robustness_from_grid_known_answer() -> None:
+    grid = np.array([1.0, 2.0, 4.0])
+    lower = np.array([[1.0, -1.0, 5.0], [0.5, -2.0, 4.0], [-0.5, -3.0, 3.0]])
+    upper = np.array([[1.1, 1.0, 5.1], [0.6, 1.0, 4.1], [0.5, 1.0, 3.1]])
+    rob = robustness_from_grid(lower, upper, grid)
+    assert rob[1] == 1.0 and np.isinf(rob[2])
+    assert 2.0 < rob[0] < 4.0
+    with pytest.raises(ValueError, match="increasing"):
+        robustness_from_grid(lower, upper, grid[::-1])
+
+
+# --------------------------------------------------------------------------- Bounds
+def test_bounds_container() -> None:
+    b = Bounds(np.zeros((2, 3)), np.ones((2, 3)), np.array([1.0, 2.0]), "sharp")
+    assert b.width.shape == (2, 3)
+    assert b.contains(np.array([0.5, 2.0, -1.0])).tolist() == [[True, False, False]] * 2
+    frame = b.to_frame()
+    assert list(frame.columns) == ["unit", "lam", "lower", "upper"] and len(frame) == 6
+    assert b.widened(2.0) is b
+    single = Bounds(np.zeros(3), np.ones(3), 2.0, "kallus", np.ones(3), np.ones(3))
+    assert len(single.to_frame()) == 3 and "upper_spread" in single.to_frame()
+    with pytest.raises(ValueError, match="shapes differ"):
+        Bounds(np.zeros(2), np.zeros(3), 1.0, "sharp")
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("est_factory", [lambda: _oracle_msm(2.0)[0], lambda: _fast_blearner()])
+def test_estimators_reject_bad_input(est_factory) -> None:
+    x, t, y, _ = _normal_dgp(200, 2)
+    x = x[:, :1]
+    est = est_factory()
+    with pytest.raises(ValueError, match="binary"):
+        est.fit(x, np.where(t == 1, 2.0, 0.0), y)
+    bad_x = x.copy()
+    bad_x[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(bad_x, t, y)
+    with pytest.raises(ValueError, match="Inconsistent"):
+        est.fit(x, t[:-1], y)
+    with pytest.raises(ValueError, match="arm t=1"):
+        est.fit(x, np.zeros_like(t), y)
+    est.fit(x, t, y)
+    with pytest.raises(ValueError, match=">= 1"):
+        est.bounds(x[:5], 0.5)
+    with pytest.raises(ValueError, match="feature"):
+        est.bounds(np.ones((5, 3)), 2.0)
+
+
+def test_unfitted_and_bad_params() -> None:
+    with pytest.raises(RuntimeError, match="not fitted"):
+        MSMBounds().bounds(np.ones((2, 1)), 2.0)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        BLearner().bounds(np.ones((2, 1)), 2.0)
+    x, t, y, _ = _normal_dgp(100, 4)
+    with pytest.raises(ValueError, match="estimator"):
+        MSMBounds(estimator="magic").fit(x, t, y)
+    with pytest.raises(ValueError, match="propensity_clip"):
+        MSMBounds(propensity_clip=0.7).fit(x, t, y)
+    model, data = _oracle_msm(2.0)
+    with pytest.raises(ValueError, match="method"):
+        model.bounds(data.x[:3], 2.0, method="quince")
+
+
+def test_msm_function_level_zero_one_propensity_rejected() -> None:
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        msm.sharp_bound_gaussian(0.0, 1.0, np.array([0.0, 0.5]), 2.0)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        msm.kallus_bound_gaussian(0.0, 1.0, 1.0, 2.0)
