@@ -22,10 +22,14 @@ __all__ = ["CheckData", "check_estimator", "estimator_checks", "make_check_data"
 
 @dataclass(frozen=True)
 class CheckData:
-    """Small seeded data for the checks: inputs ``X (n, d)`` and targets ``y (n,)``."""
+    """Small seeded data for the checks: inputs ``X (n, d)``, targets ``y (n,)``.
+
+    For CATE estimators (kind ``"cate"``) also a binary treatment ``t (n,)``.
+    """
 
     X: np.ndarray
     y: np.ndarray
+    t: np.ndarray | None = None
 
 
 def make_check_data(kind: str, n: int = 60, d: int = 3, seed: int = 0) -> CheckData:
@@ -33,7 +37,7 @@ def make_check_data(kind: str, n: int = 60, d: int = 3, seed: int = 0) -> CheckD
 
     Parameters
     ----------
-    kind : {"regressor", "classifier"}
+    kind : {"regressor", "classifier", "cate"}
         Estimator kind.
     n, d : int
         Rows and features.
@@ -48,6 +52,11 @@ def make_check_data(kind: str, n: int = 60, d: int = 3, seed: int = 0) -> CheckD
     X = rng.normal(size=(n, d))
     if kind == "classifier":
         return CheckData(X, (X[:, 0] + 0.3 * rng.normal(size=n) > 0).astype(np.int64))
+    if kind == "cate":
+        t = (rng.random(n) < 1 / (1 + np.exp(-X[:, 0]))).astype(np.int64)
+        t[:2] = [0, 1]  # both arms always present
+        y = np.sin(X[:, 0]) + t * (1 + 0.5 * X[:, 1]) + 0.1 * rng.normal(size=n)
+        return CheckData(X, y, t)
     return CheckData(X, np.sin(X[:, 0]) + 0.1 * rng.normal(size=n))
 
 
@@ -165,6 +174,120 @@ def check_save_load_round_trip(estimator: Any, data: CheckData) -> None:
     assert loaded.get_params() == est.get_params(), "load changed parameters"
 
 
+# ------------------------------------------------------------------ CATE estimators
+def _fit_cate(estimator: Any, data: CheckData) -> Any:
+    return clone(estimator).fit(data.X, data.t, data.y)
+
+
+def check_cate_not_fitted(estimator: Any, data: CheckData) -> None:
+    """``effect`` and ``predict_outcomes`` before ``fit`` raise ``NotFittedError``."""
+    for name in ("effect", "predict_outcomes", "effect_samples", "propensity"):
+        try:
+            getattr(clone(estimator), name)(data.X)
+        except NotFittedError:
+            continue
+        raise AssertionError(f"{name}() before fit() must raise NotFittedError")
+
+
+def check_cate_fit_returns_self(estimator: Any, data: CheckData) -> None:
+    """``fit(X, t, y)`` returns the estimator itself."""
+    est = clone(estimator)
+    assert est.fit(data.X, data.t, data.y) is est, "fit must return self"
+
+
+def check_cate_outputs(estimator: Any, data: CheckData) -> None:
+    """Shapes of the effect API; effect = mean of the draws' mu1 - mu0; pandas input works."""
+    import pandas as pd
+
+    est = _fit_cate(estimator, data)
+    X = data.X[:7]
+    post = est.predict_outcomes(X)
+    assert post.draws.ndim == 3 and post.draws.shape[1:] == (7, 2), f"bad shape {post.shape}"
+    samples = est.effect_samples(X)
+    assert samples.shape == (post.draws.shape[0], 7), f"effect_samples shape {samples.shape}"
+    tau = est.effect(X)
+    assert tau.shape == (7,), f"effect shape {tau.shape}"
+    lo, hi = est.effect_interval(X, alpha=0.1)
+    assert lo.shape == hi.shape == (7,) and np.all(lo <= tau + 1e-9) and np.all(tau <= hi + 1e-9)
+    p = est.propensity(X)
+    assert p.shape == (7,) and np.all((p > 0) & (p < 1)), "propensity must lie in (0, 1)"
+    assert np.isfinite(est.ate()), "ate() must be finite"
+    a_lo, a_hi = est.ate_interval()
+    assert a_lo <= est.ate() <= a_hi, "ate_interval must contain ate()"
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(X.shape[1])])
+    np.testing.assert_array_equal(est.effect(frame), tau, err_msg="pandas input changed results")
+
+
+def check_cate_reproducible(estimator: Any, data: CheckData) -> None:
+    """Same integer seed gives bit-identical effects; another seed gives different ones."""
+    est = clone(estimator).set_params(random_state=7)
+    a = _fit_cate(est, data).effect_samples(data.X)
+    b = _fit_cate(est, data).effect_samples(data.X)
+    np.testing.assert_array_equal(a, b, err_msg="same seed gave different outputs")
+    c = _fit_cate(clone(est).set_params(random_state=8), data).effect_samples(data.X)
+    assert not np.array_equal(a, c), "different seeds gave identical outputs"
+
+
+def check_cate_bad_inputs(estimator: Any, data: CheckData) -> None:
+    """Non-binary t, one arm only, NaN, strings, shapes and mismatches raise clear errors."""
+    X, t, y = data.X, data.t, data.y
+    bad_X = X.copy()
+    bad_X[0, 0] = np.nan
+    cases: list[tuple[str, Callable[[], Any], type]] = [
+        ("non-binary t", lambda: clone(estimator).fit(X, t * 2.0, y), ValueError),
+        ("continuous t", lambda: clone(estimator).fit(X, t + 0.5, y), ValueError),
+        ("one arm only", lambda: clone(estimator).fit(X, np.ones_like(t), y), ValueError),
+        ("NaN in t", lambda: clone(estimator).fit(X, np.where(t == 0, np.nan, t), y), ValueError),
+        ("NaN in X", lambda: clone(estimator).fit(bad_X, t, y), ValueError),
+        (
+            "NaN in y",
+            lambda: clone(estimator).fit(X, t, np.where(np.arange(len(y)) == 0, np.nan, y)),
+            ValueError,
+        ),
+        ("strings in X", lambda: clone(estimator).fit(X.astype(str), t, y), TypeError),
+        ("strings in t", lambda: clone(estimator).fit(X, t.astype(str), y), TypeError),
+        ("1-d X", lambda: clone(estimator).fit(X[:, 0], t, y), ValueError),
+        ("length mismatch", lambda: clone(estimator).fit(X, t[:-1], y), ValueError),
+        ("two outcome columns", lambda: clone(estimator).fit(X, t, np.c_[y, y]), ValueError),
+    ]
+    for name, call, error in cases:
+        try:
+            call()
+        except error as err:
+            assert str(err), f"{name}: the error message is empty"
+            continue
+        except Exception as err:
+            raise AssertionError(
+                f"{name}: raised {type(err).__name__}, expected {error.__name__}: {err}"
+            ) from err
+        raise AssertionError(f"{name}: no error raised, expected {error.__name__}")
+    fitted = _fit_cate(estimator, data)
+    for name, Xp in [("wrong n_features", X[:, :-1]), ("NaN at predict", bad_X)]:
+        try:
+            fitted.effect(Xp)
+        except ValueError:
+            continue
+        raise AssertionError(f"{name}: effect() did not raise ValueError")
+
+
+def check_cate_save_load_round_trip(estimator: Any, data: CheckData) -> None:
+    """``save`` then ``load`` gives identical effects, from safetensors + JSON only."""
+    from pathlib import Path
+
+    est = _fit_cate(estimator, data)
+    with tempfile.TemporaryDirectory() as folder:
+        est.save(folder)
+        files = sorted(p.name for p in Path(folder).iterdir())
+        assert files == ["config.json", "weights.safetensors"], f"unexpected files {files}"
+        loaded = type(est).load(folder)
+    np.testing.assert_array_equal(
+        loaded.effect_samples(data.X), est.effect_samples(data.X), err_msg="load changed draws"
+    )
+    np.testing.assert_array_equal(loaded.propensity(data.X), est.propensity(data.X))
+    assert loaded.ate() == est.ate(), "load changed ate()"
+    assert loaded.get_params() == est.get_params(), "load changed parameters"
+
+
 _CHECKS: dict[str, list[Callable[[Any, CheckData], None]]] = {
     "regressor": [
         check_init_stores_params,
@@ -177,6 +300,15 @@ _CHECKS: dict[str, list[Callable[[Any, CheckData], None]]] = {
     ],
 }
 _CHECKS["classifier"] = list(_CHECKS["regressor"])
+_CHECKS["cate"] = [
+    check_init_stores_params,
+    check_cate_not_fitted,
+    check_cate_fit_returns_self,
+    check_cate_outputs,
+    check_cate_reproducible,
+    check_cate_bad_inputs,
+    check_cate_save_load_round_trip,
+]
 
 
 def estimator_checks(estimator: Any) -> list[Callable[[Any, CheckData], None]]:

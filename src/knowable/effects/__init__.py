@@ -1,0 +1,12 @@
+"""Conditional average treatment effects with epistemic uncertainty.
+
+:class:`TARNet` and :class:`DragonNet` follow the scikit-learn contract and the
+EconML vocabulary (``effect``, ``effect_interval``, ``effect_samples``, ``ate``);
+:mod:`knowable.effects.metrics` scores estimates against known truth.
+"""
+
+from . import metrics
+from ._base import CATEEstimator
+from ._estimators import DragonNet, TARNet
+
+__all__ = ["CATEEstimator", "DragonNet", "TARNet", "metrics"]

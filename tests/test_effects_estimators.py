@@ -1,0 +1,142 @@
+"""TARNet / DragonNet behaviour: numbers that pin the maths, errors that name the problem."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from knowable.cli import app
+from knowable.effects import DragonNet, TARNet
+from knowable.effects.metrics import sqrt_pehe
+
+SMALL = dict(hidden_size=32, depth=2, arm_hidden_size=16, arm_depth=1, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """tau(x) = 1 + x1 with confounded treatment; noise sd 0.1."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    t = (rng.random(400) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    tau = 1 + X[:, 1]
+    y = np.sin(X[:, 0]) + t * tau + 0.1 * rng.normal(size=400)
+    return X, t, y, tau
+
+
+@pytest.mark.parametrize(
+    ("cls", "method"),
+    [(TARNet, "ensemble"), (DragonNet, "ensemble"), (TARNet, "dropout"), (TARNet, "due")],
+)
+def test_learns_a_heterogeneous_effect(toy, cls, method):
+    """√PEHE well below sd(tau) = 1 (measured 0.10-0.25)."""
+    X, t, y, tau = toy
+    est = cls(method, n_members=3, n_samples=30, max_epochs=60, random_state=0, **SMALL)
+    est.fit(X, t, y)
+    err = sqrt_pehe(est.effect(X), tau)
+    assert err < 0.4, f"{cls.__name__}({method}) √PEHE {err:.3f}"
+    assert abs(est.ate() - tau.mean()) < 0.2
+
+
+def test_outcome_is_standardised_inside(toy):
+    """An affine change of y scales every effect output by the same factor."""
+    X, t, y, _ = toy
+    kw = dict(n_members=2, max_epochs=5, random_state=3, **SMALL)  # DUE by default
+    base = TARNet(**kw).fit(X, t, y)
+    scaled = TARNet(**kw).fit(X, t, 50 + 1000 * y)
+    np.testing.assert_allclose(
+        scaled.effect(X[:20]), 1000 * base.effect(X[:20]), rtol=1e-4, atol=1e-3
+    )
+    np.testing.assert_allclose(
+        scaled.effect_var(X[:20]), 1000**2 * base.effect_var(X[:20]), rtol=1e-3, atol=1e-3
+    )
+
+
+def test_due_effect_variance_uses_the_exact_cross_covariance(toy):
+    """Var tau = Var mu1 + Var mu0 - 2 Cov from the GP's joint posterior; draws agree."""
+    X, t, y, _ = toy
+    est = TARNet("due", n_samples=4000, max_epochs=20, random_state=0, **SMALL).fit(X, t, y)
+    post = est.predict_outcomes(X[:10])
+    cov = post._covariance
+    exact = cov[:, 0, 0] + cov[:, 1, 1] - 2 * cov[:, 0, 1]
+    np.testing.assert_allclose(est.effect_var(X[:10]), exact, rtol=1e-8)
+    assert np.all(cov[:, 0, 1] > 0), "the arms of one unit should covary under the GP"
+    assert np.all(exact < cov[:, 0, 0] + cov[:, 1, 1]), "the covariance must reduce Var tau"
+    sampled = est.effect_samples(X[:10]).var(0)
+    np.testing.assert_allclose(sampled, exact, rtol=0.15)
+    assert post.output_names == ["mu0", "mu1"]
+
+
+def test_due_is_more_uncertain_far_from_the_data(toy):
+    X, t, y, _ = toy
+    est = TARNet("due", max_epochs=40, random_state=0, **SMALL).fit(X, t, y)
+    far = np.full((20, 3), 6.0)
+    assert est.effect_var(far).mean() > 3 * est.effect_var(X[:100]).mean()
+
+
+def test_dragonnet_epsilon_is_trained(toy):
+    X, t, y, _ = toy
+    for method in ("ensemble", "due"):
+        est = DragonNet(method, n_members=1, max_epochs=10, random_state=0, **SMALL).fit(X, t, y)
+        module = est.members_[0]
+        eps = module.head.epsilon if method == "ensemble" else module.epsilon
+        assert isinstance(eps, torch.nn.Parameter) and eps.requires_grad
+        assert float(eps.detach().abs()) > 0, f"{method}: epsilon stayed at its initial 0"
+
+
+def test_tarnet_propensity_head_does_not_touch_the_representation(toy):
+    X, t, _, _ = toy
+    est = TARNet("ensemble", n_members=1, max_epochs=1, random_state=0, **SMALL)
+    est.fit(X, t, t * 1.0)
+    module = est.members_[0]
+    out = module(torch.as_tensor(X[:50], dtype=torch.float32))
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(
+        out.logit, torch.as_tensor(t[:50], dtype=torch.float32)
+    )
+    module.zero_grad()
+    loss.backward()
+    assert all(p.grad is None or not p.grad.any() for p in module.extractor.parameters())
+    assert module.head.propensity.linear.weight.grad.abs().sum() > 0
+
+
+def test_non_binary_treatment_message(toy):
+    X, t, y, _ = toy
+    with pytest.raises(ValueError, match="binary"):
+        TARNet(**SMALL).fit(X, t + 1, y)
+    with pytest.raises(ValueError, match="both arms"):
+        TARNet(**SMALL).fit(X, np.zeros_like(t), y)
+
+
+def test_cli_fit_and_report(tmp_path, toy):
+    X, t, y, tau = toy
+    frame = pd.DataFrame(X[:120], columns=["a", "b", "c"]).assign(
+        t=t[:120], y=y[:120], tau=tau[:120]
+    )
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "effects.csv"
+    runner = CliRunner()
+    args = ["effects", "fit", "--data", str(data), "--treatment", "t", "--outcome", "y"]
+    res = runner.invoke(app, [*args, "--truth", "tau", "--out", str(out), "--max-epochs", "2"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out)
+    assert list(table.columns[:7]) == [
+        "effect",
+        "lower",
+        "upper",
+        "effect_std",
+        "sign_flip_prob",
+        "propensity",
+        "defer",
+    ]
+    assert len(table) == 120 and table["defer"].sum() == 12
+    fig = tmp_path / "fig.png"
+    res = runner.invoke(app, ["effects", "report", "--effects", str(out), "--out", str(fig)])
+    assert res.exit_code == 0, res.output
+    assert fig.stat().st_size > 0
+    bad = runner.invoke(
+        app, ["effects", "fit", "--data", str(data), "--treatment", "a", "--outcome", "y"]
+    )
+    assert bad.exit_code == 1 and "binary" in bad.stderr and "Traceback" not in bad.output
+    missing = runner.invoke(app, [*args[:5], "nope", "--outcome", "y"])
+    assert missing.exit_code == 1 and "nope" in missing.stderr
