@@ -9,14 +9,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ._acquisition_checks import (
+    AcquisitionCheckData,
+    acquisition_checks,
+    check_acquisition,
+    make_acquisition_check_data,
+    strategy_from_name,
+)
 from ._checks import CheckData, check_estimator, estimator_checks, make_check_data
 
 __all__ = [
+    "AcquisitionCheckData",
     "CheckData",
+    "acquisition_checks",
+    "check_acquisition",
     "check_estimator",
     "estimator_checks",
+    "make_acquisition_check_data",
     "make_check_data",
     "parametrize_with_checks",
+    "strategy_from_name",
 ]
 
 

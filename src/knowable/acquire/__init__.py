@@ -1,0 +1,59 @@
+"""What to measure next: acquisition scores from Posteriors, and batches from scores.
+
+Scores (:func:`score`, :func:`epig`) read only :class:`~knowable.models.Posterior`
+draws, chunk by chunk, so pools of millions fit in bounded memory. Batches come
+from top-k, stochastic softmax/power/soft-rank sampling (Gumbel-top-k), greedy
+BatchBALD (exact then importance-sampled joint entropies), or diversity
+baselines on embeddings (core-set, k-means, BADGE). :func:`select` is the one
+entry point by strategy name (``"power-bald"``, ``"batchbald"``, ...).
+"""
+
+from ._batchbald import BatchResult, batchbald, joint_entropy_exact, joint_entropy_sampled
+from ._diversity import badge, badge_embeddings, coreset, kmeans_batch
+from ._epig import epig
+from ._inputs import check_batch_size, check_posterior, check_scores, iter_chunks
+from ._scores import (
+    SCORES,
+    bald_from_draws,
+    bald_from_probs,
+    entropy_from_probs,
+    margin_from_probs,
+    score,
+    variance_from_probs,
+    variation_ratio_from_probs,
+)
+from ._select import STOCHASTIC_MODES, gumbel_top_k, log_weights, stochastic_batch, top_k
+from ._strategies import Batch, available_strategies, parse_strategy, select
+
+__all__ = [
+    "SCORES",
+    "STOCHASTIC_MODES",
+    "Batch",
+    "BatchResult",
+    "available_strategies",
+    "badge",
+    "badge_embeddings",
+    "bald_from_draws",
+    "bald_from_probs",
+    "batchbald",
+    "check_batch_size",
+    "check_posterior",
+    "check_scores",
+    "coreset",
+    "entropy_from_probs",
+    "epig",
+    "gumbel_top_k",
+    "iter_chunks",
+    "joint_entropy_exact",
+    "joint_entropy_sampled",
+    "kmeans_batch",
+    "log_weights",
+    "margin_from_probs",
+    "parse_strategy",
+    "score",
+    "select",
+    "stochastic_batch",
+    "top_k",
+    "variance_from_probs",
+    "variation_ratio_from_probs",
+]

@@ -1,0 +1,256 @@
+"""Single-point acquisition scores from Posterior draws, computed chunk by chunk.
+
+Every score is higher for inputs worth labelling first. All entropies are in
+nats. The pure kernels (``*_from_probs``, ``*_from_draws``) work on one chunk of
+draws; :func:`score` runs one of them over a whole pool, chunk by chunk, so the
+temporaries never exceed ``S * chunk_size * k`` numbers.
+
+Classification (``Categorical`` observation model, draws are probabilities
+``p[s, n, c]``):
+
+* predictive entropy ``H[y|x] = -sum_c pbar_c log pbar_c``, ``pbar = mean_s p_s``;
+* BALD ``I[y; w | x] = H[y|x] - mean_s H[p_s]``;
+* margin ``1 - (pbar_(1) - pbar_(2))``; variation ratio ``1 - max_c pbar_c``;
+* variance ``mean_c Var_s p_sc``.
+
+Regression (``GaussianNoise``, draws are function values ``f[s, n, k]`` with
+noise scale ``sigma``): with ``Sigma_f`` the epistemic covariance of the ``k``
+outputs over draws and ``D = diag(mean_s sigma_s**2)``,
+
+* BALD ``I[y; f | x] = 1/2 log det(I + D^-1 Sigma_f)`` (``= 1/2 log(1 + Var f / sigma**2)``
+  for one output): exact when the draws are Gaussian and the noise is
+  homoscedastic across draws; the epistemic/aleatoric split comes from the
+  observation model;
+* predictive entropy ``1/2 log det(2 pi e (Sigma_f + D))``;
+* variance ``trace Sigma_f``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from .._random import check_random_state
+from .._validation import check_in_options
+from ..models._posterior import Posterior
+from ._inputs import DEFAULT_CHUNK, iter_chunks, observation_kind
+
+__all__ = [
+    "SCORES",
+    "bald_from_draws",
+    "bald_from_probs",
+    "entropy_from_probs",
+    "margin_from_probs",
+    "score",
+    "variance_from_probs",
+    "variation_ratio_from_probs",
+]
+
+_LOG_2PI_E = float(np.log(2 * np.pi * np.e))
+
+
+# ------------------------------------------------------------ classification
+def entropy_from_probs(probs: np.ndarray) -> np.ndarray:
+    """Predictive entropy of the mean of probability draws.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray of shape (S, n, C)
+        Class-probability draws.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+    """
+    mean = probs.mean(axis=0, dtype=np.float64)
+    return -special.xlogy(mean, mean).sum(axis=-1)
+
+
+def bald_from_probs(probs: np.ndarray) -> np.ndarray:
+    """BALD, the mutual information between the label and the model draw.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray of shape (S, n, C)
+        Class-probability draws, consistent across inputs.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        ``H[mean_s p_s] - mean_s H[p_s]`` in nats, clipped at 0 (rounding).
+    """
+    p = probs.astype(np.float64, copy=False)
+    expected = -special.xlogy(p, p).sum(axis=-1).mean(axis=0)
+    return np.maximum(entropy_from_probs(p) - expected, 0.0)
+
+
+def margin_from_probs(probs: np.ndarray) -> np.ndarray:
+    """One minus the gap between the two most probable classes of the mean probabilities.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray of shape (S, n, C)
+        Class-probability draws.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+    """
+    mean = probs.mean(axis=0, dtype=np.float64)
+    if mean.shape[-1] < 2:
+        raise ValueError("margin needs at least two classes.")
+    top2 = np.partition(mean, mean.shape[-1] - 2, axis=-1)[:, -2:]
+    return 1.0 - (top2[:, 1] - top2[:, 0])
+
+
+def variation_ratio_from_probs(probs: np.ndarray) -> np.ndarray:
+    """One minus the largest mean class probability.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray of shape (S, n, C)
+        Class-probability draws.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+    """
+    return 1.0 - probs.mean(axis=0, dtype=np.float64).max(axis=-1)
+
+
+def variance_from_probs(probs: np.ndarray) -> np.ndarray:
+    """Epistemic variance of the class probabilities, averaged over classes.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray of shape (S, n, C)
+        Class-probability draws.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+    """
+    return probs.var(axis=0, dtype=np.float64).mean(axis=-1)
+
+
+# ---------------------------------------------------------------- regression
+def _gaussian_parts(post: Posterior) -> tuple[np.ndarray, np.ndarray]:
+    """Epistemic covariance (n, k, k) and mean noise variance (n, k) of a Gaussian chunk."""
+    f = post.draws.astype(np.float64, copy=False)
+    centred = f - f.mean(axis=0, keepdims=True)
+    cov = np.einsum("sni,snj->nij", centred, centred) / f.shape[0]
+    noise = np.asarray(post.observation.variance(post.shape), dtype=np.float64).mean(axis=0)  # type: ignore[union-attr]
+    return cov, noise
+
+
+def bald_from_draws(draws: np.ndarray, noise_var: Any) -> np.ndarray:
+    """Gaussian BALD ``1/2 log det(I + D^-1 Sigma_f)`` from function draws.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray of shape (S, n, k)
+        Function-value draws.
+    noise_var : float or numpy.ndarray broadcastable to (n, k)
+        Observation-noise variance (mean over draws when heteroscedastic).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+    """
+    f = np.asarray(draws, dtype=np.float64)
+    centred = f - f.mean(axis=0, keepdims=True)
+    cov = np.einsum("sni,snj->nij", centred, centred) / f.shape[0]
+    return _gaussian_mi(cov, np.broadcast_to(np.asarray(noise_var, float), cov.shape[:2]))
+
+
+def _gaussian_mi(cov: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    if cov.shape[-1] == 1:
+        return 0.5 * np.log1p(cov[:, 0, 0] / noise[:, 0])
+    inv_sd = 1.0 / np.sqrt(noise)
+    scaled = cov * inv_sd[:, :, None] * inv_sd[:, None, :]
+    scaled[:, np.arange(cov.shape[-1]), np.arange(cov.shape[-1])] += 1.0
+    return 0.5 * np.linalg.slogdet(scaled)[1]
+
+
+def _gaussian_entropy(cov: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    k = cov.shape[-1]
+    total = cov.copy()
+    total[:, np.arange(k), np.arange(k)] += noise
+    return 0.5 * (k * _LOG_2PI_E + np.linalg.slogdet(total)[1])
+
+
+# ------------------------------------------------------------------ dispatch
+def _chunk_score(method: str, chunk: Posterior) -> np.ndarray:
+    kind = observation_kind(chunk, f"score {method!r}")
+    if kind == "categorical":
+        probs = chunk.draws
+        fn = {
+            "bald": bald_from_probs,
+            "entropy": entropy_from_probs,
+            "margin": margin_from_probs,
+            "variation-ratio": variation_ratio_from_probs,
+            "variance": variance_from_probs,
+        }[method]
+        return fn(probs)
+    if method in ("margin", "variation-ratio"):
+        raise ValueError(f"score {method!r} is defined for classification (Categorical) only.")
+    if method == "variance":
+        return chunk.draws.var(axis=0, dtype=np.float64).sum(axis=-1)
+    cov, noise = _gaussian_parts(chunk)
+    return _gaussian_mi(cov, noise) if method == "bald" else _gaussian_entropy(cov, noise)
+
+
+SCORES: tuple[str, ...] = ("bald", "entropy", "margin", "variation-ratio", "variance", "random")
+"""Names accepted by :func:`score`."""
+
+
+def score(
+    pool: Posterior | Iterable[Posterior],
+    method: str = "bald",
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+    random_state: Any = None,
+    callback: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Score every pool input, chunk by chunk (bounded memory).
+
+    Parameters
+    ----------
+    pool : Posterior or iterable of Posterior
+        Draws over the pool: one Posterior, or consecutive chunks of it
+        (for example a generator calling ``model.posterior`` on slices of the
+        pool, so that draws for a pool of millions never sit in memory at once).
+    method : {"bald", "entropy", "margin", "variation-ratio", "variance", "random"}
+        Which score (see the module docstring for the formulas).
+    chunk_size : int
+        Inputs scored at once.
+    random_state : None, int or numpy.random.Generator
+        Only for ``"random"`` (uniform scores in [0, 1)).
+    callback : callable, optional
+        Called with the number of inputs scored after each chunk (progress).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,)
+        float64 scores, higher = acquire first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from knowable.models import Posterior, Categorical
+    >>> p = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])  # two draws that disagree
+    >>> float(np.round(score(Posterior(p, Categorical()), "bald")[0], 6))
+    0.693147
+    """
+    check_in_options(method, "method", SCORES)
+    rng = check_random_state(random_state) if method == "random" else None
+    parts = []
+    for chunk in iter_chunks(pool, chunk_size):
+        part = rng.random(chunk.n_inputs) if rng is not None else _chunk_score(method, chunk)
+        parts.append(part)
+        if callback is not None:
+            callback(chunk.n_inputs)
+    return np.concatenate(parts)

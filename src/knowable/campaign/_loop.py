@@ -1,0 +1,332 @@
+"""Pool-based active learning simulated against an oracle: :class:`ActiveLoop`.
+
+Each round: fit a model on the labelled set, log metrics on a test set, score
+the unlabelled pool through the model's :class:`~knowable.models.Posterior`,
+select a batch with :func:`knowable.acquire.select`, and reveal its labels.
+The model is any object with ``fit(X, y)`` and ``posterior(X)``; pass a
+*factory* so that every round (or every seed) starts from a fresh model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._progress import progress_bar
+from .._random import check_random_state, spawn_seeds
+from .._validation import check_positive_int
+from ..acquire import check_posterior, parse_strategy, select
+from ..data._dataset import Dataset
+from ..models._observation import Categorical, GaussianNoise
+from ._oracle import DatasetOracle
+
+__all__ = ["ActiveLoop", "ActiveLoopResult", "evaluate_posterior"]
+
+ModelFactory = Callable[[int], Any]
+
+
+@dataclass(frozen=True)
+class ActiveLoopResult:
+    """What one :meth:`ActiveLoop.run` produced.
+
+    Attributes
+    ----------
+    history : pandas.DataFrame
+        Tidy metrics, one row per (round, metric): columns ``strategy``,
+        ``seed``, ``round``, ``n_labels``, ``metric``, ``value``. Metrics are
+        ``accuracy`` and ``nll`` (classification) or ``rmse`` and ``nll``
+        (regression) on the test set, plus ``fit_seconds`` and ``acquire_seconds``.
+    acquisitions : pandas.DataFrame
+        One row per acquired point: ``round``, ``rank``, ``index`` (pool row), ``score``, ``label``.
+    labelled : numpy.ndarray
+        Pool rows labelled at the end, in acquisition order (initial set first).
+    """
+
+    history: pd.DataFrame
+    acquisitions: pd.DataFrame
+    labelled: np.ndarray
+
+    def metric(self, name: str) -> pd.DataFrame:
+        """Rows of one metric, columns ``n_labels`` and ``value``."""
+        rows = self.history[self.history["metric"] == name]
+        if rows.empty:
+            raise KeyError(
+                f"no metric {name!r}; available: {sorted(self.history['metric'].unique())}"
+            )
+        return rows[["n_labels", "value"]].reset_index(drop=True)
+
+
+def evaluate_posterior(posterior: Any, y: Any, classes: Any = None) -> dict[str, float]:
+    """Test metrics of a Posterior against true outcomes.
+
+    Parameters
+    ----------
+    posterior : Posterior
+        Draws at the test inputs (``Categorical`` or ``GaussianNoise``).
+    y : array-like of shape (n,)
+        True labels / outcomes.
+    classes : array-like of shape (C,), optional
+        The label of each probability column (a classifier's ``classes_``);
+        default ``0 .. C-1``. Labels outside ``classes`` count as wrong, with
+        probability 1e-12.
+
+    Returns
+    -------
+    dict
+        ``accuracy`` and ``nll`` (mean negative log predictive probability)
+        for classification; ``rmse`` and ``nll`` for Gaussian regression.
+    """
+    post = check_posterior(
+        posterior, observation=(Categorical, GaussianNoise), purpose="evaluation"
+    )
+    y_arr = np.asarray(y)
+    if isinstance(post.observation, Categorical):
+        mean = post.mean()
+        labels = np.arange(mean.shape[1]) if classes is None else np.asarray(classes)
+        if len(labels) != mean.shape[1]:
+            raise ValueError(f"classes has {len(labels)} entries for {mean.shape[1]} columns.")
+        acc = float((labels[mean.argmax(1)] == y_arr).mean())
+        col = np.searchsorted(labels, y_arr) if classes is not None else y_arr.astype(np.int64)
+        known = (col >= 0) & (col < len(labels))
+        known[known] = labels[col[known]] == y_arr[known]
+        p = np.full(len(y_arr), 1e-12)
+        p[known] = np.clip(mean[np.flatnonzero(known), col[known]], 1e-12, 1.0)
+        return {"accuracy": acc, "nll": float(-np.log(p).mean())}
+    y2 = y_arr.reshape(len(y_arr), -1).astype(float)
+    rmse = float(np.sqrt(((post.mean() - y2) ** 2).mean()))
+    return {"rmse": rmse, "nll": float(-post.log_likelihood(y2).mean())}
+
+
+def _initial_indices(
+    y: np.ndarray, n_initial: int, how: Any, rng: np.random.Generator
+) -> np.ndarray:
+    n = len(y)
+    if not isinstance(how, str):
+        idx = np.unique(np.asarray(how, dtype=np.int64))
+        if idx.size == 0 or idx.min() < 0 or idx.max() >= n:
+            raise ValueError(f"initial indices must be non-empty and lie in [0, {n}).")
+        return idx
+    if how == "random":
+        return rng.choice(n, size=n_initial, replace=False)
+    if how != "balanced":
+        raise ValueError(f"initial must be 'balanced', 'random' or an index array, got {how!r}.")
+    classes = np.unique(y)
+    if y.dtype.kind not in "iu" or n_initial < len(classes):
+        raise ValueError(
+            f"initial='balanced' needs integer labels and n_initial >= number of classes "
+            f"({len(classes)}); use initial='random'."
+        )
+    per = n_initial // len(classes)
+    picks = [rng.choice(np.flatnonzero(y == c), size=per, replace=False) for c in classes]
+    chosen = np.concatenate(picks)
+    rest = np.setdiff1d(np.arange(n), chosen)
+    extra = rng.choice(rest, size=n_initial - len(chosen), replace=False)
+    return np.concatenate([chosen, extra]).astype(np.int64)
+
+
+class ActiveLoop:
+    """Simulate pool-based active learning with an oracle that reveals a Dataset's labels.
+
+    Parameters
+    ----------
+    model_factory : callable
+        ``model_factory(seed) -> model`` with ``fit(X, y)`` and ``posterior(X)``
+        (for example ``lambda s: UncertainClassifier("dropout", random_state=s)``).
+    pool : Dataset
+        Pool inputs ``x`` and the labels ``y`` the oracle reveals.
+    test : Dataset
+        Held-out inputs and labels for the per-round metrics.
+    strategy : str
+        Any name accepted by :func:`knowable.acquire.select` (``"power-bald"``,
+        ``"batchbald"``, ``"bald"``, ``"random"``, ``"coreset"``, ...).
+    batch_size : int
+        Points acquired per round.
+    n_initial : int
+        Size of the initial labelled set.
+    initial : {"balanced", "random"} or array of int
+        How the initial set is drawn (balanced: equal numbers per class).
+    max_labels : int
+        Stop once this many points are labelled (the last batch is shortened).
+    temperature : float
+        Temperature of stochastic strategies.
+    n_configurations : int
+        BatchBALD's configuration budget.
+    embed : callable, optional
+        ``embed(model, X) -> (n, d)`` for diversity strategies; default the
+        flattened inputs.
+    warm_start : bool
+        Keep one model across rounds and call ``fit`` again (else a fresh
+        model from the factory each round).
+    random_state : None, int or numpy.random.Generator
+        Seed of everything: initial set, model seeds, acquisition.
+    verbose : bool
+        Show a progress bar.
+    """
+
+    def __init__(
+        self,
+        model_factory: ModelFactory,
+        pool: Dataset,
+        test: Dataset,
+        *,
+        strategy: str = "power-bald",
+        batch_size: int = 10,
+        n_initial: int = 20,
+        initial: Any = "balanced",
+        max_labels: int = 300,
+        temperature: float = 1.0,
+        n_configurations: int = 10_000,
+        embed: Callable[[Any, np.ndarray], np.ndarray] | None = None,
+        warm_start: bool = False,
+        random_state: Any = None,
+        verbose: bool = False,
+    ) -> None:
+        self.model_factory = model_factory
+        self.pool = pool
+        self.test = test
+        self.strategy = strategy
+        self.batch_size = batch_size
+        self.n_initial = n_initial
+        self.initial = initial
+        self.max_labels = max_labels
+        self.temperature = temperature
+        self.n_configurations = n_configurations
+        self.embed = embed
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check(self) -> tuple[int, int, int]:
+        if not callable(self.model_factory):
+            raise TypeError("model_factory must be callable: model_factory(seed) -> model.")
+        for name in ("pool", "test"):
+            data = getattr(self, name)
+            if not isinstance(data, Dataset):
+                raise TypeError(
+                    f"{name} must be a knowable.data.Dataset, got {type(data).__name__}."
+                )
+            if data.y is None:
+                raise ValueError(f"{name} has no outcomes y.")
+        parse_strategy(self.strategy)
+        b = check_positive_int(self.batch_size, "batch_size")
+        n0 = check_positive_int(self.n_initial, "n_initial")
+        cap = check_positive_int(self.max_labels, "max_labels")
+        if cap > len(self.pool):
+            raise ValueError(f"max_labels = {cap} exceeds the pool size {len(self.pool)}.")
+        return b, n0, cap
+
+    def run(self) -> ActiveLoopResult:
+        """Run the rounds until ``max_labels`` points are labelled.
+
+        Returns
+        -------
+        ActiveLoopResult
+        """
+        b, n0, cap = self._check()
+        rng = check_random_state(self.random_state)
+        seed_tag = self.random_state if isinstance(self.random_state, int) else -1
+        oracle = DatasetOracle(self.pool)
+        x_pool = np.asarray(self.pool.x)
+        labelled = list(_initial_indices(np.asarray(self.pool.y), n0, self.initial, rng))
+        if len(labelled) > cap:
+            raise ValueError(f"the initial set ({len(labelled)}) exceeds max_labels = {cap}.")
+        labels = list(oracle.query(np.asarray(labelled)))
+        n_rounds = 1 + -(-(cap - len(labelled)) // b)
+        rows: list[dict[str, Any]] = []
+        acq_rows: list[dict[str, Any]] = []
+        model = None
+        with progress_bar(n_rounds, f"active learning ({self.strategy})", self.verbose) as advance:
+            for rnd in range(n_rounds):
+                if model is None or not self.warm_start:
+                    model = self.model_factory(spawn_seeds(rng, 1)[0] % (2**31))
+                idx = np.asarray(labelled)
+                t0 = time.perf_counter()
+                model.fit(x_pool[idx], np.asarray(labels))
+                fit_s = time.perf_counter() - t0
+                metrics = evaluate_posterior(
+                    model.posterior(np.asarray(self.test.x)),
+                    self.test.y,
+                    getattr(model, "classes_", None),
+                )
+                metrics["fit_seconds"] = fit_s
+                acquire_s = 0.0
+                if len(labelled) < cap:
+                    mask = np.ones(len(x_pool), dtype=bool)
+                    mask[idx] = False
+                    rest = np.flatnonzero(mask)
+                    t0 = time.perf_counter()
+                    batch = self._acquire(
+                        model, x_pool, rest, idx, min(b, cap - len(labelled)), rng
+                    )
+                    acquire_s = time.perf_counter() - t0
+                    new = rest[batch.indices]
+                    new_labels = oracle.query(new)
+                    for rank, (i, s, lab) in enumerate(
+                        zip(new, batch.scores, new_labels, strict=True)
+                    ):
+                        acq_rows.append(
+                            {
+                                "round": rnd,
+                                "rank": rank,
+                                "index": int(i),
+                                "score": float(s),
+                                "label": lab,
+                            }
+                        )
+                metrics["acquire_seconds"] = acquire_s
+                for name, value in metrics.items():
+                    rows.append(
+                        {
+                            "strategy": self.strategy,
+                            "seed": seed_tag,
+                            "round": rnd,
+                            "n_labels": len(labelled),
+                            "metric": name,
+                            "value": float(value),
+                        }
+                    )
+                if len(labelled) < cap:
+                    labelled.extend(int(i) for i in new)
+                    labels.extend(new_labels)
+                advance(1)
+        return ActiveLoopResult(
+            pd.DataFrame(rows),
+            pd.DataFrame(acq_rows, columns=["round", "rank", "index", "score", "label"]),
+            np.asarray(labelled, dtype=np.int64),
+        )
+
+    def _acquire(
+        self,
+        model: Any,
+        x_pool: np.ndarray,
+        rest: np.ndarray,
+        labelled: np.ndarray,
+        b: int,
+        rng: np.random.Generator,
+    ) -> Any:
+        kind, _ = parse_strategy(self.strategy)
+        post = model.posterior(x_pool[rest]) if kind != "random" else None
+        embeddings = labelled_emb = None
+        if kind in ("coreset", "kmeans", "badge"):
+            embed = self.embed or (lambda _m, x: np.asarray(x, dtype=float).reshape(len(x), -1))
+            embeddings = embed(model, x_pool[rest])
+            labelled_emb = embed(model, x_pool[labelled])
+        if post is None:
+            from ..models._posterior import Posterior
+
+            post = Posterior(np.full((1, len(rest), 1), 0.0))
+        return select(
+            post,
+            b,
+            self.strategy,
+            temperature=self.temperature,
+            random_state=rng,
+            n_configurations=self.n_configurations,
+            embeddings=embeddings,
+            labelled_embeddings=labelled_emb,
+        )
