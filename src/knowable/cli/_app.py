@@ -18,8 +18,11 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from ._acquire import acquire_command
+from ._bounds import bounds_command
 from ._datasets import datasets_app
 from ._demo import demo_command
+from ._effects import effects_app
 from ._output import print_error
 
 __all__ = ["app", "main"]
@@ -66,7 +69,10 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(effects_app, name="effects")
 app.command("demo")(demo_command)
+app.command("acquire")(acquire_command)
+app.command("bounds")(bounds_command)
 
 
 def _version_callback(value: bool) -> None:
