@@ -21,6 +21,7 @@ or a 1-d array of L values (results gain a leading axis of length L).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -183,6 +184,38 @@ def _lam_chunks(n_lam: int, per_lam: int) -> list[slice]:
 
 
 # --------------------------------------------------------------------------- from samples
+def _bound_over_lambda(
+    y_draws: Any,
+    propensity: Any,
+    lam: Any,
+    side: str,
+    mean: Any,
+    arm: Any,
+    offset: Callable[[np.ndarray, np.ndarray, np.ndarray, str], np.ndarray],
+) -> np.ndarray:
+    """Validate the inputs once, then ``mean + offset(...)`` for chunks of Λ values.
+
+    ``offset(dev, e_t, lam_b, side)`` gets the sorted deviations from the mean
+    ``(..., m)``, the arm's propensity ``(...)`` and a column of Λ values
+    ``(L, 1, ...)``; at Λ = 1 the bound is set to the mean exactly.
+    """
+    side = check_in_options(side, "side", _SIDES)
+    arm = _check_arm(arm)
+    y = _check_draws(y_draws)
+    batch = y.shape[:-1]
+    e = _broadcast(check_probability_array(propensity, "propensity"), batch, "propensity")
+    mu = _check_mean(mean, y)
+    lams, scalar = _check_lam(lam)
+    dev = _sorted_deviations(y, mu)
+    e_t = arm_propensity(e, arm)
+    out = np.empty((lams.size, *batch))
+    for sl in _lam_chunks(lams.size, y.size):
+        lam_b = lams[sl].reshape((-1,) + (1,) * len(batch))
+        out[sl] = mu + offset(dev, e_t, lam_b, side)
+    out[lams == 1.0] = mu
+    return _finish(out, scalar)
+
+
 def bound_from_samples(
     y_draws: Any,
     propensity: Any,
@@ -225,22 +258,12 @@ def bound_from_samples(
     numpy.ndarray
         Shape ``y_draws.shape[:-1]`` for a scalar ``lam``, else ``(L,) + that``.
     """
-    side = check_in_options(side, "side", _SIDES)
-    arm = _check_arm(arm)
-    y = _check_draws(y_draws)
-    batch = y.shape[:-1]
-    e = _broadcast(check_probability_array(propensity, "propensity"), batch, "propensity")
-    mu = _check_mean(mean, y)
-    lams, scalar = _check_lam(lam)
-    dev = _sorted_deviations(y, mu)
-    e_t = arm_propensity(e, arm)
-    sweep = _sweep_upper if side == "upper" else _sweep_lower
-    out = np.empty((lams.size, *batch))
-    for sl in _lam_chunks(lams.size, y.size):
-        lam_b = lams[sl].reshape((-1,) + (1,) * len(batch))
-        out[sl] = mu + sweep(dev, alpha_prime_from(e_t, lam_b))
-    out[lams == 1.0] = mu
-    return _finish(out, scalar)
+
+    def ratio_offset(dev: np.ndarray, e_t: np.ndarray, lam_b: np.ndarray, side: str) -> np.ndarray:
+        sweep = _sweep_upper if side == "upper" else _sweep_lower
+        return sweep(dev, alpha_prime_from(e_t, lam_b))
+
+    return _bound_over_lambda(y_draws, propensity, lam, side, mean, arm, ratio_offset)
 
 
 def bound_from_samples_bruteforce(
@@ -326,22 +349,12 @@ def sharp_bound_from_samples(
     numpy.ndarray
         Shape ``y_draws.shape[:-1]`` for a scalar ``lam``, else ``(L,) + that``.
     """
-    side = check_in_options(side, "side", _SIDES)
-    arm = _check_arm(arm)
-    y = _check_draws(y_draws)
-    batch = y.shape[:-1]
-    e = _broadcast(check_probability_array(propensity, "propensity"), batch, "propensity")
-    mu = _check_mean(mean, y)
-    lams, scalar = _check_lam(lam)
-    dev = _sorted_deviations(y, mu)
-    e_t = arm_propensity(e, arm)
-    out = np.empty((lams.size, *batch))
-    for sl in _lam_chunks(lams.size, y.size):
-        lam_b = lams[sl].reshape((-1,) + (1,) * len(batch))
+
+    def sharp_offset(dev: np.ndarray, e_t: np.ndarray, lam_b: np.ndarray, side: str) -> np.ndarray:
         excess = _cvar_excess(dev, tau_level(lam_b), side)
-        out[sl] = mu + (1.0 - e_t) * (1.0 - 1.0 / lam_b) * excess
-    out[lams == 1.0] = mu
-    return _finish(out, scalar)
+        return (1.0 - e_t) * (1.0 - 1.0 / lam_b) * excess
+
+    return _bound_over_lambda(y_draws, propensity, lam, side, mean, arm, sharp_offset)
 
 
 # --------------------------------------------------------------------------- closed forms
