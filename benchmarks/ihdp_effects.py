@@ -5,15 +5,22 @@ configuration: out-of-sample (test) and in-sample (train) √PEHE and ATE error,
 coverage of the 95 % effect intervals on test units, and √PEHE after deferring
 10 % of test units by posterior CATE variance (threshold: training-set
 quantile) versus random deferral (without replacement, mean over 50 draws).
-EconML peers (CausalForestDML, DRLearner with gradient-boosting nuisances) run
-in the same benchmark when ``econml`` is importable; otherwise they are
-reported as unavailable.
+EconML peers (CausalForestDML, DRLearner with gradient-boosting nuisances,
+fixed seeds) run in the same benchmark, in the same worker pool, when
+``econml`` is importable, and a CausalML X-learner (gradient boosting) when
+``causalml`` is; otherwise they are reported as unavailable. Every worker is
+single-threaded (torch threads 1, BLAS/OpenMP pools 1, forest ``n_jobs=1``),
+so fit times compare like with like; each method's fit time is also reported
+per realisation as a ratio to ``CausalForestDML`` on the same realisation.
+``--time-budget-min`` stops starting new realisations after that many minutes
+and reports only realisations that every method finished.
 
 Usage::
 
     python benchmarks/ihdp_effects.py --quick            # realisations 1-3
     python benchmarks/ihdp_effects.py                    # realisations 1-50
     python benchmarks/ihdp_effects.py --realisations 1-10 --configs tarnet-ensemble
+    .venv-peers/bin/python benchmarks/ihdp_effects.py --configs tarnet-due --workers 2
 
 Writes ``benchmarks/results/ihdp_effects{suffix}.json`` and ``.md``.
 """
@@ -24,8 +31,9 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +47,9 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "dragonnet-due": ("DragonNet", {"uncertainty": "due"}),
 }
 DEFER_RATE = 0.10
+PEERS_ECONML = ("econml-causalforestdml", "econml-drlearner")
+PEER_CAUSALML = "causalml-xlearner"
+FOCUS = (9, 13)  # very heterogeneous realisations (CATE sd about 27 and 36)
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -113,32 +124,50 @@ def run_knowable(
 
 
 def run_peer(name: str, k: int) -> dict[str, Any]:
-    from econml.dml import CausalForestDML
-    from econml.dr import DRLearner
     from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
 
     from knowable.data import load_ihdp_train_test
     from knowable.effects.metrics import ate_error, sqrt_pehe
 
     tr, te = load_ihdp_train_test(k)
-    if name == "econml-causalforestdml":
-        est = CausalForestDML(
-            model_y=GradientBoostingRegressor(),
-            model_t=GradientBoostingClassifier(),
-            discrete_treatment=True,
-            random_state=k,
-        )
-    else:
-        est = DRLearner(
-            model_propensity=GradientBoostingClassifier(),
-            model_regression=GradientBoostingRegressor(),
-            model_final=GradientBoostingRegressor(),
-            random_state=k,
-        )
-    t0 = time.perf_counter()
-    est.fit(tr.y, tr.t.astype(int), X=tr.x)
-    fit_s = time.perf_counter() - t0
-    tau_te, tau_tr = est.effect(te.x), est.effect(tr.x)
+    t_int = tr.t.astype(int)
+    with threadpool_limits(1):
+        if name == "econml-causalforestdml":
+            from econml.dml import CausalForestDML
+
+            est = CausalForestDML(
+                model_y=GradientBoostingRegressor(random_state=k),
+                model_t=GradientBoostingClassifier(random_state=k),
+                discrete_treatment=True,
+                n_jobs=1,
+                random_state=k,
+            )
+        elif name == "econml-drlearner":
+            from econml.dr import DRLearner
+
+            est = DRLearner(
+                model_propensity=GradientBoostingClassifier(random_state=k),
+                model_regression=GradientBoostingRegressor(random_state=k),
+                model_final=GradientBoostingRegressor(random_state=k),
+                random_state=k,
+            )
+        elif name == PEER_CAUSALML:
+            from causalml.inference.meta import BaseXRegressor
+
+            est = BaseXRegressor(learner=GradientBoostingRegressor(random_state=k))
+        else:
+            raise ValueError(name)
+        t0 = time.perf_counter()
+        if name == PEER_CAUSALML:
+            est.fit(tr.x, t_int, tr.y)
+            fit_s = time.perf_counter() - t0
+            tau_te = np.ravel(est.predict(te.x))
+            tau_tr = np.ravel(est.predict(tr.x))
+        else:
+            est.fit(tr.y, t_int, X=tr.x)
+            fit_s = time.perf_counter() - t0
+            tau_te, tau_tr = np.ravel(est.effect(te.x)), np.ravel(est.effect(tr.x))
     return {
         "method": name,
         "realisation": k,
@@ -152,7 +181,7 @@ def run_peer(name: str, k: int) -> dict[str, Any]:
 
 def _job(args: tuple[str, int, bool, dict[str, Any]]) -> dict[str, Any]:
     name, k, fast, overrides = args
-    if name.startswith("econml"):
+    if name.startswith(("econml", "causalml")):
         return run_peer(name, k)
     return run_knowable(name, k, fast, overrides)
 
@@ -171,7 +200,7 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         sub = [r for r in rows if r["method"] == method]
         s: dict[str, Any] = {"n_realisations": len(sub)}
         for key in sub[0]:
-            if key in ("method", "realisation"):
+            if key in ("method", "realisation", "fit_ratio_cf"):
                 continue
             vals = np.array([r[key] for r in sub], dtype=float)
             s[f"{key}_mean"] = float(vals.mean())
@@ -185,58 +214,139 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             s["defer10_random_rel_change_mean"] = float(
                 np.mean([r["pehe_defer10_random"] for r in sub] / base - 1)
             )
-        for k in (9, 13):
+        for k in FOCUS:
             hit = [r for r in sub if r["realisation"] == k]
             if hit:
-                s[f"pehe_out_realisation_{k}"] = hit[0]["pehe_out"]
+                for key in ("pehe_out", "pehe_in", "ate_err_out"):
+                    s[f"{key}_realisation_{k}"] = hit[0][key]
+        rest = np.array([r["pehe_out"] for r in sub if r["realisation"] not in FOCUS])
+        if len(rest):
+            s["pehe_out_mean_without_9_13"] = float(rest.mean())
+            s["pehe_out_median_without_9_13"] = float(np.median(rest))
+        ratios = np.array([r["fit_ratio_cf"] for r in sub if "fit_ratio_cf" in r])
+        if len(ratios):
+            s["fit_ratio_cf_mean"] = float(ratios.mean())
+            s["fit_ratio_cf_median"] = float(np.median(ratios))
         out[method] = s
     return out
 
 
 def _markdown(result: dict[str, Any]) -> str:
+    methods = list(result["summary"])
     lines = [
         "# IHDP effects benchmark",
         "",
         f"Command: `{result['command']}`  ",
-        f"Realisations: {result['realisations']}; machine: {result['machine']}; "
-        f"peers: {result['peers_status']}",
+        f"Realisations ({len(result['realisations'])}): {result['realisations']}  ",
+        f"Not run (time budget or incomplete): {result.get('not_run') or 'none'}  ",
+        f"Machine: {result['machine']}; wall {result['wall_s'] / 60:.1f} min  ",
+        f"Versions: {result.get('versions', '-')}; peers: {result['peers_status']}",
         "",
-        "| method | n | √PEHE out mean | median | √PEHE in mean | ATE err out | ATE err in | "
-        "cover95 out | defer10 unc Δ | defer10 rand Δ | r9 | r13 | fit s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| method | n | √PEHE out mean ± SEM | median | √PEHE in mean | median | ATE err out | "
+        "ATE err in | cover95 out | defer10 unc Δ | defer10 rand Δ | fit s | "
+        "fit / CF (median per real.) | fit / CF (ratio of means) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for method, s in result["summary"].items():
 
-        def g(key: str, s: dict[str, Any] = s) -> str:
+        def g(key: str, s: dict[str, Any] = s, fmt: str = ".3f") -> str:
             v = s.get(key)
-            return "-" if v is None else f"{v:.3f}"
+            return "-" if v is None else format(v, fmt)
 
         lines.append(
             f"| {method} | {s['n_realisations']} | {g('pehe_out_mean')} ± {g('pehe_out_sem')} | "
-            f"{g('pehe_out_median')} | {g('pehe_in_mean')} | {g('ate_err_out_mean')} | "
-            f"{g('ate_err_in_mean')} | {g('coverage95_out_mean')} | "
+            f"{g('pehe_out_median')} | {g('pehe_in_mean')} | {g('pehe_in_median')} | "
+            f"{g('ate_err_out_mean')} | {g('ate_err_in_mean')} | {g('coverage95_out_mean')} | "
             f"{g('defer10_uncertainty_rel_change_mean')} | {g('defer10_random_rel_change_mean')} | "
-            f"{g('pehe_out_realisation_9')} | {g('pehe_out_realisation_13')} | {g('fit_s_mean')} |"
+            f"{g('fit_s_mean', fmt='.1f')} | {g('fit_ratio_cf_median', fmt='.2f')} | "
+            f"{g('fit_time_ratio_to_causalforestdml', fmt='.2f')} |"
         )
     lines += [
         "",
         "Δ = mean over realisations of (√PEHE after deferring 10 % of test units) / "
         "(√PEHE without deferral) − 1. Uncertainty deferral thresholds are training-set "
         "quantiles of the CATE posterior variance; random deferral is without replacement "
-        "(mean of 50 draws).",
+        "(mean of 50 draws). fit / CF: fit time divided by CausalForestDML's fit time on the "
+        "same realisation (median over realisations), and mean fit time / CausalForestDML's "
+        "mean fit time. Fit time excludes prediction.",
         "",
-        "## Per realisation (out-of-sample √PEHE)",
+        "## Realisations 9 and 13 (very heterogeneous effects), and the rest",
         "",
-        "| realisation | " + " | ".join(result["summary"]) + " |",
-        "|---|" + "---|" * len(result["summary"]),
+        "| method | r9 √PEHE out | r9 √PEHE in | r9 ATE err | r13 √PEHE out | r13 √PEHE in | "
+        "r13 ATE err | √PEHE out mean without 9, 13 | median without 9, 13 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for method, s in result["summary"].items():
+
+        def h(key: str, s: dict[str, Any] = s) -> str:
+            v = s.get(key)
+            return "-" if v is None else f"{v:.3f}"
+
+        lines.append(
+            f"| {method} | {h('pehe_out_realisation_9')} | {h('pehe_in_realisation_9')} | "
+            f"{h('ate_err_out_realisation_9')} | {h('pehe_out_realisation_13')} | "
+            f"{h('pehe_in_realisation_13')} | {h('ate_err_out_realisation_13')} | "
+            f"{h('pehe_out_mean_without_9_13')} | {h('pehe_out_median_without_9_13')} |"
+        )
+    lines += [
+        "",
+        "## Per realisation",
+        "",
+        "Cells: out-of-sample √PEHE / in-sample √PEHE / fit time ÷ CausalForestDML fit time.",
+        "",
+        "| realisation | " + " | ".join(methods) + " |",
+        "|---|" + "---|" * len(methods),
     ]
     by = {(r["method"], r["realisation"]): r for r in result["rows"]}
     for k in result["realisations"]:
-        cells = [
-            f"{by[(m, k)]['pehe_out']:.3f}" if (m, k) in by else "-" for m in result["summary"]
-        ]
+        cells = []
+        for m in methods:
+            r = by.get((m, k))
+            if r is None:
+                cells.append("-")
+                continue
+            ratio = f"{r['fit_ratio_cf']:.2f}" if "fit_ratio_cf" in r else "-"
+            cells.append(f"{r['pehe_out']:.3f} / {r['pehe_in']:.3f} / {ratio}")
         lines.append(f"| {k} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _run_jobs(
+    jobs: list[tuple[str, int, bool, dict[str, Any]]],
+    workers: int,
+    budget_s: float | None,
+    partial: Path,
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Run jobs in order; after ``budget_s`` start no new job. Returns rows and unstarted ks."""
+    rows: list[dict[str, Any]] = []
+    pending = list(jobs)
+    skipped: list[int] = []
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        running: set[Any] = set()
+        while pending or running:
+            while pending and len(running) < workers:
+                if budget_s is not None and time.perf_counter() - t0 > budget_s:
+                    skipped = sorted({job[1] for job in pending})
+                    print(f"time budget reached; not started: {skipped}", flush=True)
+                    pending = []
+                    break
+                running.add(pool.submit(_job, pending.pop(0)))
+            if not running:
+                break
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                row = fut.result()
+                rows.append(row)
+                with partial.open("a") as fh:  # progress survives an interrupted run
+                    fh.write(json.dumps(row) + "\n")
+                print(
+                    f"{row['method']:>24} r{row['realisation']:<3} √PEHE out {row['pehe_out']:.3f} "
+                    f"in {row['pehe_in']:.3f}  fit {row['fit_s']:.1f}s  "
+                    f"[{(time.perf_counter() - t0) / 60:.1f} min]",
+                    flush=True,
+                )
+    return rows, skipped
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -247,6 +357,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)))
     parser.add_argument("--fast", action="store_true", help="tiny training (smoke test only)")
     parser.add_argument("--suffix", default="")
+    parser.add_argument(
+        "--time-budget-min",
+        type=float,
+        default=None,
+        help="start no new job after this many minutes; report complete realisations only",
+    )
+    parser.add_argument(
+        "--no-peers", action="store_true", help="skip EconML/CausalML even if importable"
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -260,42 +379,76 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for c in configs:
         if c not in CONFIGS:
             raise SystemExit(f"unknown config {c!r}; choose from {sorted(CONFIGS)}")
-    try:
-        import econml
+    import sklearn
+    import torch
 
-        peers = ["econml-causalforestdml", "econml-drlearner"]
-        peers_status = f"econml {econml.__version__}"
-    except ImportError:
-        peers, peers_status = [], "econml not importable (optional [peers] extra): peers skipped"
+    import knowable
+
+    versions = [f"knowable {knowable.__version__}", f"torch {torch.__version__}"]
+    versions.append(f"scikit-learn {sklearn.__version__}")
+    peers: list[str] = []
+    status: list[str] = []
+    if args.no_peers:
+        status.append("peers skipped (--no-peers)")
+    else:
+        try:
+            import econml
+
+            peers += list(PEERS_ECONML)
+            versions.append(f"econml {econml.__version__}")
+            status.append("econml CausalForestDML, DRLearner")
+        except ImportError:
+            status.append("econml not importable (optional [peers] extra): skipped")
+        try:
+            from importlib.metadata import version
+
+            import causalml  # noqa: F401
+
+            peers.append(PEER_CAUSALML)
+            versions.append(f"causalml {version('causalml')}")
+            status.append("causalml BaseXRegressor")
+        except ImportError:
+            status.append("causalml not importable: skipped")
+    peers_status = "; ".join(status)
     overrides = _parse_overrides(args.set)
     jobs = [(c, k, args.fast, overrides) for k in ks for c in configs + peers]
     t0 = time.perf_counter()
     RESULTS.mkdir(parents=True, exist_ok=True)
     partial = RESULTS / f"ihdp_effects{args.suffix}.partial.jsonl"
     partial.write_text("")
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        rows = []
-        for row in pool.map(_job, jobs):
-            rows.append(row)
-            with partial.open("a") as fh:  # progress survives an interrupted run
-                fh.write(json.dumps(row) + "\n")
-            print(
-                f"{row['method']:>24} r{row['realisation']:<3} √PEHE out {row['pehe_out']:.3f} "
-                f"in {row['pehe_in']:.3f}  fit {row['fit_s']:.1f}s",
-                flush=True,
-            )
-    summary = _summary(rows)
+    budget = None if args.time_budget_min is None else 60 * args.time_budget_min
+    rows, _ = _run_jobs(jobs, args.workers, budget, partial)
+    methods = configs + peers
+    done = {(r["method"], r["realisation"]) for r in rows}
+    complete = [k for k in ks if all((m, k) in done for m in methods)]
+    not_run = [k for k in ks if k not in complete]
+    rows = sorted(
+        (r for r in rows if r["realisation"] in complete),
+        key=lambda r: (r["realisation"], methods.index(r["method"])),
+    )
+    cf = {r["realisation"]: r["fit_s"] for r in rows if r["method"] == "econml-causalforestdml"}
+    for r in rows:
+        if r["realisation"] in cf:
+            r["fit_ratio_cf"] = r["fit_s"] / cf[r["realisation"]]
+    summary = _summary(rows) if rows else {}
     if "econml-causalforestdml" in summary:
         ref = summary["econml-causalforestdml"]["fit_s_mean"]
         for s in summary.values():
             s["fit_time_ratio_to_causalforestdml"] = s["fit_s_mean"] / ref
+    exe = Path(sys.executable)
+    if exe.is_relative_to(Path.cwd()):
+        exe = exe.relative_to(Path.cwd())
     result = {
-        "command": "python benchmarks/ihdp_effects.py " + " ".join(argv or []),
-        "realisations": ks,
+        "command": f"{exe} benchmarks/ihdp_effects.py " + " ".join(argv or []),
+        "realisations": complete,
+        "not_run": not_run,
         "configs": configs,
+        "peers": peers,
         "overrides": overrides,
         "peers_status": peers_status,
-        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores, torch threads 1/worker",
+        "versions": ", ".join(versions),
+        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores, {args.workers} workers, "
+        "1 thread per worker",
         "wall_s": time.perf_counter() - t0,
         "summary": summary,
         "rows": rows,

@@ -9,6 +9,7 @@ from ._ihdp import (
     IHDP_FEATURE_NAMES,
     IHDP_N_REALIZATIONS,
     load_ihdp,
+    load_ihdp_covariate_shift,
     load_ihdp_raw,
     load_ihdp_train_test,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "load_ihdp",
+    "load_ihdp_covariate_shift",
     "load_ihdp_raw",
     "load_ihdp_train_test",
     "load_mnist",

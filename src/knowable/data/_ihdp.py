@@ -23,6 +23,7 @@ __all__ = [
     "IHDP_FEATURE_NAMES",
     "IHDP_N_REALIZATIONS",
     "load_ihdp",
+    "load_ihdp_covariate_shift",
     "load_ihdp_raw",
     "load_ihdp_train_test",
 ]
@@ -171,6 +172,86 @@ def load_ihdp_train_test(realization: int = 1) -> tuple[Dataset, Dataset]:
         75 units, CFRNet test-file order.
     """
     return load_ihdp(realization, "train"), load_ihdp(realization, "test")
+
+
+_SHIFT_COLUMN = IHDP_FEATURE_NAMES.index("b.marr")  # column 8 (0-based)
+_SHIFT_RULE = (
+    "IHDP-Cov (Jesson et al. 2020, ucate; van Amersfoort et al. DUE): all 747 units of the "
+    "realisation; train = mothers married at birth (b.marr == 1, 389 units), test = the "
+    "unmarried (b.marr == 0, 358 units); b.marr (column 8) removed from the features."
+)
+
+
+def load_ihdp_covariate_shift(realization: int = 1) -> tuple[Dataset, Dataset]:
+    """IHDP with covariate shift (IHDP-Cov): train on married mothers, test on the unmarried.
+
+    Rule (ucate / DUE-CATE "IHDP-cov"): take all 747 units of realisation
+    ``k`` (the standard 672/75 split is ignored), drop column 8 ``b.marr``
+    (mother married at birth) from the features, train on the units with
+    ``b.marr == 1`` and test on those with ``b.marr == 0``. The split is the
+    same for every realisation (covariates are shared): 389 train units
+    (treated share 0.24) and 358 test units (treated share 0.13). ucate tests
+    on *everyone*; testing on the complementary population only, as here,
+    makes every test unit out of the training support in ``b.marr``.
+
+    Parameters
+    ----------
+    realization : int
+        Realisation k in 1..50.
+
+    Returns
+    -------
+    train : Dataset
+        389 married-mother units, file order, ``x`` of shape (389, 24).
+    test : Dataset
+        358 unmarried-mother units, file order, ``x`` of shape (358, 24).
+        Both carry the same ``truth`` entries as :func:`load_ihdp` (``ate``
+        is the mean CATE over the returned units), feature names without
+        ``b.marr``, and ``meta["split"]`` ``"covariate_shift_train"`` /
+        ``"covariate_shift_test"`` with the rule in ``meta["shift_rule"]``.
+
+    Raises
+    ------
+    TypeError
+        If ``realization`` is not an integer.
+    ValueError
+        If ``realization`` is outside 1..50.
+    """
+    k = _check_realization(realization)
+    data = _read_realization(k)
+    married = data[:, 5 + _SHIFT_COLUMN] == 1.0
+    keep_cols = [c for c in range(len(IHDP_FEATURE_NAMES)) if c != _SHIFT_COLUMN]
+    names = [IHDP_FEATURE_NAMES[c] for c in keep_cols]
+    out = []
+    for part, rows in (("train", np.flatnonzero(married)), ("test", np.flatnonzero(~married))):
+        sub = data[rows]  # fancy indexing copies: writable, cache untouched
+        mu0, mu1 = sub[:, 3], sub[:, 4]
+        cate = mu1 - mu0
+        out.append(
+            Dataset(
+                sub[:, 5:][:, keep_cols],
+                t=sub[:, 0],
+                y=sub[:, 1],
+                truth={
+                    "mu0": mu0,
+                    "mu1": mu1,
+                    "cate": cate,
+                    "y_cf": sub[:, 2],
+                    "row_index": rows,
+                    "ate": float(cate.mean()),
+                },
+                feature_names=names,
+                name="ihdp",
+                meta={
+                    "realization": k,
+                    "split": f"covariate_shift_{part}",
+                    "shift_rule": _SHIFT_RULE,
+                    "source": _SOURCE,
+                    "citation": _CITATION,
+                },
+            )
+        )
+    return out[0], out[1]
 
 
 @lru_cache(maxsize=1)
