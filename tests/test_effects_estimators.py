@@ -65,6 +65,10 @@ def test_due_effect_variance_uses_the_exact_cross_covariance(toy):
     sampled = est.effect_samples(X[:10]).var(0)
     np.testing.assert_allclose(sampled, exact, rtol=0.15)
     assert post.output_names == ["mu0", "mu1"]
+    # the Posterior carries the exact mean, consistent with effect()
+    mean = post.mean()
+    np.testing.assert_allclose(mean[:, 1] - mean[:, 0], est.effect(X[:10]), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(post.draws.mean(0), mean, atol=0.1 * float(np.sqrt(cov.max())))
 
 
 def test_due_is_more_uncertain_far_from_the_data(toy):

@@ -247,8 +247,8 @@ class CATEEstimator(UncertainModel):
     # ------------------------------------------------------------ prediction
     def _chunk_outputs(
         self, x: torch.Tensor, chunk_index: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-        """Draws ``(S, n, 2)``, noise ``(S|1, n|1, 2)``, exact covariance or None, propensity ``(n,)``."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Draws ``(S, n, 2)``, noise ``(S|1, n|1, 2)``, exact covariance and mean (DUE) or None."""
         mu, sd = self.y_mean_, self.y_scale_
         if self.resolved_params_["method"] == "due":
             module: CausalDeepKernel = self.members_[0]
@@ -256,26 +256,34 @@ class CATEEstimator(UncertainModel):
             with torch.no_grad():
                 feats = module.extractor(x)
                 blocks = module.blocks(feats)
-                _, cov = module.gp.predict_blocks(blocks)  # (1, n, 2, 2)
+                mean, cov = module.gp.predict_blocks(blocks)  # (1, n, 2), (1, n, 2, 2)
                 draws = module.gp.sample_blocks(
                     blocks,
                     self.resolved_params_["n_samples"],
                     self.prediction_seed_,
                     self.prediction_seed_ + 7919 * (chunk_index + 1),
                 )  # (S, 1, n, 2)
-                prop = torch.sigmoid(module.propensity_logit(feats))
             noise = module.noise_scale().detach().double().numpy() * sd
             return (
                 draws[:, 0].double().numpy() * sd + mu,
                 noise.reshape(1, 1, 2),
                 cov[0].double().numpy() * sd**2,
-                prop.double().numpy(),
+                mean[0].double().numpy() * sd + mu,
             )
         outs = self._member_outputs(x)
         draws = np.stack([o.outcome.mean.double().numpy() for o in outs]) * sd + mu
         noise = np.stack([o.outcome.scale.double().numpy() for o in outs]) * sd
-        prop = np.mean([torch.sigmoid(o.logit).double().numpy() for o in outs], axis=0)
-        return draws, noise, None, prop
+        return draws, noise, None, None
+
+    def _chunk_propensity(self, x: torch.Tensor) -> np.ndarray:
+        """Propensity ``(n,)`` on one chunk (mean over members / dropout masks)."""
+        if self.resolved_params_["method"] == "due":
+            module: CausalDeepKernel = self.members_[0]
+            module.eval()
+            with torch.no_grad():
+                return torch.sigmoid(module.propensity_logit(module.extractor(x))).double().numpy()
+        outs = self._member_outputs(x)
+        return np.mean([torch.sigmoid(o.logit).double().numpy() for o in outs], axis=0)
 
     def predict_outcomes(self, X: Any, *, batch_size: int | None = None) -> Posterior:
         """Posterior over the potential-outcome functions ``(mu0, mu1)`` at ``X``.
@@ -297,10 +305,14 @@ class CATEEstimator(UncertainModel):
         """
         parts = []
         for i, chunk in enumerate(self._chunks(X, batch_size)):
-            draws, noise, cov, _ = self._chunk_outputs(chunk, i)
+            draws, noise, cov, mean = self._chunk_outputs(chunk, i)
             parts.append(
                 Posterior(
-                    draws, GaussianNoise(noise), covariance=cov, output_names=list(OUTPUT_NAMES)
+                    draws,
+                    GaussianNoise(noise),
+                    covariance=cov,
+                    mean=mean,
+                    output_names=list(OUTPUT_NAMES),
                 )
             )
         return Posterior.concatenate(parts)
@@ -458,9 +470,7 @@ class CATEEstimator(UncertainModel):
         -------
         numpy.ndarray of shape (n,)
         """
-        return np.concatenate(
-            [self._chunk_outputs(c, i)[3] for i, c in enumerate(self._chunks(X, None))]
-        )
+        return np.concatenate([self._chunk_propensity(chunk) for chunk in self._chunks(X, None)])
 
     # ------------------------------------------------------------ persistence
     def _extra_meta(self) -> dict[str, Any]:
