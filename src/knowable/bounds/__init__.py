@@ -15,6 +15,12 @@
 
 from . import msm
 from ._blearner import BLearner
+from ._continuous import (
+    ContinuousMSMBounds,
+    DoseResponseBounds,
+    capo_bound_from_samples,
+    cmsm_alpha_prime,
+)
 from ._msm_bounds import MSMBounds
 from ._result import Bounds, Robustness
 from ._robustness import robustness_from_grid, robustness_value
@@ -22,8 +28,12 @@ from ._robustness import robustness_from_grid, robustness_value
 __all__ = [
     "BLearner",
     "Bounds",
+    "ContinuousMSMBounds",
+    "DoseResponseBounds",
     "MSMBounds",
     "Robustness",
+    "capo_bound_from_samples",
+    "cmsm_alpha_prime",
     "msm",
     "robustness_from_grid",
     "robustness_value",

@@ -7,6 +7,14 @@ EconML vocabulary (``effect``, ``effect_interval``, ``effect_samples``, ``ate``)
 
 from . import metrics
 from ._base import CATEEstimator
+from ._dose_response import DoseResponse, DoseResponseCurve
 from ._estimators import DragonNet, TARNet
 
-__all__ = ["CATEEstimator", "DragonNet", "TARNet", "metrics"]
+__all__ = [
+    "CATEEstimator",
+    "DoseResponse",
+    "DoseResponseCurve",
+    "DragonNet",
+    "TARNet",
+    "metrics",
+]

@@ -1,0 +1,509 @@
+"""Dose-response curves for a continuous treatment, with epistemic uncertainty.
+
+:class:`DoseResponse` models the conditional outcome density p(y | x, t) with a
+mixture-density network in Overcast's "appended treatment" design (Jesson et
+al. 2022): a feature extractor φ(x), the standardised treatment appended to
+the features, a small smooth (ELU) MLP on ``[φ(x), t]`` and a Gaussian-mixture
+head. Epistemic uncertainty comes from a deep ensemble (default) or MC dropout,
+through :class:`knowable.models._base.UncertainModel`.
+
+The conditional average potential outcome (CAPO) E[Y(t) | x] is the analytic
+mean of each draw's mixture; the dose-response curve (APO) is its average over
+units. Both are causal only under no hidden confounding and overlap; see
+:class:`knowable.bounds.ContinuousMSMBounds` for bounds under the continuous
+marginal sensitivity model.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+from torch import nn
+
+from .._persistence import register_persistable
+from .._random import check_random_state
+from .._validation import (
+    check_array,
+    check_consistent_length,
+    check_positive_int,
+    check_real,
+)
+from ..models._base import PREDICT_CHUNK, UncertainModel
+from ..models._heads import MixtureDensityHead, MixtureOutput
+from ..models._layers import MLP, init_parameters
+from ..models._networks import build_extractor
+
+__all__ = ["DoseResponse", "DoseResponseCurve"]
+
+
+@dataclass(frozen=True)
+class DoseResponseCurve:
+    """An estimated dose-response curve with its epistemic band.
+
+    Parameters
+    ----------
+    t : numpy.ndarray of shape (g,)
+        Treatment grid.
+    mean : numpy.ndarray of shape (g,)
+        Posterior-mean APO, the average of E[Y(t) | x_i] over the units.
+    lower, upper : numpy.ndarray of shape (g,)
+        Central ``1 - alpha`` epistemic interval (normal, from the draws' spread).
+    samples : numpy.ndarray of shape (S, g)
+        The curve of every draw (ensemble member or dropout mask).
+    alpha : float
+        Miscoverage level of the band.
+    """
+
+    t: np.ndarray
+    mean: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    samples: np.ndarray
+    alpha: float
+
+
+class _AppendedTreatmentNet(nn.Module):
+    """``head(mlp([extractor(x), t]))``; the input is ``[x, t]`` with t in the last column."""
+
+    def __init__(self, extractor: nn.Module, body: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.extractor = extractor
+        self.body = body
+        self.head = head
+
+    def forward(self, xt: torch.Tensor) -> MixtureOutput:
+        """Standardised ``(n, d + 1)`` inputs to a one-output :class:`MixtureOutput`."""
+        feats = self.extractor(xt[:, :-1])
+        return self.head(self.body(torch.cat([feats, xt[:, -1:]], dim=1)))
+
+
+@register_persistable
+class DoseResponse(UncertainModel):
+    """Conditional outcome density p(y | x, t) for a continuous treatment t.
+
+    Parameters
+    ----------
+    uncertainty : {"ensemble", "dropout"}
+        Deep ensemble of ``n_members`` networks (default) or MC dropout with
+        ``n_samples`` masks. ``"due"`` is not implemented for this model yet.
+    n_components : int
+        Gaussian-mixture components of the outcome density.
+    head_hidden_size : int
+        Width of the smooth MLP on ``[φ(x), t]``.
+    head_depth : int
+        Hidden layers of that MLP (its activation is always ELU, so the curve
+        in t is smooth).
+    n_members, n_samples, extractor, hidden_size, depth, activation, dropout,
+    max_epochs, batch_size, learning_rate, weight_decay, patience,
+    validation_fraction, min_steps_per_epoch, device, random_state, verbose
+        As in :class:`knowable.models.UncertainRegressor`.
+
+    Attributes
+    ----------
+    t_range_ : tuple of float
+        Observed treatment range ``(min, max)``; grids outside it are refused
+        unless ``allow_extrapolation=True``.
+    X_fit_ : numpy.ndarray
+        Training covariates (the default population of :meth:`dose_response`).
+
+    Examples
+    --------
+    >>> from knowable.data import simulate_dose_response
+    >>> ds = simulate_dose_response(n=300, random_state=0)
+    >>> model = DoseResponse(n_members=2, max_epochs=3, random_state=0).fit(ds.x, ds.t, ds.y)
+    >>> model.dose_response([0.2, 0.5]).mean.shape
+    (2,)
+    """
+
+    _estimator_kind = "dose_response"
+
+    def __init__(
+        self,
+        uncertainty: str = "ensemble",
+        *,
+        n_components: int = 10,
+        head_hidden_size: int = 64,
+        head_depth: int = 2,
+        n_members: int = 5,
+        n_samples: int = 100,
+        extractor: str | None = None,
+        hidden_size: int = 96,
+        depth: int = 2,
+        activation: str = "elu",
+        dropout: float | None = None,
+        max_epochs: int = 200,
+        batch_size: int = 64,
+        learning_rate: float | None = None,
+        weight_decay: float = 0.0,
+        patience: int = 20,
+        validation_fraction: float = 0.2,
+        min_steps_per_epoch: int = 0,
+        device: str = "auto",
+        random_state: int | np.random.Generator | None = None,
+        verbose: bool = False,
+    ) -> None:
+        super().__init__(
+            uncertainty,
+            n_members=n_members,
+            n_samples=n_samples,
+            extractor=extractor,
+            hidden_size=hidden_size,
+            depth=depth,
+            activation=activation,
+            dropout=dropout,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            min_steps_per_epoch=min_steps_per_epoch,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.n_components = n_components
+        self.head_hidden_size = head_hidden_size
+        self.head_depth = head_depth
+
+    # ------------------------------------------------------------ parameters
+    def _resolved(self) -> dict[str, Any]:
+        if self.uncertainty == "due":
+            raise NotImplementedError(
+                "DoseResponse supports uncertainty='ensemble' or 'dropout' for now; "
+                "'due' (a GP over [φ(x), t]) is not implemented yet."
+            )
+        r = super()._resolved()
+        if r["extractor"] == "cnn":
+            raise ValueError("DoseResponse needs tabular X; extractor must be 'mlp' or 'resnet'.")
+        r["n_components"] = check_positive_int(self.n_components, "n_components")
+        r["head_hidden_size"] = check_positive_int(self.head_hidden_size, "head_hidden_size")
+        r["head_depth"] = check_positive_int(self.head_depth, "head_depth", minimum=1)
+        return r
+
+    def _build_member(
+        self, generator: torch.Generator, x_train: torch.Tensor | None = None
+    ) -> nn.Module:
+        r = self.resolved_params_
+        extractor = build_extractor(
+            r["extractor"],
+            self.input_shape_,
+            r["hidden_size"],
+            r["depth"],
+            r["activation"],
+            r["dropout"],
+            r["spectral_coeff"],
+        )
+        body = MLP(
+            extractor.out_features + 1,
+            r["head_hidden_size"],
+            r["head_depth"],
+            "elu",
+            r["dropout"],
+            r["spectral_coeff"],
+        )
+        head = MixtureDensityHead(r["head_hidden_size"], 1, r["n_components"])
+        module = _AppendedTreatmentNet(extractor, body, head)
+        init_parameters(module, generator)
+        return module
+
+    def _loss(self, module: nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return module(batch["x"]).nll(batch["y"].unsqueeze(-1)).mean()
+
+    # ---------------------------------------------------------------- inputs
+    def _check_fit_inputs(self, X: Any, t: Any, y: Any) -> tuple[np.ndarray, ...]:
+        x = check_array(X, "X", ndim=2, dtype=np.float32)
+        t_arr = self._check_1d(t, "t")
+        y_arr = self._check_1d(y, "y")
+        check_consistent_length(X=x, t=t_arr, y=y_arr)
+        if x.shape[0] < 2:
+            raise ValueError(f"need at least 2 units to fit, got {x.shape[0]}.")
+        if np.ptp(t_arr) == 0:
+            raise ValueError(
+                f"t is constant ({t_arr[0]!r}); a dose-response curve needs a treatment that varies."
+            )
+        return x, t_arr, y_arr
+
+    @staticmethod
+    def _check_1d(value: Any, name: str) -> np.ndarray:
+        arr = check_array(value, name, ndim=(1, 2))
+        if arr.ndim == 2:
+            if arr.shape[1] != 1:
+                raise ValueError(f"{name} must be one column, got shape {arr.shape}.")
+            arr = arr[:, 0]
+        return arr.astype(np.float64)
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        x = check_array(X, "X", ndim=2, dtype=np.float32)
+        if x.shape[1:] != self.input_shape_:
+            raise ValueError(
+                f"X has {x.shape[1]} column(s) but the model was fitted on {self.input_shape_[0]}."
+            )
+        return x
+
+    def _check_t_values(self, t: Any, name: str, allow_extrapolation: bool) -> np.ndarray:
+        arr = check_array(t, name, ndim=(0, 1))
+        lo, hi = self.t_range_
+        outside = (arr < lo) | (arr > hi)
+        if outside.any():
+            msg = (
+                f"{name} has {int(outside.sum())} value(s) outside the observed treatment range "
+                f"[{lo:g}, {hi:g}] (min {arr.min():g}, max {arr.max():g})"
+            )
+            if not allow_extrapolation:
+                raise ValueError(
+                    msg + "; the model has no data there. Pass allow_extrapolation=True to "
+                    "extrapolate anyway."
+                )
+            warnings.warn(msg + "; extrapolating.", UserWarning, stacklevel=3)
+        return arr
+
+    def _pairs(self, X: Any, t: Any, allow_extrapolation: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Covariates ``(n, d)`` and one treatment per unit ``(n,)`` (a scalar t is broadcast)."""
+        x = self._check_X(X)
+        t_arr = self._check_t_values(t, "t", allow_extrapolation)
+        if t_arr.ndim == 0:
+            t_arr = np.full(x.shape[0], float(t_arr))
+        elif t_arr.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"t has {t_arr.shape[0]} value(s) but X has {x.shape[0]} row(s); pass one t per "
+                "unit, a scalar, or use grid=True."
+            )
+        return x, t_arr
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, X: Any, t: Any, y: Any) -> DoseResponse:
+        """Fit the outcome-density networks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Covariates.
+        t : array-like of shape (n,)
+            Continuous treatment (must vary).
+        y : array-like of shape (n,)
+            Real-valued outcome.
+
+        Returns
+        -------
+        self
+        """
+        self.resolved_params_ = self._resolved()
+        x, t_arr, y_arr = self._check_fit_inputs(X, t, y)
+        self.input_shape_ = tuple(x.shape[1:])
+        self.n_features_in_ = int(x.shape[1])
+        xt = np.column_stack([x.astype(np.float64), t_arr])
+        mean, scale = xt.mean(0), xt.std(0)
+        self.x_mean_ = torch.as_tensor(mean, dtype=torch.float32)
+        self.x_scale_ = torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=torch.float32)
+        self.t_range_ = (float(t_arr.min()), float(t_arr.max()))
+        self.y_mean_ = float(y_arr.mean())
+        y_sd = float(y_arr.std())
+        self.y_scale_ = y_sd if y_sd > 0 else 1.0
+        self.X_fit_ = x
+        y_std = torch.as_tensor((y_arr - self.y_mean_) / self.y_scale_, dtype=torch.float32)
+        self._fit_networks(self._standardise_X(xt.astype(np.float32)), {"y": y_std})
+        return self
+
+    # ------------------------------------------------------------ prediction
+    def _mixtures(
+        self, x: np.ndarray, t: np.ndarray, batch_size: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-draw mixture weights, locations, scales ``(S, n, C)`` in the units of y."""
+        size = PREDICT_CHUNK if batch_size is None else check_positive_int(batch_size, "batch_size")
+        xt = self._standardise_X(np.column_stack([x, t]).astype(np.float32))
+        w, loc, scale = [], [], []
+        for i in range(0, xt.shape[0], size):
+            outs = self._member_outputs(xt[i : i + size])
+            w.append(np.stack([torch.softmax(o.logits[:, 0], -1).double().numpy() for o in outs]))
+            loc.append(np.stack([o.loc[:, 0].double().numpy() for o in outs]))
+            scale.append(np.stack([o.scale[:, 0].double().numpy() for o in outs]))
+        return (
+            np.concatenate(w, 1),
+            np.concatenate(loc, 1) * self.y_scale_ + self.y_mean_,
+            np.concatenate(scale, 1) * self.y_scale_,
+        )
+
+    def _capo_draws(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        w, loc, _ = self._mixtures(x, t)
+        return (w * loc).sum(-1)
+
+    def apo_samples(
+        self, X: Any, t: Any, *, grid: bool = False, allow_extrapolation: bool = False
+    ) -> np.ndarray:
+        """Posterior draws of the CAPO E[Y(t) | x] (the mixture mean of each draw).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Covariates.
+        t : float or array-like
+            With ``grid=False``: a scalar (every unit) or one value per unit
+            ``(n,)``. With ``grid=True``: a grid ``(g,)`` evaluated for every unit.
+        grid : bool
+            Evaluate every unit at every grid value.
+        allow_extrapolation : bool
+            Allow treatment values outside the observed range (with a warning).
+
+        Returns
+        -------
+        numpy.ndarray of shape (S, n) or, with ``grid=True``, (S, n, g)
+        """
+        if not grid:
+            x, t_arr = self._pairs(X, t, allow_extrapolation)
+            return self._capo_draws(x, t_arr)
+        x = self._check_X(X)
+        t_grid = np.atleast_1d(self._check_t_values(t, "t", allow_extrapolation))
+        return np.stack([self._capo_draws(x, np.full(x.shape[0], tv)) for tv in t_grid], -1)
+
+    def apo(
+        self,
+        X: Any,
+        t: Any,
+        *,
+        grid: bool = False,
+        alpha: float = 0.05,
+        allow_extrapolation: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CAPO E[Y(t) | x] with a central ``1 - alpha`` epistemic interval.
+
+        The interval is normal, ``mean ± z sd`` with the draws' standard
+        deviation (``ddof=1``), as for the CATE estimators.
+
+        Parameters
+        ----------
+        X, t, grid, allow_extrapolation
+            See :meth:`apo_samples`.
+        alpha : float
+            Miscoverage level in (0, 1).
+
+        Returns
+        -------
+        mean, lower, upper : numpy.ndarray of shape (n,) or (n, g)
+        """
+        alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
+        draws = self.apo_samples(X, t, grid=grid, allow_extrapolation=allow_extrapolation)
+        return _normal_band(draws, alpha)
+
+    def dose_response(
+        self,
+        t_grid: Any,
+        X: Any = None,
+        *,
+        alpha: float = 0.05,
+        allow_extrapolation: bool = False,
+    ) -> DoseResponseCurve:
+        """The dose-response curve APO(t) = mean_i E[Y(t) | x_i] on a grid.
+
+        Each draw gives one curve (averaged over the same units), so the band
+        reflects model uncertainty only. Evaluation is chunked over units.
+
+        Parameters
+        ----------
+        t_grid : array-like of shape (g,)
+            Treatment values, inside the observed range unless ``allow_extrapolation``.
+        X : array-like of shape (n, d), optional
+            Population to average over; default the training covariates.
+        alpha : float
+            Miscoverage level of the band in (0, 1).
+        allow_extrapolation : bool
+            Allow grid values outside the observed treatment range (with a warning).
+
+        Returns
+        -------
+        DoseResponseCurve
+        """
+        alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
+        self._check_fitted()
+        grid = check_array(t_grid, "t_grid", ndim=1)
+        self._check_t_values(grid, "t_grid", allow_extrapolation)
+        x = self._check_X(self.X_fit_ if X is None else X)
+        samples = np.stack(
+            [self._capo_draws(x, np.full(x.shape[0], tv)).mean(1) for tv in grid], -1
+        )  # (S, g)
+        mean, lower, upper = _normal_band(samples, alpha)
+        return DoseResponseCurve(grid, mean, lower, upper, samples, alpha)
+
+    def outcome_draws(
+        self,
+        X: Any,
+        t: Any,
+        n_samples: int = 100,
+        random_state: int | np.random.Generator | None = None,
+        *,
+        return_mean: bool = False,
+        allow_extrapolation: bool = False,
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Samples of y from every draw's density p(y | x_i, t_i), for bounds.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Covariates.
+        t : float or array-like of shape (n,)
+            One treatment per unit (a scalar is broadcast).
+        n_samples : int
+            Samples of y per unit and draw (m).
+        random_state : None, int or numpy.random.Generator
+            Seed of the sampling.
+        return_mean : bool
+            Also return the analytic mixture means ``(S, n)``.
+        allow_extrapolation : bool
+            Allow treatment values outside the observed range (with a warning).
+
+        Returns
+        -------
+        draws : numpy.ndarray of shape (S, n, m)
+        mean : numpy.ndarray of shape (S, n), when ``return_mean``
+        """
+        m = check_positive_int(n_samples, "n_samples")
+        rng = check_random_state(random_state)
+        x, t_arr = self._pairs(X, t, allow_extrapolation)
+        w, loc, scale = self._mixtures(x, t_arr)
+        cdf = np.cumsum(w, -1)
+        cdf[..., -1] = 1.0
+        u = rng.random((*w.shape[:-1], m))
+        comp = np.empty(u.shape, dtype=np.int64)
+        for s in range(w.shape[0]):  # per draw, bounded memory
+            comp[s] = (u[s][..., None] > cdf[s][:, None, :]).sum(-1)
+        comp = np.minimum(comp, w.shape[-1] - 1)
+        mu = np.take_along_axis(loc, comp, -1)
+        sd = np.take_along_axis(scale, comp, -1)
+        draws = mu + sd * rng.standard_normal(u.shape)
+        if return_mean:
+            return draws, (w * loc).sum(-1)
+        return draws
+
+    # ------------------------------------------------------------ persistence
+    def _extra_meta(self) -> dict[str, Any]:
+        return {"y_mean": self.y_mean_, "y_scale": self.y_scale_, "t_range": list(self.t_range_)}
+
+    def _restore_extra(self, meta: dict[str, Any]) -> None:
+        self.y_mean_ = float(meta["y_mean"])
+        self.y_scale_ = float(meta["y_scale"])
+        self.t_range_ = (float(meta["t_range"][0]), float(meta["t_range"][1]))
+
+    def _fitted_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        meta, tensors = super()._fitted_state()
+        tensors["fit.X"] = torch.as_tensor(self.X_fit_)
+        return meta, tensors
+
+    def _restore_fitted(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        tensors = dict(tensors)
+        self.X_fit_ = tensors.pop("fit.X").numpy().astype(np.float32)
+        super()._restore_fitted(meta, tensors)
+
+
+def _normal_band(draws: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over the leading (draw) axis and a normal ``1 - alpha`` interval."""
+    mean = draws.mean(0)
+    sd = draws.std(0, ddof=1) if draws.shape[0] > 1 else np.zeros_like(mean)
+    half = stats.norm.ppf(1 - alpha / 2) * sd
+    return mean, mean - half, mean + half
