@@ -53,7 +53,9 @@ def cmsm_alpha_prime(lam: Any) -> np.ndarray | float:
     return float(out) if out.ndim == 0 else out
 
 
-def _cmsm_offset(dev: np.ndarray, e_t: np.ndarray, lam_b: np.ndarray, side: str) -> np.ndarray:
+def _cmsm_offset(
+    dev: np.ndarray, e_t: np.ndarray | None, lam_b: np.ndarray, side: str
+) -> np.ndarray:
     del e_t  # the CMSM bound does not depend on the propensity density
     with np.errstate(divide="ignore"):
         a_prime = np.where(lam_b == 1.0, np.inf, 1.0 / (lam_b**2 - 1.0))
@@ -84,7 +86,9 @@ def capo_bound_from_samples(
     numpy.ndarray
         Shape ``y_draws.shape[:-1]`` for a scalar ``lam``, else ``(L,) + that``.
     """
-    return _bound_over_lambda(y_draws, 0.5, lam, side, mean, 1, _cmsm_offset)
+    return _bound_over_lambda(
+        y_draws, None, lam, side, mean, 1, _cmsm_offset, needs_propensity=False
+    )
 
 
 @dataclass(frozen=True)

@@ -191,23 +191,29 @@ def _bound_over_lambda(
     side: str,
     mean: Any,
     arm: Any,
-    offset: Callable[[np.ndarray, np.ndarray, np.ndarray, str], np.ndarray],
+    offset: Callable[[np.ndarray, np.ndarray | None, np.ndarray, str], np.ndarray],
+    *,
+    needs_propensity: bool = True,
 ) -> np.ndarray:
     """Validate the inputs once, then ``mean + offset(...)`` for chunks of Λ values.
 
     ``offset(dev, e_t, lam_b, side)`` gets the sorted deviations from the mean
-    ``(..., m)``, the arm's propensity ``(...)`` and a column of Λ values
-    ``(L, 1, ...)``; at Λ = 1 the bound is set to the mean exactly.
+    ``(..., m)``, the arm's propensity ``(...)`` (``None`` with
+    ``needs_propensity=False``, as in the continuous MSM, whose weights do not
+    depend on it) and a
+    column of Λ values ``(L, 1, ...)``; at Λ = 1 the bound is set to the mean exactly.
     """
     side = check_in_options(side, "side", _SIDES)
     arm = _check_arm(arm)
     y = _check_draws(y_draws)
     batch = y.shape[:-1]
-    e = _broadcast(check_probability_array(propensity, "propensity"), batch, "propensity")
+    e_t = None
+    if needs_propensity:
+        e = _broadcast(check_probability_array(propensity, "propensity"), batch, "propensity")
+        e_t = arm_propensity(e, arm)
     mu = _check_mean(mean, y)
     lams, scalar = _check_lam(lam)
     dev = _sorted_deviations(y, mu)
-    e_t = arm_propensity(e, arm)
     out = np.empty((lams.size, *batch))
     for sl in _lam_chunks(lams.size, y.size):
         lam_b = lams[sl].reshape((-1,) + (1,) * len(batch))
