@@ -31,10 +31,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from .._random import check_random_state
 from .._validation import check_in_options
+from ..models._observation import Categorical
 from ..models._posterior import Posterior
 from ._inputs import DEFAULT_CHUNK, iter_chunks, observation_kind
 
@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 _LOG_2PI_E = float(np.log(2 * np.pi * np.e))
+_CATEGORICAL = Categorical()  # its entropy is the one the Posterior uses
 
 
 # ------------------------------------------------------------ classification
@@ -65,8 +66,7 @@ def entropy_from_probs(probs: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray of shape (n,)
     """
-    mean = probs.mean(axis=0, dtype=np.float64)
-    return -special.xlogy(mean, mean).sum(axis=-1)
+    return _CATEGORICAL.entropy_of(probs.mean(axis=0, dtype=np.float64))
 
 
 def bald_from_probs(probs: np.ndarray) -> np.ndarray:
@@ -83,7 +83,7 @@ def bald_from_probs(probs: np.ndarray) -> np.ndarray:
         ``H[mean_s p_s] - mean_s H[p_s]`` in nats, clipped at 0 (rounding).
     """
     p = probs.astype(np.float64, copy=False)
-    expected = -special.xlogy(p, p).sum(axis=-1).mean(axis=0)
+    expected = _CATEGORICAL.entropy_of(p).mean(axis=0)
     return np.maximum(entropy_from_probs(p) - expected, 0.0)
 
 

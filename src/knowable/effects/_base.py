@@ -26,7 +26,6 @@ from .._validation import (
 from ..models._base import UncertainModel
 from ..models._gp import VariationalGP, init_inducing_points
 from ..models._layers import init_parameters
-from ..models._networks import build_extractor
 from ..models._observation import GaussianNoise
 from ..models._posterior import Posterior
 from ._modules import CATEHead, CausalDeepKernel, propensity_loss, targeted_term
@@ -130,15 +129,7 @@ class CATEEstimator(UncertainModel):
         r = self.resolved_params_
         if r["method"] != "due":
             return super()._build_member(generator, x_train)
-        extractor = build_extractor(
-            r["extractor"],
-            self.input_shape_,
-            r["hidden_size"],
-            r["depth"],
-            r["activation"],
-            r["dropout"],
-            r["spectral_coeff"],
-        )
+        extractor = self._make_extractor()
         init_parameters(extractor, generator)
         width = extractor.out_features + 1
         if x_train is not None:
@@ -230,9 +221,7 @@ class CATEEstimator(UncertainModel):
         x, t_arr, y_arr = self._check_fit_inputs(X, t, y)
         self.input_shape_ = tuple(x.shape[1:])
         self.n_features_in_ = int(x.shape[1])
-        mean, scale = x.mean(0), x.std(0)
-        self.x_mean_ = torch.as_tensor(mean, dtype=torch.float32)
-        self.x_scale_ = torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=torch.float32)
+        self._fit_input_scaler(x)
         self.y_mean_ = float(y_arr.mean())
         y_sd = float(y_arr.std())
         self.y_scale_ = y_sd if y_sd > 0 else 1.0

@@ -37,7 +37,6 @@ from .._validation import (
 from ..models._base import PREDICT_CHUNK, UncertainModel
 from ..models._heads import MixtureDensityHead, MixtureOutput
 from ..models._layers import MLP, init_parameters
-from ..models._networks import build_extractor
 
 __all__ = ["DoseResponse", "DoseResponseCurve"]
 
@@ -191,15 +190,7 @@ class DoseResponse(UncertainModel):
         self, generator: torch.Generator, x_train: torch.Tensor | None = None
     ) -> nn.Module:
         r = self.resolved_params_
-        extractor = build_extractor(
-            r["extractor"],
-            self.input_shape_,
-            r["hidden_size"],
-            r["depth"],
-            r["activation"],
-            r["dropout"],
-            r["spectral_coeff"],
-        )
+        extractor = self._make_extractor()
         body = MLP(
             extractor.out_features + 1,
             r["head_hidden_size"],
@@ -300,9 +291,7 @@ class DoseResponse(UncertainModel):
         self.input_shape_ = tuple(x.shape[1:])
         self.n_features_in_ = int(x.shape[1])
         xt = np.column_stack([x.astype(np.float64), t_arr])
-        mean, scale = xt.mean(0), xt.std(0)
-        self.x_mean_ = torch.as_tensor(mean, dtype=torch.float32)
-        self.x_scale_ = torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=torch.float32)
+        self._fit_input_scaler(xt)  # t is standardised as the last input column
         self.t_range_ = (float(t_arr.min()), float(t_arr.max()))
         self.y_mean_ = float(y_arr.mean())
         y_sd = float(y_arr.std())

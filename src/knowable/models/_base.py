@@ -193,6 +193,15 @@ class UncertainModel(BaseEstimator):
                 f"This {type(self).__name__} is not fitted yet; call fit(X, y) first."
             )
 
+    def _fit_input_scaler(self, x: np.ndarray) -> None:
+        """Record per-column mean and scale of tabular inputs (images are left as they are)."""
+        if x.ndim != 2:
+            self.x_mean_ = self.x_scale_ = None
+            return
+        mean, scale = x.mean(0), x.std(0)
+        self.x_mean_ = torch.as_tensor(mean, dtype=torch.float32)
+        self.x_scale_ = torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=torch.float32)
+
     def _standardise_X(self, x: np.ndarray) -> torch.Tensor:
         t = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32)
         if self.x_mean_ is not None:
@@ -200,11 +209,10 @@ class UncertainModel(BaseEstimator):
         return t
 
     # ------------------------------------------------------------- building
-    def _build_member(
-        self, generator: torch.Generator, x_train: torch.Tensor | None = None
-    ) -> nn.Module:
+    def _make_extractor(self) -> nn.Module:
+        """The feature extractor the resolved parameters describe (not yet initialised)."""
         r = self.resolved_params_
-        extractor = build_extractor(
+        return build_extractor(
             r["extractor"],
             self.input_shape_,
             r["hidden_size"],
@@ -213,6 +221,12 @@ class UncertainModel(BaseEstimator):
             r["dropout"],
             r["spectral_coeff"],
         )
+
+    def _build_member(
+        self, generator: torch.Generator, x_train: torch.Tensor | None = None
+    ) -> nn.Module:
+        r = self.resolved_params_
+        extractor = self._make_extractor()
         if r["method"] != "due":
             module: nn.Module = FeedForward(extractor, self._make_head(extractor.out_features))
             init_parameters(module, generator)

@@ -89,12 +89,7 @@ class UncertainClassifier(UncertainModel):
             )
         self.input_shape_ = tuple(x.shape[1:])
         self.n_features_in_ = int(np.prod(self.input_shape_))
-        if x.ndim == 2:
-            mean, scale = x.mean(0), x.std(0)
-            self.x_mean_ = torch.as_tensor(mean, dtype=torch.float32)
-            self.x_scale_ = torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=torch.float32)
-        else:
-            self.x_mean_ = self.x_scale_ = None
+        self._fit_input_scaler(x)
         codes = torch.as_tensor(np.searchsorted(self.classes_, y_arr.astype(np.int64)))
         self._fit_networks(self._standardise_X(x), {"y": codes})
         return self

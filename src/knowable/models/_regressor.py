@@ -212,12 +212,7 @@ class UncertainRegressor(UncertainModel):
         self.input_shape_ = tuple(x.shape[1:])
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.n_outputs_ = y2.shape[1]
-        if x.ndim == 2:
-            mean, scale = x.mean(0), x.std(0)
-            self.x_mean_ = torch.as_tensor(mean, dtype=torch.float32)
-            self.x_scale_ = torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=torch.float32)
-        else:
-            self.x_mean_ = self.x_scale_ = None
+        self._fit_input_scaler(x)
         y_scale = y2.std(0)
         self.y_mean_ = y2.mean(0)
         self.y_scale_ = np.where(y_scale > 0, y_scale, 1.0)
