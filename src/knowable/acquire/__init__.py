@@ -6,9 +6,18 @@ from top-k, stochastic softmax/power/soft-rank sampling (Gumbel-top-k), greedy
 BatchBALD (exact then importance-sampled joint entropies), or diversity
 baselines on embeddings (core-set, k-means, BADGE). :func:`select` is the one
 entry point by strategy name (``"power-bald"``, ``"batchbald"``, ...).
+:func:`select_causal` chooses whose factual outcomes to measure to learn a
+treatment effect (the Causal-BALD family).
 """
 
 from ._batchbald import BatchResult, batchbald, joint_entropy_exact, joint_entropy_sampled
+from ._causal import (
+    CAUSAL_STRATEGIES,
+    arm_moments,
+    causal_log_weights,
+    select_causal,
+    sundin_information,
+)
 from ._diversity import badge, badge_embeddings, coreset, kmeans_batch
 from ._epig import epig
 from ._inputs import check_batch_size, check_posterior, check_scores, iter_chunks
@@ -26,16 +35,19 @@ from ._select import STOCHASTIC_MODES, gumbel_top_k, log_weights, stochastic_bat
 from ._strategies import Batch, available_strategies, parse_strategy, select
 
 __all__ = [
+    "CAUSAL_STRATEGIES",
     "SCORES",
     "STOCHASTIC_MODES",
     "Batch",
     "BatchResult",
+    "arm_moments",
     "available_strategies",
     "badge",
     "badge_embeddings",
     "bald_from_draws",
     "bald_from_probs",
     "batchbald",
+    "causal_log_weights",
     "check_batch_size",
     "check_posterior",
     "check_scores",
@@ -52,7 +64,9 @@ __all__ = [
     "parse_strategy",
     "score",
     "select",
+    "select_causal",
     "stochastic_batch",
+    "sundin_information",
     "top_k",
     "variance_from_probs",
     "variation_ratio_from_probs",

@@ -2,9 +2,11 @@
 
 :class:`ActiveLoop` simulates pool-based active learning against an oracle that
 reveals a :class:`~knowable.data.Dataset`'s labels; results are a tidy
-DataFrame and :func:`learning_curve_figure`.
+DataFrame and :func:`learning_curve_figure`. :class:`CausalActiveLoop` does the
+same for treatment effects: acquiring a unit reveals its factual outcome only.
 """
 
+from ._causal_loop import CausalActiveLoop, CausalLoopResult
 from ._loop import ActiveLoop, ActiveLoopResult, evaluate_posterior
 from ._oracle import DatasetOracle
 from ._plots import learning_curve_figure, learning_curve_table
@@ -12,6 +14,8 @@ from ._plots import learning_curve_figure, learning_curve_table
 __all__ = [
     "ActiveLoop",
     "ActiveLoopResult",
+    "CausalActiveLoop",
+    "CausalLoopResult",
     "DatasetOracle",
     "evaluate_posterior",
     "learning_curve_figure",

@@ -1,0 +1,281 @@
+"""Causal active learning simulated against an oracle: :class:`CausalActiveLoop`.
+
+Units arrive with covariates and an assigned treatment; acquiring a unit
+reveals its *factual* outcome only. Each round the loop fits a fresh CATE
+estimator on the acquired units, logs √PEHE on a held-out test set with known
+effects, scores the rest of the pool from the estimator's joint posterior over
+``(mu0, mu1)`` and acquires a batch with :func:`knowable.acquire.select_causal`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+
+from .._progress import progress_bar
+from .._random import check_random_state, spawn_seeds
+from .._validation import (
+    check_array,
+    check_binary_treatment,
+    check_positive_int,
+    check_probability_array,
+    check_real,
+)
+from ..acquire._causal import _NEEDS_PROPENSITY, CAUSAL_STRATEGIES, select_causal
+from ..data._dataset import Dataset
+from ._oracle import DatasetOracle
+
+__all__ = ["CausalActiveLoop", "CausalLoopResult"]
+
+EstimatorFactory = Callable[[int], Any]
+
+
+@dataclass(frozen=True)
+class CausalLoopResult:
+    """What one :meth:`CausalActiveLoop.run` produced.
+
+    Attributes
+    ----------
+    history : pandas.DataFrame
+        Tidy metrics, one row per (round, metric): columns ``strategy``,
+        ``seed``, ``round``, ``n_labels``, ``metric``, ``value``. Metrics:
+        ``pehe`` (√PEHE of the posterior-mean CATE on the test units),
+        ``ate_error`` (absolute error of the test-set ATE), ``n_treated``
+        (acquired treated units), ``fit_seconds``, ``acquire_seconds``.
+    acquisitions : pandas.DataFrame
+        One row per acquired unit: ``round``, ``rank``, ``index`` (pool row),
+        ``t``, ``propensity`` (the loop's estimate, NaN when none was needed),
+        ``log_weight``.
+    labelled : numpy.ndarray
+        Pool rows acquired by the end, in acquisition order (initial set first).
+    """
+
+    history: pd.DataFrame
+    acquisitions: pd.DataFrame
+    labelled: np.ndarray
+
+    def metric(self, name: str) -> pd.DataFrame:
+        """Rows of one metric, columns ``n_labels`` and ``value``."""
+        rows = self.history[self.history["metric"] == name]
+        if rows.empty:
+            raise KeyError(
+                f"no metric {name!r}; available: {sorted(self.history['metric'].unique())}"
+            )
+        return rows[["n_labels", "value"]].reset_index(drop=True)
+
+
+class CausalActiveLoop:
+    """Simulate acquiring factual outcomes to learn a treatment effect (Causal-BALD).
+
+    Parameters
+    ----------
+    estimator_factory : callable
+        ``estimator_factory(seed) -> estimator`` with ``fit(X, t, y)``,
+        ``effect(X)`` and ``predict_outcomes(X)`` (a Posterior over
+        ``(mu0, mu1)``), e.g. ``lambda s: TARNet("due", random_state=s)``.
+    pool : Dataset
+        Pool covariates ``x``, treatments ``t`` and the outcomes ``y`` the
+        oracle reveals (factual only).
+    test : Dataset
+        Held-out units with ``x`` and the true effects in ``truth["cate"]``.
+    strategy : str
+        One of :data:`knowable.acquire.CAUSAL_STRATEGIES`.
+    batch_size : int
+        Units acquired per round.
+    n_initial : int
+        Size of the uniformly random warm-start set.
+    max_labels : int, optional
+        Stop once this many units are labelled (default: the whole pool).
+    temperature : float
+        Temperature of the stochastic selection (0: top-k).
+    propensity : array-like of shape (n_pool,) or sklearn classifier, optional
+        ``P(T = 1 | x)`` of the pool units for ``"pi-bald"`` / ``"mu-pi-bald"``,
+        or a classifier fitted once on the pool's ``(x, t)`` (treatments are
+        known for every unit). Default: logistic regression.
+    noise_scale : float, optional
+        Outcome noise scale for ``"sundin"``; default the standard deviation of
+        the labelled outcomes each round (the reference code's standardisation).
+    random_state : None, int or numpy.random.Generator
+        Seed of everything: warm-start set, estimator seeds, acquisition. The
+        same seed gives every strategy the same warm-start set and first model.
+    verbose : bool
+        Show a progress bar.
+    """
+
+    def __init__(
+        self,
+        estimator_factory: EstimatorFactory,
+        pool: Dataset,
+        test: Dataset,
+        *,
+        strategy: str = "mu-rho-bald",
+        batch_size: int = 10,
+        n_initial: int = 100,
+        max_labels: int | None = None,
+        temperature: float = 0.25,
+        propensity: Any = None,
+        noise_scale: float | None = None,
+        random_state: Any = None,
+        verbose: bool = False,
+    ) -> None:
+        self.estimator_factory = estimator_factory
+        self.pool = pool
+        self.test = test
+        self.strategy = strategy
+        self.batch_size = batch_size
+        self.n_initial = n_initial
+        self.max_labels = max_labels
+        self.temperature = temperature
+        self.propensity = propensity
+        self.noise_scale = noise_scale
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ---------------------------------------------------------------- checks
+    def _check(self) -> tuple[int, int, int, np.ndarray, np.ndarray, np.ndarray]:
+        if not callable(self.estimator_factory):
+            raise TypeError("estimator_factory must be callable: estimator_factory(seed) -> model.")
+        if self.strategy not in CAUSAL_STRATEGIES:
+            raise ValueError(
+                f"strategy must be one of {list(CAUSAL_STRATEGIES)}, got {self.strategy!r}."
+            )
+        for name in ("pool", "test"):
+            if not isinstance(getattr(self, name), Dataset):
+                raise TypeError(
+                    f"{name} must be a knowable.data.Dataset, got {type(getattr(self, name)).__name__}."
+                )
+        if self.pool.t is None or self.pool.y is None:
+            raise ValueError("pool needs treatments t and the outcomes y the oracle reveals.")
+        if "cate" not in self.test.truth:
+            raise ValueError("test needs the true effects in truth['cate'] to compute √PEHE.")
+        x_pool = check_array(self.pool.x, "pool.x", ndim=2)
+        t_pool = check_binary_treatment(self.pool.t, "pool.t")
+        cate = check_array(self.test.truth["cate"], "test.truth['cate']", ndim=1)
+        if len(cate) != len(self.test):
+            raise ValueError(f"test has {len(self.test)} units but {len(cate)} true effects.")
+        b = check_positive_int(self.batch_size, "batch_size")
+        n0 = check_positive_int(self.n_initial, "n_initial")
+        cap = (
+            len(x_pool)
+            if self.max_labels is None
+            else check_positive_int(self.max_labels, "max_labels")
+        )
+        if cap > len(x_pool):
+            raise ValueError(f"max_labels = {cap} exceeds the pool size {len(x_pool)}.")
+        if n0 > cap:
+            raise ValueError(f"n_initial = {n0} exceeds max_labels = {cap}.")
+        check_real(self.temperature, "temperature", low=0.0)
+        if self.noise_scale is not None:
+            check_real(self.noise_scale, "noise_scale", low=0.0, low_inclusive=False)
+        return b, n0, cap, x_pool, t_pool, cate
+
+    def _pool_propensity(self, x_pool: np.ndarray, t_pool: np.ndarray) -> np.ndarray | None:
+        if self.strategy not in _NEEDS_PROPENSITY:
+            return None
+        given = self.propensity
+        if given is None or hasattr(given, "fit"):
+            model = LogisticRegression(max_iter=1000) if given is None else clone(given)
+            model.fit(x_pool, t_pool)
+            p = model.predict_proba(x_pool)[:, list(model.classes_).index(1.0)]
+            return np.clip(p, 1e-6, 1 - 1e-6)
+        p = check_probability_array(given, "propensity")
+        if p.shape != (len(x_pool),):
+            raise ValueError(f"propensity must have shape ({len(x_pool)},), got {p.shape}.")
+        return p
+
+    # ------------------------------------------------------------------- run
+    def run(self) -> CausalLoopResult:
+        """Run the rounds until ``max_labels`` units are labelled.
+
+        Returns
+        -------
+        CausalLoopResult
+        """
+        b, n0, cap, x_pool, t_pool, cate = self._check()
+        rng = check_random_state(self.random_state)
+        seed_tag = self.random_state if isinstance(self.random_state, int) else -1
+        oracle = DatasetOracle(self.pool)
+        x_test = np.asarray(self.test.x)
+        pi_pool = self._pool_propensity(x_pool, t_pool)
+        labelled = [int(i) for i in rng.choice(len(x_pool), size=n0, replace=False)]
+        outcomes = list(oracle.query(np.asarray(labelled)))
+        n_rounds = 1 + -(-(cap - n0) // b)
+        rows: list[dict[str, Any]] = []
+        acq_rows: list[dict[str, Any]] = []
+        with progress_bar(
+            n_rounds, f"causal active learning ({self.strategy})", self.verbose
+        ) as advance:
+            for rnd in range(n_rounds):
+                estimator = self.estimator_factory(spawn_seeds(rng, 1)[0] % (2**31))
+                idx = np.asarray(labelled)
+                y_lab = np.asarray(outcomes, dtype=float)
+                start = time.perf_counter()
+                estimator.fit(x_pool[idx], t_pool[idx], y_lab)
+                fit_s = time.perf_counter() - start
+                tau_hat = np.asarray(estimator.effect(x_test), dtype=float)
+                metrics = {
+                    "pehe": float(np.sqrt(np.mean((tau_hat - cate) ** 2))),
+                    "ate_error": float(abs(tau_hat.mean() - cate.mean())),
+                    "n_treated": float(t_pool[idx].sum()),
+                    "fit_seconds": fit_s,
+                }
+                acquire_s = 0.0
+                if len(labelled) < cap:
+                    rest = np.setdiff1d(np.arange(len(x_pool)), idx)
+                    start = time.perf_counter()
+                    noise = self.noise_scale
+                    if noise is None:
+                        noise = float(y_lab.std()) or 1.0
+                    batch = select_causal(
+                        estimator.predict_outcomes(x_pool[rest]),
+                        t_pool[rest],
+                        min(b, cap - len(labelled)),
+                        self.strategy,
+                        propensity=None if pi_pool is None else pi_pool[rest],
+                        temperature=self.temperature,
+                        noise_scale=noise,
+                        random_state=rng,
+                    )
+                    acquire_s = time.perf_counter() - start
+                    new = rest[batch.indices]
+                    for rank, (i, w) in enumerate(zip(new, batch.scores, strict=True)):
+                        acq_rows.append(
+                            {
+                                "round": rnd,
+                                "rank": rank,
+                                "index": int(i),
+                                "t": float(t_pool[i]),
+                                "propensity": np.nan if pi_pool is None else float(pi_pool[i]),
+                                "log_weight": float(w),
+                            }
+                        )
+                metrics["acquire_seconds"] = acquire_s
+                for name, value in metrics.items():
+                    rows.append(
+                        {
+                            "strategy": self.strategy,
+                            "seed": seed_tag,
+                            "round": rnd,
+                            "n_labels": len(labelled),
+                            "metric": name,
+                            "value": float(value),
+                        }
+                    )
+                if len(labelled) < cap:
+                    labelled.extend(int(i) for i in new)
+                    outcomes.extend(oracle.query(new))
+                advance(1)
+        return CausalLoopResult(
+            pd.DataFrame(rows),
+            pd.DataFrame(
+                acq_rows, columns=["round", "rank", "index", "t", "propensity", "log_weight"]
+            ),
+            np.asarray(labelled, dtype=np.int64),
+        )

@@ -1,0 +1,162 @@
+"""CausalActiveLoop: bookkeeping, seeding, the factual-only oracle, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import BayesianRidge
+
+from knowable.campaign import CausalActiveLoop
+from knowable.data import Dataset, simulate_causal_bald_1d
+from knowable.effects import TARNet
+from knowable.models import GaussianNoise, Posterior
+
+
+class BayesianTLearner:
+    """One Bayesian linear regression per arm on (x, sin 2x): exact Gaussian posteriors, fast."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    @staticmethod
+    def _features(X):
+        x = np.asarray(X, dtype=float)
+        return np.hstack([x, np.sin(2 * x)])
+
+    def fit(self, X, t, y):
+        self.seen_ = (np.asarray(X).copy(), np.asarray(t).copy(), np.asarray(y).copy())
+        f = self._features(X)
+        self.arms_ = [BayesianRidge().fit(f[t == a], y[t == a]) for a in (0, 1)]
+        return self
+
+    def predict_outcomes(self, X):
+        f = np.hstack([np.ones((len(X), 1)), self._features(X)])
+        means, covs = [], []
+        for arm in self.arms_:
+            means.append(arm.predict(f[:, 1:]))
+            # posterior covariance of the coefficients; intercept uncertainty ignored
+            covs.append(np.einsum("ni,ij,nj->n", f[:, 1:], arm.sigma_, f[:, 1:]))
+        mean = np.stack(means, axis=1)
+        cov = np.zeros((len(X), 2, 2))
+        cov[:, 0, 0], cov[:, 1, 1] = covs
+        rng = np.random.default_rng(self.random_state)
+        draws = mean + np.sqrt(np.stack(covs, 1)) * rng.standard_normal((50, len(X), 2))
+        return Posterior(
+            draws,
+            GaussianNoise(np.array(1.0)),
+            covariance=cov,
+            mean=mean,
+            output_names=["mu0", "mu1"],
+        )
+
+    def effect(self, X):
+        m = self.predict_outcomes(X).mean()
+        return m[:, 1] - m[:, 0]
+
+
+POOL = simulate_causal_bald_1d(300, random_state=0)
+TEST = simulate_causal_bald_1d(200, random_state=2)
+
+
+def run(strategy="mu-rho-bald", seed=0, **kwargs):
+    params = {"batch_size": 10, "n_initial": 20, "max_labels": 60, "random_state": seed}
+    params.update(kwargs)
+    return CausalActiveLoop(BayesianTLearner, POOL, TEST, strategy=strategy, **params).run()
+
+
+def test_rounds_labels_and_metrics():
+    res = run()
+    pehe = res.metric("pehe")
+    assert pehe["n_labels"].tolist() == [20, 30, 40, 50, 60]
+    assert np.all(np.isfinite(pehe["value"])) and np.all(pehe["value"] > 0)
+    assert len(res.labelled) == 60 and len(np.unique(res.labelled)) == 60
+    assert len(res.acquisitions) == 40
+    assert set(res.acquisitions["round"]) == {0, 1, 2, 3}
+    np.testing.assert_array_equal(res.acquisitions["t"], POOL.t[res.acquisitions["index"]])
+    n_treated = res.metric("n_treated")["value"].iloc[-1]
+    assert n_treated == POOL.t[res.labelled].sum()
+
+
+def test_pehe_is_computed_against_the_true_effects():
+    res = run(max_labels=20)
+    model = BayesianTLearner().fit(POOL.x[res.labelled], POOL.t[res.labelled], POOL.y[res.labelled])
+    expected = np.sqrt(np.mean((model.effect(TEST.x) - TEST.truth["cate"]) ** 2))
+    assert res.metric("pehe")["value"].iloc[0] == pytest.approx(expected)
+
+
+def test_the_oracle_reveals_factual_outcomes_only():
+    seen = []
+
+    def factory(seed):
+        model = BayesianTLearner(seed)
+        seen.append(model)
+        return model
+
+    CausalActiveLoop(factory, POOL, TEST, n_initial=20, max_labels=30, random_state=1).run()
+    x, t, y = seen[-1].seen_
+    rows = [int(np.flatnonzero(POOL.x[:, 0] == xi)[0]) for xi in x[:, 0]]
+    np.testing.assert_array_equal(t, POOL.t[rows])
+    np.testing.assert_array_equal(y, POOL.y[rows])
+
+
+def test_same_seed_same_run_and_shared_warm_start():
+    a, b = run(seed=3), run(seed=3)
+    np.testing.assert_array_equal(a.labelled, b.labelled)
+    c = run("random", seed=3)
+    np.testing.assert_array_equal(a.labelled[:20], c.labelled[:20])
+    assert a.metric("pehe")["value"].iloc[0] == c.metric("pehe")["value"].iloc[0]
+    assert not np.array_equal(a.labelled, c.labelled)
+
+
+def test_pi_strategies_fit_a_propensity_or_take_one():
+    res = run("pi-bald")
+    assert res.acquisitions["propensity"].between(0, 1).all()
+    given = run("mu-pi-bald", propensity=POOL.truth["propensity"])
+    np.testing.assert_allclose(
+        given.acquisitions["propensity"], POOL.truth["propensity"][given.acquisitions["index"]]
+    )
+
+
+def test_last_batch_is_shortened_and_the_whole_pool_can_be_acquired():
+    small = Dataset(POOL.x[:45], t=POOL.t[:45], y=POOL.y[:45])
+    res = CausalActiveLoop(
+        BayesianTLearner, small, TEST, n_initial=20, batch_size=10, random_state=0
+    ).run()
+    assert res.metric("pehe")["n_labels"].tolist() == [20, 30, 40, 45]
+    assert sorted(res.labelled.tolist()) == list(range(45))
+
+
+def test_runs_with_a_tarnet():
+    res = CausalActiveLoop(
+        lambda s: TARNet("ensemble", n_members=2, max_epochs=3, hidden_size=16, random_state=s),
+        POOL,
+        TEST,
+        n_initial=30,
+        batch_size=5,
+        max_labels=35,
+        random_state=0,
+    ).run()
+    assert res.metric("pehe")["n_labels"].tolist() == [30, 35]
+
+
+def test_bad_inputs_give_clear_errors():
+    with pytest.raises(ValueError, match="strategy"):
+        run("hyper-bald")
+    with pytest.raises(ValueError, match="max_labels"):
+        run(max_labels=10_000)
+    with pytest.raises(ValueError, match="n_initial"):
+        run(n_initial=100, max_labels=50)
+    with pytest.raises(ValueError, match="cate"):
+        CausalActiveLoop(BayesianTLearner, POOL, Dataset(TEST.x, t=TEST.t, y=TEST.y)).run()
+    with pytest.raises(ValueError, match="treatments"):
+        CausalActiveLoop(BayesianTLearner, Dataset(POOL.x, y=POOL.y), TEST).run()
+    with pytest.raises(TypeError, match="Dataset"):
+        CausalActiveLoop(BayesianTLearner, POOL.x, TEST).run()
+    with pytest.raises(TypeError, match="callable"):
+        CausalActiveLoop(None, POOL, TEST).run()
+    with pytest.raises(ValueError, match="batch_size"):
+        run(batch_size=0)
+    with pytest.raises(ValueError, match="temperature"):
+        run(temperature=-0.5)
+    with pytest.raises(ValueError, match="propensity"):
+        run("pi-bald", propensity=np.full(len(POOL), 0.5)[:10])
