@@ -139,7 +139,15 @@ def test_runs_with_a_tarnet():
     assert res.metric("pehe")["n_labels"].tolist() == [30, 35]
 
 
+def test_warm_start_has_both_arms():
+    for seed in range(20):
+        res = run(seed=seed, n_initial=4, max_labels=4, min_per_arm=2)
+        assert POOL.t[res.labelled].sum() == 2
+
+
 def test_bad_inputs_give_clear_errors():
+    with pytest.raises(ValueError, match="min_per_arm"):
+        run(n_initial=4, min_per_arm=3)
     with pytest.raises(ValueError, match="strategy"):
         run("hyper-bald")
     with pytest.raises(ValueError, match="max_labels"):

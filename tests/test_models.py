@@ -198,6 +198,31 @@ def test_gp_block_covariance_equals_gpytorch_joint_and_draws_match_it():
     np.testing.assert_allclose(diff.numpy(), exact.numpy(), rtol=0.05)
 
 
+def test_gp_training_marginals_kl_and_gradients_equal_gpytorch():
+    gp, gen = _trained_gp(2)
+    gp.train()
+    z = torch.randn(7, 3, generator=gen, dtype=torch.float64)
+    mean, var = gp.marginals(z)
+    ref = gp(z.unsqueeze(0).expand(2, -1, -1))
+    np.testing.assert_allclose(
+        mean.detach().numpy(), ref.mean.detach().numpy(), rtol=1e-6, atol=1e-8
+    )
+    np.testing.assert_allclose(
+        var.detach().numpy(), ref.variance.detach().numpy(), rtol=1e-5, atol=1e-8
+    )
+    kl_ref = gp.variational_strategy.kl_divergence().sum()
+    assert gp.kl().item() == pytest.approx(kl_ref.item(), rel=1e-6)
+    params = [p for p in gp.parameters() if p.requires_grad]
+    ours = torch.autograd.grad((mean.sum() + var.sum() + gp.kl()), params, allow_unused=True)
+    theirs = torch.autograd.grad(
+        (ref.mean.sum() + ref.variance.sum() + kl_ref), params, allow_unused=True
+    )
+    for g_ours, g_ref in zip(ours, theirs, strict=True):
+        if g_ref is None:
+            continue
+        np.testing.assert_allclose(g_ours.numpy(), g_ref.numpy(), rtol=1e-4, atol=1e-7)
+
+
 def test_due_init_lengthscale_is_mean_pairwise_feature_distance():
     from knowable.models._gp import init_inducing_points
 

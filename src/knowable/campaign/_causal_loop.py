@@ -91,6 +91,9 @@ class CausalActiveLoop:
         Units acquired per round.
     n_initial : int
         Size of the uniformly random warm-start set.
+    min_per_arm : int
+        The warm-start set is redrawn (seeded) until each arm has at least this
+        many units, so that the first fit can estimate both outcome functions.
     max_labels : int, optional
         Stop once this many units are labelled (default: the whole pool).
     temperature : float
@@ -118,6 +121,7 @@ class CausalActiveLoop:
         strategy: str = "mu-rho-bald",
         batch_size: int = 10,
         n_initial: int = 100,
+        min_per_arm: int = 2,
         max_labels: int | None = None,
         temperature: float = 0.25,
         propensity: Any = None,
@@ -131,6 +135,7 @@ class CausalActiveLoop:
         self.strategy = strategy
         self.batch_size = batch_size
         self.n_initial = n_initial
+        self.min_per_arm = min_per_arm
         self.max_labels = max_labels
         self.temperature = temperature
         self.propensity = propensity
@@ -190,6 +195,24 @@ class CausalActiveLoop:
             raise ValueError(f"propensity must have shape ({len(x_pool)},), got {p.shape}.")
         return p
 
+    def _warm_start(self, t_pool: np.ndarray, n0: int, rng: np.random.Generator) -> list[int]:
+        k = check_positive_int(self.min_per_arm, "min_per_arm", minimum=0)
+        counts = np.bincount(t_pool.astype(np.int64), minlength=2)
+        if 2 * k > n0 or counts.min() < k:
+            raise ValueError(
+                f"cannot draw a warm start of {n0} units with min_per_arm = {k} from a pool "
+                f"with {counts[0]} control and {counts[1]} treated units."
+            )
+        for _ in range(10_000):
+            pick = rng.choice(len(t_pool), size=n0, replace=False)
+            arms = np.bincount(t_pool[pick].astype(np.int64), minlength=2)
+            if arms.min() >= k:
+                return [int(i) for i in pick]
+        raise ValueError(
+            f"no warm start of {n0} units with {k} per arm in 10,000 draws; "
+            "increase n_initial or lower min_per_arm."
+        )
+
     # ------------------------------------------------------------------- run
     def run(self) -> CausalLoopResult:
         """Run the rounds until ``max_labels`` units are labelled.
@@ -204,7 +227,7 @@ class CausalActiveLoop:
         oracle = DatasetOracle(self.pool)
         x_test = np.asarray(self.test.x)
         pi_pool = self._pool_propensity(x_pool, t_pool)
-        labelled = [int(i) for i in rng.choice(len(x_pool), size=n0, replace=False)]
+        labelled = self._warm_start(t_pool, n0, rng)
         outcomes = list(oracle.query(np.asarray(labelled)))
         n_rounds = 1 + -(-(cap - n0) // b)
         rows: list[dict[str, Any]] = []
