@@ -29,13 +29,15 @@ def acquire_command(
     pool: Annotated[Path, typer.Option("--pool", help="CSV or Parquet table of pool inputs.")],
     batch: Annotated[int, typer.Option("--batch", help="Number of pool rows to acquire.")] = 32,
     strategy: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--strategy",
-            help="power-bald, softmax-bald, softrank-bald, bald, entropy, margin, variance, "
-            "batchbald, random, coreset, kmeans, badge, ...",
+            help="power-bald (default), softmax-bald, softrank-bald, bald, entropy, margin, "
+            "variance, batchbald, random, coreset, kmeans, badge, ...; with --causal: "
+            "mu-rho-bald (default), mu-bald, tau-bald, rho-bald, pi-bald, mu-pi-bald, sundin, "
+            "random.",
         ),
-    ] = "power-bald",
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="Output CSV of the batch.")] = Path(
         "batch.csv"
     ),
@@ -44,8 +46,32 @@ def acquire_command(
         typer.Option("--columns", help="Comma-separated input columns (default: all columns)."),
     ] = None,
     temperature: Annotated[
-        float, typer.Option("--temperature", help="Temperature of stochastic strategies.")
-    ] = 1.0,
+        float | None,
+        typer.Option(
+            "--temperature",
+            help="Temperature of stochastic strategies (default 1.0; 0.25 with --causal).",
+        ),
+    ] = None,
+    causal: Annotated[
+        bool,
+        typer.Option(
+            "--causal",
+            help="Causal-BALD: the model is a fitted CATE estimator (knowable effects fit) and "
+            "acquiring a row reveals its factual outcome; needs --treatment.",
+        ),
+    ] = False,
+    treatment: Annotated[
+        str | None,
+        typer.Option("--treatment", help="With --causal: the pool's treatment column (0/1)."),
+    ] = None,
+    propensity: Annotated[
+        str | None,
+        typer.Option(
+            "--propensity",
+            help="With --causal: a column of P(T=1|x) for pi-bald / mu-pi-bald "
+            "(default: the model's own propensity estimate).",
+        ),
+    ] = None,
     n_configurations: Annotated[
         int, typer.Option("--n-configurations", help="BatchBALD's sampled configurations.")
     ] = 10_000,
@@ -54,20 +80,45 @@ def acquire_command(
     ] = 8192,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
-    """Score the pool with a fitted model's Posterior and write the rows to label next."""
+    """Score the pool with a fitted model's Posterior and write the rows to label next.
+
+    With ``--causal`` the model is a CATE estimator and the strategies are the
+    Causal-BALD family: the pool holds covariates and the treatment each unit
+    received, and the batch lists whose factual outcomes to measure next.
+    """
     import numpy as np
     import pandas as pd
 
+    import knowable.effects  # registers the loadable CATE estimators
     import knowable.models  # noqa: F401  (registers the loadable model classes)
     from knowable._persistence import load
     from knowable.acquire import parse_strategy, select
     from knowable.models import Posterior
 
-    kind, _ = parse_strategy(strategy)
     if batch < 1:
         raise ValueError(f"--batch must be >= 1, got {batch}.")
     if chunk_size < 1:
         raise ValueError(f"--chunk-size must be >= 1, got {chunk_size}.")
+    if causal:
+        _acquire_causal(
+            model,
+            pool,
+            batch,
+            strategy or "mu-rho-bald",
+            out,
+            columns,
+            0.25 if temperature is None else temperature,
+            treatment,
+            propensity,
+            chunk_size,
+            seed,
+        )
+        return
+    if treatment is not None or propensity is not None:
+        raise ValueError("--treatment and --propensity need --causal.")
+    strategy = strategy or "power-bald"
+    temperature = 1.0 if temperature is None else temperature
+    kind, _ = parse_strategy(strategy)
     fitted = load(model)
     if not hasattr(fitted, "posterior"):
         raise TypeError(f"{model} holds a {type(fitted).__name__}, which has no posterior().")
@@ -119,6 +170,96 @@ def acquire_command(
     console = make_console()
     console.print(
         f"{len(table)} of {len(frame)} pool rows selected with {strategy}; batch: {out}",
+        soft_wrap=True,
+        markup=False,
+    )
+
+
+def _acquire_causal(
+    model: Path,
+    pool: Path,
+    batch: int,
+    strategy: str,
+    out: Path,
+    columns: str | None,
+    temperature: float,
+    treatment: str | None,
+    propensity: str | None,
+    chunk_size: int,
+    seed: int,
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from knowable._persistence import load
+    from knowable.acquire import CAUSAL_STRATEGIES, select_causal
+    from knowable.models import Posterior
+
+    if strategy not in CAUSAL_STRATEGIES:
+        raise ValueError(
+            f"--strategy {strategy!r} is not a causal strategy; choose from {list(CAUSAL_STRATEGIES)}."
+        )
+    if treatment is None:
+        raise ValueError("--causal needs --treatment, the pool's 0/1 treatment column.")
+    fitted = load(model)
+    if not hasattr(fitted, "predict_outcomes"):
+        raise TypeError(
+            f"{model} holds a {type(fitted).__name__}, not a CATE estimator; fit one with "
+            "`knowable effects fit`."
+        )
+    frame = _read_pool(pool)
+    if len(frame) == 0:
+        raise ValueError(f"the pool {pool} has no rows.")
+    special = [c for c in (treatment, propensity) if c is not None]
+    missing = [c for c in special if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"column(s) {missing} not found in {pool}; available: {list(frame.columns)}."
+        )
+    if columns:
+        cols = [c.strip() for c in columns.split(",") if c.strip()]
+        absent = [c for c in cols if c not in frame.columns]
+        if absent:
+            raise ValueError(
+                f"column(s) {absent} not found in {pool}; available: {list(frame.columns)}."
+            )
+    else:
+        cols = [c for c in frame.columns if c not in special]
+    if batch > len(frame):
+        raise ValueError(f"--batch {batch} exceeds the {len(frame)} rows of the pool {pool}.")
+    x = frame[cols].to_numpy()
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"the pool {pool} has non-numeric covariates; pass --columns.")
+    t = frame[treatment].to_numpy()
+    parts = [fitted.predict_outcomes(x[i : i + chunk_size]) for i in range(0, len(x), chunk_size)]
+    posterior = Posterior.concatenate(parts)
+    pi = None
+    if strategy in ("pi-bald", "mu-pi-bald"):
+        pi = frame[propensity].to_numpy() if propensity else fitted.propensity(x)
+    noise = float(getattr(fitted, "y_scale_", 1.0))  # Sundin: the training outcomes' sd
+    result = select_causal(
+        posterior,
+        t,
+        batch,
+        strategy,
+        propensity=pi,
+        temperature=temperature,
+        noise_scale=noise,
+        random_state=seed,
+    )
+    table = pd.DataFrame(
+        {
+            "rank": np.arange(len(result.indices)),
+            "row": result.indices,
+            "t": t[result.indices],
+            "log_weight": result.scores,
+        }
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    make_console().print(
+        f"{len(table)} of {len(frame)} units selected with {strategy} (causal); measure their "
+        f"outcomes next: {out}",
         soft_wrap=True,
         markup=False,
     )

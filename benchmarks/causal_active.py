@@ -1,0 +1,400 @@
+"""Causal active learning benchmark: √PEHE learning curves of the Causal-BALD strategies.
+
+Two tasks, each with a TARNet-DUE CATE estimator re-fitted from scratch every
+round on the acquired units only (factual outcomes):
+
+* ``ihdp``: the standard IHDP realisations (CFRNet 672/75 split); the 672
+  training units are split 470 pool / 202 validation by a permutation seeded
+  with the realisation (the validation units are *not* used: the estimator
+  early-stops on 20 % of the acquired units, so nothing is labelled for free);
+  100 random units to start, then 10 per step until the pool is exhausted
+  (``--ihdp-max-labels`` stops earlier); √PEHE on the 75 test units.
+* ``synthetic``: Causal-BALD's 1-D task (β = 2): pool 10,000 (seed = trial),
+  test 2,000 (seed = trial + 2); 10 random units to start, then 10 per step up
+  to 310.
+
+Strategies: random, mu-bald, tau-bald, rho-bald, mu-rho-bald, pi-bald (the
+pool propensity from a logistic regression on the pool's (x, t)) and Sundin,
+temperature 0.25 (Sundin: 1), the same warm start and first model for every
+strategy of a trial. Reported: mean ± s.e.m. √PEHE per step, the steps after
+the 5th at which mu-rho-BALD is below random, the labels mu-rho-BALD needs to
+reach random's final √PEHE, and (synthetic) the fraction of acquired units
+with 0.1 < π(x) < 0.9.
+
+Usage::
+
+    python benchmarks/causal_active.py --quick        # smoke run (CI)
+    python benchmarks/causal_active.py --workers 2    # 10 IHDP realisations + 10 synthetic trials
+
+Writes ``benchmarks/results/causal_active{suffix}.{json,md,png}``; progress is
+appended to ``causal_active{suffix}.partial.jsonl`` and finished jobs are
+skipped when the same command is run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+STRATEGIES = (
+    "random",
+    "mu-bald",
+    "tau-bald",
+    "rho-bald",
+    "mu-rho-bald",
+    "pi-bald",
+    "sundin",
+)
+ESTIMATORS: dict[str, dict[str, Any]] = {
+    # DUE TARNet, sized for the 2-core budget (hidden 100, 50 inducing points)
+    "ihdp": {
+        "uncertainty": "due",
+        "hidden_size": 100,
+        "n_inducing": 50,
+        "batch_size": 64,
+        "max_epochs": 100,
+        "patience": 10,
+    },
+    "synthetic": {
+        "uncertainty": "due",
+        "hidden_size": 100,
+        "n_inducing": 20,
+        "kernel": "rbf",
+        "batch_size": 64,
+        "max_epochs": 100,
+        "patience": 10,
+    },
+}
+
+
+def _parse_range(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            out.extend(range(int(lo), int(hi) + 1))
+        elif part:
+            out.append(int(part))
+    return out
+
+
+def _ihdp_task(realisation: int) -> tuple[Any, Any]:
+    from knowable.data import Dataset, load_ihdp_train_test
+
+    train, test = load_ihdp_train_test(realisation)
+    perm = np.random.default_rng(realisation).permutation(len(train))
+    pool_idx = np.sort(perm[:470])
+    pool = Dataset(
+        train.x[pool_idx],
+        t=train.t[pool_idx],
+        y=train.y[pool_idx],
+        truth={k: np.asarray(v)[pool_idx] for k, v in train.truth.items() if np.ndim(v) == 1},
+        name=f"ihdp-{realisation}-pool",
+    )
+    return pool, test
+
+
+def _synthetic_task(trial: int, quick: bool) -> tuple[Any, Any]:
+    from knowable.data import simulate_causal_bald_1d
+
+    n_pool, n_test = (2_000, 500) if quick else (10_000, 2_000)
+    return (
+        simulate_causal_bald_1d(n_pool, random_state=trial),
+        simulate_causal_bald_1d(n_test, random_state=trial + 2),
+    )
+
+
+def run_job(job: tuple[str, int, str, bool, int | None]) -> dict[str, Any]:
+    """One learning curve: (task, trial, strategy, quick, max_labels) -> row."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from knowable.campaign import CausalActiveLoop
+    from knowable.effects import TARNet
+
+    torch.set_num_threads(1)
+    task, trial, strategy, quick, max_labels = job
+    if task == "ihdp":
+        pool, test = _ihdp_task(trial)
+        n_initial = 100
+    else:
+        pool, test = _synthetic_task(trial, quick)
+        n_initial = 10
+    params = ESTIMATORS[task]
+    start, cpu_start = time.perf_counter(), time.process_time()
+    with threadpool_limits(1):
+        loop = CausalActiveLoop(
+            lambda seed: TARNet(random_state=seed, **params),
+            pool,
+            test,
+            strategy=strategy,
+            batch_size=10,
+            n_initial=n_initial,
+            max_labels=max_labels,
+            temperature=1.0 if strategy == "sundin" else 0.25,
+            random_state=trial,
+        )
+        result = loop.run()
+    pehe = result.metric("pehe")
+    fit_s = result.metric("fit_seconds")["value"].sum()
+    acq = result.acquisitions
+    row: dict[str, Any] = {
+        "task": task,
+        "trial": trial,
+        "strategy": strategy,
+        "n_labels": pehe["n_labels"].tolist(),
+        "pehe": pehe["value"].tolist(),
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu_start,
+        "fit_seconds": float(fit_s),
+    }
+    if "propensity" in pool.truth and len(acq):
+        true_pi = np.asarray(pool.truth["propensity"])[acq["index"].to_numpy()]
+        row["overlap_fraction"] = float(np.mean((true_pi > 0.1) & (true_pi < 0.9)))
+    return row
+
+
+def _run(jobs: list[tuple], workers: int, budget_s: float | None, partial: Path) -> list[dict]:
+    done_keys = set()
+    rows: list[dict[str, Any]] = []
+    if partial.exists():
+        for line in partial.read_text().splitlines():
+            row = json.loads(line)
+            rows.append(row)
+            done_keys.add((row["task"], row["trial"], row["strategy"]))
+    pending = [j for j in jobs if (j[0], j[1], j[2]) not in done_keys]
+    print(f"{len(rows)} jobs already done, {len(pending)} to run", flush=True)
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        running: set[Any] = set()
+        while pending or running:
+            while pending and len(running) < workers:
+                if budget_s is not None and time.perf_counter() - t0 > budget_s:
+                    print(f"time budget reached; {len(pending)} jobs not started", flush=True)
+                    pending = []
+                    break
+                running.add(pool.submit(run_job, pending.pop(0)))
+            if not running:
+                break
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                row = fut.result()
+                rows.append(row)
+                with partial.open("a") as fh:
+                    fh.write(json.dumps(row) + "\n")
+                print(
+                    f"{row['task']:>9} {row['trial']:>3} {row['strategy']:>12} "
+                    f"final √PEHE {row['pehe'][-1]:.3f}  {row['seconds']:.0f}s  "
+                    f"[{(time.perf_counter() - t0) / 60:.1f} min]",
+                    flush=True,
+                )
+    return rows
+
+
+def _curves(rows: list[dict[str, Any]], task: str) -> dict[str, Any]:
+    """Per strategy: n_labels, mean and s.e.m. of √PEHE over the trials every strategy finished."""
+    task_rows = [r for r in rows if r["task"] == task]
+    strategies = sorted({r["strategy"] for r in task_rows}, key=STRATEGIES.index)
+    trials = sorted(
+        set.intersection(
+            *({r["trial"] for r in task_rows if r["strategy"] == s} for s in strategies)
+        )
+    )
+    out: dict[str, Any] = {"trials": trials, "strategies": {}}
+    for s in strategies:
+        by_trial = {r["trial"]: r for r in task_rows if r["strategy"] == s}
+        curves = np.array([by_trial[k]["pehe"] for k in trials])
+        entry = {
+            "n_labels": by_trial[trials[0]]["n_labels"],
+            "mean": curves.mean(0).tolist(),
+            "sem": (curves.std(0, ddof=1) / np.sqrt(len(trials))).tolist()
+            if len(trials) > 1
+            else [0.0] * curves.shape[1],
+            "seconds_mean": float(np.mean([by_trial[k]["seconds"] for k in trials])),
+        }
+        fractions = [by_trial[k].get("overlap_fraction") for k in trials]
+        if all(f is not None for f in fractions):
+            entry["overlap_fraction"] = float(np.mean(fractions))
+        out["strategies"][s] = entry
+    return out
+
+
+def _compare(curves: dict[str, Any], n_initial: int, batch: int) -> dict[str, Any] | None:
+    """mu-rho-BALD against random: steps after the 5th where it is lower; labels to reach random's final."""
+    s = curves["strategies"]
+    if "random" not in s or "mu-rho-bald" not in s:
+        return None
+    n = np.asarray(s["random"]["n_labels"])
+    rnd, mr = np.asarray(s["random"]["mean"]), np.asarray(s["mu-rho-bald"]["mean"])
+    steps = np.arange(len(n))  # step 0 = warm start
+    after = steps > 5
+    below = mr[after] < rnd[after]
+    target = rnd[-1]
+    reached = np.flatnonzero(mr <= target)
+    labels_needed = int(n[reached[0]]) if reached.size else None
+    acquired_needed = labels_needed - n_initial if labels_needed is not None else None
+    return {
+        "steps_after_5th": int(after.sum()),
+        "steps_mu_rho_below_random": int(below.sum()),
+        "all_below": bool(below.all()),
+        "random_final_pehe": float(target),
+        "random_final_labels": int(n[-1]),
+        "mu_rho_labels_to_reach_random_final": labels_needed,
+        "fraction_of_random_labels": labels_needed / int(n[-1]) if labels_needed else None,
+        "fraction_of_random_acquired": (
+            acquired_needed / int(n[-1] - n_initial)
+            if acquired_needed is not None and n[-1] > n_initial
+            else None
+        ),
+    }
+
+
+def _figure(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = [t for t in ("ihdp", "synthetic") if t in result["curves"]]
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.2), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        curves = result["curves"][task]
+        for s, c in curves["strategies"].items():
+            n, m, e = (np.asarray(c[k]) for k in ("n_labels", "mean", "sem"))
+            ax.plot(n, m, label=s, lw=2.2 if s in ("mu-rho-bald", "random") else 1.2)
+            ax.fill_between(n, m - e, m + e, alpha=0.15)
+        ax.set_yscale("log")
+        ax.set_xlabel("acquired outcomes (labels)")
+        ax.set_ylabel("test √PEHE (mean ± s.e.m.)")
+        ax.set_title(f"{task} ({len(curves['trials'])} trials)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"# Causal active learning benchmark{' (quick)' if result['quick'] else ''}",
+        "",
+        f"Command: `{result['command']}`  ",
+        f"Machine: {result['machine']}; {result['workers']} workers; {result['wall_s']:.0f} s wall "
+        "for the jobs run by this invocation (others may come from an earlier, resumed run).",
+        "",
+        "TARNet-DUE re-fitted from scratch every round on the acquired units only; temperature "
+        "0.25 (Sundin 1.0); mean ± s.e.m. of test √PEHE over trials.",
+        "",
+    ]
+    for task, curves in result["curves"].items():
+        strategies = list(curves["strategies"])
+        n = curves["strategies"][strategies[0]]["n_labels"]
+        show = sorted({0, 1, 3, 5, 10, 15, 20, len(n) // 2, len(n) - 1} & set(range(len(n))))
+        lines += [
+            f"## {task}: {len(curves['trials'])} trials ({curves['trials']})",
+            "",
+            "| strategy | " + " | ".join(f"n={n[i]}" for i in show) + " | s / curve |",
+            "|---|" + "---|" * (len(show) + 1),
+        ]
+        for s in strategies:
+            c = curves["strategies"][s]
+            cells = [f"{c['mean'][i]:.3f} ± {c['sem'][i]:.3f}" for i in show]
+            lines.append(f"| {s} | " + " | ".join(cells) + f" | {c['seconds_mean']:.0f} |")
+        cmp = result["comparison"].get(task)
+        if cmp:
+            lines += [
+                "",
+                f"- mu-rho-BALD below random at {cmp['steps_mu_rho_below_random']} of the "
+                f"{cmp['steps_after_5th']} steps after the 5th (all: {cmp['all_below']}).",
+                f"- random's final √PEHE {cmp['random_final_pehe']:.3f} at {cmp['random_final_labels']} "
+                f"labels; mu-rho-BALD first reaches it at "
+                f"{cmp['mu_rho_labels_to_reach_random_final']} labels "
+                f"({_pct(cmp['fraction_of_random_labels'])} of random's labels, "
+                f"{_pct(cmp['fraction_of_random_acquired'])} of its acquired ones).",
+            ]
+        fractions = {
+            s: c["overlap_fraction"]
+            for s, c in curves["strategies"].items()
+            if "overlap_fraction" in c
+        }
+        if fractions:
+            lines += [
+                "- Fraction of acquired units with 0.1 < π(x) < 0.9: "
+                + ", ".join(f"{s} {f:.3f}" for s, f in fractions.items())
+                + ".",
+            ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke-test size")
+    parser.add_argument("--tasks", default="ihdp,synthetic")
+    parser.add_argument("--realisations", default=None, help="IHDP realisations, e.g. 1-10")
+    parser.add_argument("--trials", default=None, help="synthetic trials, e.g. 0-9")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--ihdp-max-labels", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--time-budget-min", type=float, default=None)
+    parser.add_argument("--suffix", default=None)
+    args = parser.parse_args(argv)
+
+    quick = args.quick
+    tasks = args.tasks.split(",")
+    strategies = args.strategies.split(",") if not quick else ["random", "mu-rho-bald"]
+    realisations = _parse_range(args.realisations or ("1" if quick else "1-10"))
+    trials = _parse_range(args.trials or ("0" if quick else "0-9"))
+    ihdp_cap = args.ihdp_max_labels or (150 if quick else None)
+    synth_cap = 60 if quick else 310
+    suffix = args.suffix if args.suffix is not None else ("_quick" if quick else "")
+    RESULTS.mkdir(exist_ok=True)
+    partial = RESULTS / f"causal_active{suffix}.partial.jsonl"
+
+    jobs: list[tuple] = []
+    for task in tasks:
+        ids = realisations if task == "ihdp" else trials
+        cap = ihdp_cap if task == "ihdp" else synth_cap
+        for k in ids:
+            for s in strategies:
+                jobs.append((task, k, s, quick, cap))
+    start = time.perf_counter()
+    budget = args.time_budget_min * 60 if args.time_budget_min else None
+    rows = _run(jobs, args.workers, budget, partial)
+    wall = time.perf_counter() - start
+    curves = {t: _curves(rows, t) for t in tasks if any(r["task"] == t for r in rows)}
+    result = {
+        "quick": quick,
+        "command": "python benchmarks/causal_active.py "
+        + " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "workers": args.workers,
+        "wall_s": wall,
+        "estimators": {t: ESTIMATORS[t] for t in tasks},
+        "curves": curves,
+        "comparison": {t: _compare(c, 100 if t == "ihdp" else 10, 10) for t, c in curves.items()},
+        "rows": rows,
+    }
+    (RESULTS / f"causal_active{suffix}.json").write_text(json.dumps(result, indent=1))
+    (RESULTS / f"causal_active{suffix}.md").write_text(_markdown(result))
+    _figure(result, RESULTS / f"causal_active{suffix}.png")
+    print(_markdown(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
