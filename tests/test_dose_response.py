@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from knowable.bounds import (
     ContinuousMSMBounds,
@@ -11,7 +12,7 @@ from knowable.bounds import (
     cmsm_alpha_prime,
 )
 from knowable.data import simulate_dose_response
-from knowable.effects import DoseResponse
+from knowable.effects import DoseResponse, TreatmentDensity
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +153,152 @@ def test_save_load_round_trip(tmp_path, fitted):
     grid = [0.3, 0.6]
     np.testing.assert_array_equal(loaded.dose_response(grid).mean, fitted.dose_response(grid).mean)
     assert loaded.t_range_ == fitted.t_range_
+
+
+# ------------------------------------------------------------------ sharp variant
+def test_sharp_closed_form_gaussian():
+    # notes §0.5: CMSM sharp value for N(0, 1) at Λ = 2 is 0.5454 (Overcast's is 0.5492)
+    y = np.random.default_rng(0).standard_normal(20_000)
+    up = capo_bound_from_samples(y, 2.0, "upper", 0.0, method="sharp")
+    lo = capo_bound_from_samples(y, 2.0, "lower", 0.0, method="sharp")
+    assert up == pytest.approx(0.5454, abs=0.01)
+    assert lo == pytest.approx(-0.5454, abs=0.01)
+    # Λ = e: 0.7756 (sharp) vs 0.7865 (overcast)
+    assert capo_bound_from_samples(y, np.e, "upper", 0.0, method="sharp") == pytest.approx(
+        0.7756, abs=0.012
+    )
+
+
+def test_sharp_exact_on_small_sample():
+    # Λ = 3: τ = 3/4, top quarter of 8 draws = the 2 largest; bound = μ/3 + (2/3)·CVaR
+    y = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    up = capo_bound_from_samples(y, 3.0, "upper", method="sharp")
+    assert up == pytest.approx(3.5 / 3 + (2 / 3) * 6.5)
+    lo = capo_bound_from_samples(y, 3.0, "lower", method="sharp")
+    assert lo == pytest.approx(3.5 / 3 + (2 / 3) * 0.5)
+
+
+def test_sharp_equals_binary_sharp_in_the_small_propensity_limit():
+    from knowable.bounds import msm
+
+    y = np.random.default_rng(4).normal(0.3, 1.5, (5, 300))
+    lams = [1.3, 2.0, 4.0]
+    np.testing.assert_allclose(
+        capo_bound_from_samples(y, lams, "upper", method="sharp"),
+        msm.sharp_bound_from_samples(y, 1e-12, lams, "upper"),
+        atol=1e-9,
+    )
+
+
+def test_sharp_inside_overcast_and_collapse():
+    rng = np.random.default_rng(3)
+    # skewed, multimodal draws and an analytic mean different from the sample mean
+    y = np.concatenate([rng.exponential(1.0, (50, 70)), rng.normal(-2, 0.3, (50, 37))], -1)
+    mean = y.mean(-1) + rng.normal(0, 0.05, 50)
+    lams = [1.0, 1.05, 1.5, 2.639, 10.0]
+    for side, sign in (("upper", 1), ("lower", -1)):
+        sharp = capo_bound_from_samples(y, lams, side, mean, method="sharp")
+        over = capo_bound_from_samples(y, lams, side, mean, method="overcast")
+        assert (sign * (over - sharp) >= -1e-12).all()
+        np.testing.assert_array_equal(sharp[0], mean)
+        np.testing.assert_array_equal(over[0], mean)
+        assert (sign * np.diff(sharp, axis=0) >= -1e-12).all()
+    # strictly narrower somewhere (the ratio bound is not sharp)
+    assert (
+        capo_bound_from_samples(y, 4.0, "upper", mean, method="overcast")
+        - capo_bound_from_samples(y, 4.0, "upper", mean, method="sharp")
+    ).max() > 1e-3
+
+
+def test_model_sharp_and_overcast_share_draws(fitted):
+    grid = np.linspace(0.1, 0.9, 4)
+    x = fitted.X_fit_[:200]
+    est = ContinuousMSMBounds(fitted, n_samples=60, chunk_size=64, random_state=1)
+    both = est.dose_response_all(grid, [1.0, 1.6, 2.639], x)
+    sharp, over = both["sharp"], both["overcast"]
+    assert sharp.method == "sharp" and sharp.label == "sharp"
+    assert over.label == "valid (conservative)"
+    assert (sharp.member_lower >= over.member_lower - 1e-12).all()
+    assert (sharp.member_upper <= over.member_upper + 1e-12).all()
+    for b in (sharp, over):
+        np.testing.assert_array_equal(b.lower[0], b.point)
+        np.testing.assert_array_equal(b.upper[0], b.point)
+        lo, hi = b.band()
+        assert lo.shape == hi.shape == (3, 4)
+        assert (b.lower_spread >= 0).all()
+    # the public single-method entry point gives the same numbers (same seed, same draws)
+    alone = ContinuousMSMBounds(
+        fitted, method="sharp", n_samples=60, chunk_size=64, random_state=1
+    ).dose_response(grid, [1.0, 1.6, 2.639], x)
+    np.testing.assert_allclose(alone.upper, sharp.upper, rtol=1e-12)
+    # the chunk size does not change the result
+    other = ContinuousMSMBounds(fitted, n_samples=60, chunk_size=200, random_state=1)
+    np.testing.assert_allclose(
+        other.dose_response_all(grid, [1.0, 1.6, 2.639], x)["sharp"].point, sharp.point
+    )
+    with pytest.raises(ValueError, match="method"):
+        ContinuousMSMBounds(fitted, method="kallus").dose_response(grid, 2.0)
+    with pytest.raises(ValueError, match="method"):
+        capo_bound_from_samples(np.zeros((2, 5)), 2.0, method="bogus")
+
+
+# ------------------------------------------------------------------ treatment density
+@pytest.fixture(scope="module")
+def tdensity():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (1500, 1))
+    t = x[:, 0] + 0.1 * rng.standard_normal(1500)
+    model = TreatmentDensity(n_members=2, max_epochs=25, batch_size=128, device="cpu")
+    return model.set_params(random_state=0).fit(x, t), x, t
+
+
+def test_treatment_density_flags_unsupported_pairs(tdensity):
+    from scipy.stats import norm
+
+    model, x, t = tdensity
+    flags = model.flag_low_support([[0.1], [0.5], [0.9]], [0.9, 0.5, 0.1])
+    np.testing.assert_array_equal(flags, [True, False, True])
+    # about support_quantile of the training pairs are flagged, by construction
+    assert model.flag_low_support(x, t).mean() == pytest.approx(0.01, abs=0.005)
+    # a proper density in t (the Jacobian of the standardisation is right) ...
+    g = np.linspace(-1.0, 2.0, 601)
+    dens = np.exp(model.log_density([[0.2], [0.7]], g, grid=True))
+    np.testing.assert_allclose(np.trapezoid(dens, g, axis=1), 1.0, atol=1e-3)
+    # ... close to the true N(x, 0.1²) density in the bulk
+    xs = np.linspace(0.2, 0.8, 7)
+    err = model.log_density(xs[:, None], xs) - norm.logpdf(xs, xs, 0.1)
+    assert np.abs(err).max() < 0.5
+    frac = model.support_fraction([0.5, 3.0], x)
+    assert frac[1] == 0.0 and 0.3 < frac[0] < 0.7
+
+
+def test_treatment_density_bad_input(tdensity):
+    model, x, _ = tdensity
+    with pytest.raises(ValueError, match="constant"):
+        TreatmentDensity(max_epochs=1).fit(x, np.ones(len(x)))
+    with pytest.raises(ValueError, match="support_quantile"):
+        TreatmentDensity(support_quantile=1.5).fit(x, x[:, 0])
+    with pytest.raises(NotImplementedError, match="due"):
+        TreatmentDensity("due").fit(x, x[:, 0])
+    with pytest.raises(ValueError, match="row"):
+        model.log_density(x[:3], [0.1, 0.2])
+    with pytest.raises(NotFittedError):
+        TreatmentDensity().flag_low_support(x, 0.5)
+
+
+def test_treatment_density_save_load(tmp_path, tdensity):
+    model = tdensity[0]
+    model.save(tmp_path / "td")
+    loaded = TreatmentDensity.load(tmp_path / "td")
+    assert loaded.threshold_ == model.threshold_
+    np.testing.assert_array_equal(
+        loaded.log_density([[0.3]], [0.25]), model.log_density([[0.3]], [0.25])
+    )
+
+
+def test_treatment_density_conformance():
+    from knowable.testing import check_estimator
+
+    check_estimator(
+        TreatmentDensity(n_members=2, hidden_size=8, depth=1, max_epochs=2, random_state=0)
+    )

@@ -7,8 +7,26 @@ bound with α' = 1 / (Λ² − 1), independent of x and of the propensity densit
 so it is computed by the same sorting estimator as
 :func:`knowable.bounds.msm.bound_from_samples` (its sweep is reused here).
 
-The APO / dose-response bound is the average of CAPO bounds over units
-(Overcast's reference estimator: **valid, not sharp** for the CMSM). It is
+Two estimators of the CAPO bound, both from the same draws of p̂(y | x, t):
+
+* ``method="overcast"`` — the ratio bound of Jesson et al. (2022), the
+  reference estimator: **valid (conservative)**. It maximises the
+  self-normalised E[wY] / E[w] over weights w ∈ [Λ⁻¹, Λ] and ignores the
+  constraint E[w | x, t] = 1.
+* ``method="sharp"`` — the same weight class *with* E[w | x, t] = 1 (the
+  weights are w = p(t | x) / p(t | x, u), whose mean over u | x, t is 1). The
+  optimum puts w = Λ on the top 1/(1 + Λ) of the outcome distribution, so
+
+      μ⁺ = Λ⁻¹ μ + (1 − Λ⁻¹) E[Y | Y ≥ q_τ],   τ = Λ / (1 + Λ),
+
+  the Dorn–Guo quantile/CVaR form with e_t = 0 (derived in the method notes,
+  §0.5; computed with the shared tail-mean numerics of
+  :func:`knowable.bounds.msm.sharp_bound_from_samples`). On the same draws it
+  is never wider than the Overcast bound (the ratio sweep maximises over all
+  thresholds, the sharp value is one interpolated threshold of the same
+  objective).
+
+The APO / dose-response bound is the average of CAPO bounds over units. It is
 computed per ensemble member and then averaged; the members' spread is
 reported, and the Overcast band (the α/2 quantile of member lower bounds and
 the 1 − α/2 quantile of member upper bounds) is available.
@@ -22,8 +40,21 @@ from typing import Any
 import numpy as np
 
 from .._random import check_random_state
-from .._validation import check_array, check_lambda, check_positive_int, check_real
-from .msm import _bound_over_lambda, _sweep_lower, _sweep_upper
+from .._validation import (
+    check_array,
+    check_in_options,
+    check_lambda,
+    check_positive_int,
+    check_real,
+)
+from ._weights import tau_level
+from .msm import (
+    _bound_over_lambda,
+    _cvar_excess,
+    _sorted_deviations,
+    _sweep_lower,
+    _sweep_upper,
+)
 
 __all__ = [
     "ContinuousMSMBounds",
@@ -32,7 +63,7 @@ __all__ = [
     "cmsm_alpha_prime",
 ]
 
-_UNIT_CHUNK = 2048
+METHODS = ("overcast", "sharp")
 
 
 def cmsm_alpha_prime(lam: Any) -> np.ndarray | float:
@@ -62,13 +93,31 @@ def _cmsm_offset(
     return _sweep_upper(dev, a_prime) if side == "upper" else _sweep_lower(dev, a_prime)
 
 
-def capo_bound_from_samples(
-    y_draws: Any, lam: Any, side: str = "upper", mean: Any = None
+def _cmsm_sharp_offset(
+    dev: np.ndarray, e_t: np.ndarray | None, lam_b: np.ndarray, side: str
 ) -> np.ndarray:
-    """CMSM bound on E[Y(t) | x] from draws of p(y | x, t) (Overcast's estimator).
+    del e_t
+    return (1.0 - 1.0 / lam_b) * _cvar_excess(dev, tau_level(lam_b), side)
 
-    The sorting estimator of :func:`knowable.bounds.msm.bound_from_samples`
-    with α' = 1 / (Λ² − 1). At Λ = 1 the bound is the mean exactly.
+
+_OFFSETS = {"overcast": _cmsm_offset, "sharp": _cmsm_sharp_offset}
+
+
+def capo_bound_from_samples(
+    y_draws: Any,
+    lam: Any,
+    side: str = "upper",
+    mean: Any = None,
+    *,
+    method: str = "overcast",
+) -> np.ndarray:
+    """CMSM bound on E[Y(t) | x] from draws of p(y | x, t).
+
+    ``method="overcast"`` (valid, conservative): the sorting estimator of
+    :func:`knowable.bounds.msm.bound_from_samples` with α' = 1 / (Λ² − 1).
+    ``method="sharp"``: μ̂ + (1 − Λ⁻¹)(CVaR_τ − μ̂) with τ = Λ / (1 + Λ), the
+    empirical tail mean taken with a fractional draw at the cut. On the same
+    draws and mean, sharp ⊆ overcast. At Λ = 1 both are the mean exactly.
 
     Parameters
     ----------
@@ -80,14 +129,17 @@ def capo_bound_from_samples(
         Which end of the interval.
     mean : array-like broadcastable to ``y_draws.shape[:-1]``, optional
         Analytic mean of the density; default the draws' sample mean.
+    method : {"overcast", "sharp"}
+        Which estimator.
 
     Returns
     -------
     numpy.ndarray
         Shape ``y_draws.shape[:-1]`` for a scalar ``lam``, else ``(L,) + that``.
     """
+    method = check_in_options(method, "method", METHODS)
     return _bound_over_lambda(
-        y_draws, None, lam, side, mean, 1, _cmsm_offset, needs_propensity=False
+        y_draws, None, lam, side, mean, 1, _OFFSETS[method], needs_propensity=False
     )
 
 
@@ -108,7 +160,8 @@ class DoseResponseBounds:
     point : numpy.ndarray of shape (g,)
         The point curve (mean over draws), equal to the bounds at Λ = 1.
     method : str
-        ``"overcast"``: the average of CAPO ratio bounds (valid, not sharp).
+        ``"overcast"``: the average of CAPO ratio bounds (valid, conservative);
+        ``"sharp"``: the average of sharp CAPO bounds (quantile/CVaR form).
     """
 
     t: np.ndarray
@@ -119,6 +172,11 @@ class DoseResponseBounds:
     member_upper: np.ndarray
     point: np.ndarray
     method: str = "overcast"
+
+    @property
+    def label(self) -> str:
+        """``"valid (conservative)"`` for the Overcast estimator, ``"sharp"`` for the sharp one."""
+        return {"overcast": "valid (conservative)", "sharp": "sharp"}.get(self.method, self.method)
 
     @property
     def lower_spread(self) -> np.ndarray:
@@ -160,21 +218,42 @@ class ContinuousMSMBounds:
     ----------
     model : knowable.effects.DoseResponse
         A fitted outcome-density model.
+    method : {"overcast", "sharp"}
+        ``"overcast"`` (default): the reference ratio estimator of Jesson et
+        al. (2022), valid but conservative. ``"sharp"``: the quantile/CVaR
+        bound under the same sensitivity model (never wider on the same draws).
     n_samples : int
         Draws of y per unit, draw and treatment value (Overcast uses 100).
+    chunk_size : int
+        Units evaluated at once; memory is O(chunk_size · S · n_samples)
+        whatever the number of units.
     random_state : None, int or numpy.random.Generator
         Seed of the y draws.
+
+    Examples
+    --------
+    >>> from knowable.data import simulate_dose_response
+    >>> from knowable.effects import DoseResponse
+    >>> ds = simulate_dose_response(n=300, random_state=0)
+    >>> model = DoseResponse(n_members=2, max_epochs=3, random_state=0).fit(ds.x, ds.t, ds.y)
+    >>> b = ContinuousMSMBounds(model, random_state=0).dose_response([0.3, 0.6], [1.0, 2.0])
+    >>> b.lower.shape
+    (2, 2)
     """
 
     def __init__(
         self,
         model: Any,
         *,
+        method: str = "overcast",
         n_samples: int = 100,
+        chunk_size: int = 2048,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
         self.model = model
+        self.method = method
         self.n_samples = n_samples
+        self.chunk_size = chunk_size
         self.random_state = random_state
 
     def _draws(self, x: np.ndarray, t: Any, rng: np.random.Generator, allow: bool):
@@ -207,11 +286,12 @@ class ContinuousMSMBounds:
         -------
         lower, upper : numpy.ndarray of shape (S, n) for a scalar ``lam``, else (S, L, n)
         """
+        method = check_in_options(self.method, "method", METHODS)
         lam_arr = check_lambda(lam, "lam")
         rng = check_random_state(self.random_state)
         y, mu = self._draws(X, t, rng, allow_extrapolation)
-        lo = capo_bound_from_samples(y, lam_arr, "lower", mu)
-        hi = capo_bound_from_samples(y, lam_arr, "upper", mu)
+        lo = capo_bound_from_samples(y, lam_arr, "lower", mu, method=method)
+        hi = capo_bound_from_samples(y, lam_arr, "upper", mu, method=method)
         if lam_arr.ndim == 1:  # (L, S, n) -> (S, L, n)
             lo, hi = np.moveaxis(lo, 0, 1), np.moveaxis(hi, 0, 1)
         return lo, hi
@@ -239,38 +319,76 @@ class ContinuousMSMBounds:
         X : array-like of shape (n, d), optional
             Population; default the model's training covariates.
         allow_extrapolation : bool
-            Allow grid values outside the observed treatment range.
+            Allow grid values outside the observed treatment range (with a warning).
 
         Returns
         -------
         DoseResponseBounds
         """
+        method = check_in_options(self.method, "method", METHODS)
+        return self.dose_response_all(
+            t_grid, lam, X, methods=(method,), allow_extrapolation=allow_extrapolation
+        )[method]
+
+    def dose_response_all(
+        self,
+        t_grid: Any,
+        lam: Any,
+        X: Any = None,
+        *,
+        methods: tuple[str, ...] = METHODS,
+        allow_extrapolation: bool = False,
+    ) -> dict[str, DoseResponseBounds]:
+        """Dose-response bounds of several estimators from one set of draws.
+
+        Parameters
+        ----------
+        t_grid, lam, X, allow_extrapolation
+            As in :meth:`dose_response`.
+        methods : tuple of {"overcast", "sharp"}
+            Estimators to compute; they share the y draws (so, on the same
+            seed, sharp ⊆ overcast for every draw, Λ and grid value).
+
+        Returns
+        -------
+        dict of str to DoseResponseBounds
+        """
+        methods = tuple(check_in_options(m, "methods", METHODS) for m in methods)
+        if not methods:
+            raise ValueError("methods must name at least one of 'overcast', 'sharp'.")
         model = self.model
         model._check_fitted()
         lams = np.atleast_1d(check_lambda(lam, "lam"))
         grid = check_array(t_grid, "t_grid", ndim=1)
+        chunk = check_positive_int(self.chunk_size, "chunk_size")
         model._check_t_values(grid, "t_grid", allow_extrapolation)
         x = model._check_X(model.X_fit_ if X is None else X)
         rng = check_random_state(self.random_state)
         n = x.shape[0]
-        sums_lo = sums_hi = sums_mu = None
+        sums: dict[str, list[np.ndarray]] = {}
+        sums_mu = None
         for j, tv in enumerate(grid):
-            for i in range(0, n, _UNIT_CHUNK):
-                xc = x[i : i + _UNIT_CHUNK]
-                y, mu = self._draws(xc, float(tv), rng, True)  # range checked above
-                lo = capo_bound_from_samples(y, lams, "lower", mu).sum(-1)  # (L, S)
-                hi = capo_bound_from_samples(y, lams, "upper", mu).sum(-1)
-                if sums_lo is None:
+            for i in range(0, n, chunk):
+                y, mu = self._draws(x[i : i + chunk], float(tv), rng, True)  # range checked above
+                if sums_mu is None:
                     s = mu.shape[0]
-                    sums_lo = np.zeros((s, lams.size, grid.size))
-                    sums_hi = np.zeros_like(sums_lo)
                     sums_mu = np.zeros((s, grid.size))
-                sums_lo[:, :, j] += lo.T
-                sums_hi[:, :, j] += hi.T
+                    for m in methods:
+                        sums[m] = [np.zeros((s, lams.size, grid.size)) for _ in range(2)]
                 sums_mu[:, j] += mu.sum(-1)
-        member_lo, member_hi, member_mu = sums_lo / n, sums_hi / n, sums_mu / n
+                dev = _sorted_deviations(y, mu)  # one sort serves every method, side and Λ
+                lam_b = lams.reshape(-1, 1, 1)
+                for m in methods:
+                    for k, side in enumerate(("lower", "upper")):
+                        off = _OFFSETS[m](dev, None, lam_b, side)  # (L, S, c)
+                        sums[m][k][:, :, j] += off.sum(-1).T + mu.sum(-1)[:, None]
+        member_mu = sums_mu / n
         point = member_mu.mean(0)
-        lower, upper = member_lo.mean(0), member_hi.mean(0)
         at_one = lams == 1.0
-        lower[at_one], upper[at_one] = point, point
-        return DoseResponseBounds(grid, lams, lower, upper, member_lo, member_hi, point)
+        out = {}
+        for m in methods:
+            member_lo, member_hi = sums[m][0] / n, sums[m][1] / n
+            lower, upper = member_lo.mean(0), member_hi.mean(0)
+            lower[at_one], upper[at_one] = point, point
+            out[m] = DoseResponseBounds(grid, lams, lower, upper, member_lo, member_hi, point, m)
+        return out

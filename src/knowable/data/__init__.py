@@ -4,6 +4,7 @@ Shipped files live under ``knowable/data/files`` with their provenance and
 licences (``files/PROVENANCE.md``); nothing is downloaded at run time.
 """
 
+from ._aerosol import AEROSOL_COVARIATES, simulate_aerosol_cloud
 from ._dataset import Dataset
 from ._ihdp import (
     IHDP_FEATURE_NAMES,
@@ -25,6 +26,7 @@ from ._simulators import (
 )
 
 __all__ = [
+    "AEROSOL_COVARIATES",
     "IHDP_FEATURE_NAMES",
     "IHDP_N_REALIZATIONS",
     "Dataset",
@@ -39,6 +41,7 @@ __all__ = [
     "load_ihdp_raw",
     "load_ihdp_train_test",
     "load_mnist",
+    "simulate_aerosol_cloud",
     "simulate_causal_bald_1d",
     "simulate_cmnist",
     "simulate_dose_response",

@@ -7,7 +7,7 @@ EconML vocabulary (``effect``, ``effect_interval``, ``effect_samples``, ``ate``)
 
 from . import metrics
 from ._base import CATEEstimator
-from ._dose_response import DoseResponse, DoseResponseCurve
+from ._dose_response import DoseResponse, DoseResponseCurve, TreatmentDensity
 from ._estimators import DragonNet, TARNet
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "DoseResponseCurve",
     "DragonNet",
     "TARNet",
+    "TreatmentDensity",
     "metrics",
 ]

@@ -1,0 +1,230 @@
+"""``knowable dose-response``: a dose-response curve, its epistemic band and CMSM bounds.
+
+Fits :class:`knowable.effects.DoseResponse` on a table with a continuous
+treatment, writes the curve on a grid with its epistemic band, the
+continuous-MSM bounds for every Λ (with the ensemble band on each bound) and,
+by default, the share of units with treatment support at each grid value
+(:class:`knowable.effects.TreatmentDensity`); optionally a figure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ._bounds import parse_lambdas
+from ._effects import _read_table, _require_columns
+from ._output import make_console
+
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from knowable.bounds import DoseResponseBounds
+    from knowable.effects import DoseResponseCurve
+
+__all__ = ["dose_response_command", "plot_dose_response"]
+
+_METHODS = ("overcast", "sharp", "both")
+
+
+def plot_dose_response(
+    curve: DoseResponseCurve,
+    bounds: DoseResponseBounds | None = None,
+    *,
+    support: np.ndarray | None = None,
+    band_alpha: float = 0.05,
+    xlabel: str = "treatment",
+    ylabel: str = "average potential outcome",
+) -> Figure:
+    """Figure of the curve, its epistemic band and the Λ-bound bands.
+
+    Parameters
+    ----------
+    curve : DoseResponseCurve
+        Estimated curve on a grid of g values.
+    bounds : DoseResponseBounds, optional
+        Bounds on the same grid; each Λ > 1 is drawn as a shaded band between
+        the lower ``band_alpha/2`` quantile of member lower bounds and the
+        upper quantile of member upper bounds, with the mean bounds as lines.
+    support : numpy.ndarray of shape (g,), optional
+        Share of units with treatment support per grid value (lower panel).
+    band_alpha : float
+        Miscoverage of the ensemble band on the bounds.
+    xlabel, ylabel : str
+        Axis labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 5.2 if support is not None else 4.2), layout="constrained")
+    if support is not None:
+        ax, ax_s = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    else:
+        ax, ax_s = fig.subplots(1, 1), None
+    t = curve.t
+    if bounds is not None:
+        lo_band, hi_band = bounds.band(band_alpha)
+        lams = [(i, lv) for i, lv in enumerate(bounds.lam) if lv > 1.0]
+        colours = [f"C{k + 1}" for k in range(len(lams))]
+        for (i, lv), colour in reversed(list(zip(lams, colours, strict=True))):
+            ax.fill_between(t, lo_band[i], hi_band[i], color=colour, alpha=0.18, lw=0)
+            ax.plot(t, bounds.lower[i], color=colour, lw=1, label=f"Λ = {lv:g} ({bounds.label})")
+            ax.plot(t, bounds.upper[i], color=colour, lw=1)
+    level = round(100 * (1 - curve.alpha))
+    ax.fill_between(
+        t, curve.lower, curve.upper, color="C0", alpha=0.35, lw=0, label=f"{level}% epistemic band"
+    )
+    ax.plot(t, curve.mean, color="C0", lw=2, label="estimated curve")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, loc="best")
+    if ax_s is not None:
+        ax_s.plot(t, support, color="k", lw=1)
+        ax_s.set_ylim(-0.02, 1.02)
+        ax_s.set_ylabel("share supported")
+        ax_s.set_xlabel(xlabel)
+    else:
+        ax.set_xlabel(xlabel)
+    return fig
+
+
+def dose_response_command(
+    data: Annotated[Path, typer.Option("--data", help="CSV or Parquet table, one row per unit.")],
+    treatment: Annotated[str, typer.Option("--treatment", help="Continuous treatment column.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="Outcome column.")],
+    lam: Annotated[
+        str, typer.Option("--lam", help="Comma-separated Λ ≥ 1 of the continuous MSM.")
+    ] = "1.1,1.2,1.6",
+    out: Annotated[Path, typer.Option("--out", help="Output CSV, one row per grid value.")] = Path(
+        "curve.csv"
+    ),
+    figure: Annotated[
+        Path | None, typer.Option("--figure", help="Figure file (png, pdf, svg).")
+    ] = None,
+    covariates: Annotated[
+        str | None,
+        typer.Option(
+            "--covariates", help="Comma-separated covariate columns (default: all other columns)."
+        ),
+    ] = None,
+    method: Annotated[
+        str, typer.Option("--method", help="overcast (valid, conservative), sharp, or both.")
+    ] = "overcast",
+    grid_size: Annotated[int, typer.Option("--grid-size", help="Grid values.")] = 50,
+    t_min: Annotated[
+        float | None, typer.Option("--t-min", help="Grid start (default: observed minimum).")
+    ] = None,
+    t_max: Annotated[
+        float | None, typer.Option("--t-max", help="Grid end (default: observed maximum).")
+    ] = None,
+    allow_extrapolation: Annotated[
+        bool,
+        typer.Option("--allow-extrapolation", help="Allow a grid outside the observed range."),
+    ] = False,
+    overlap: Annotated[
+        bool,
+        typer.Option("--overlap/--no-overlap", help="Fit p(t | x) and report the supported share."),
+    ] = True,
+    alpha: Annotated[float, typer.Option("--alpha", help="Band miscoverage.")] = 0.05,
+    n_samples: Annotated[
+        int, typer.Option("--n-samples", help="Outcome draws per unit for the bounds.")
+    ] = 100,
+    n_members: Annotated[int, typer.Option("--n-members", help="Ensemble size.")] = 5,
+    max_epochs: Annotated[
+        int | None, typer.Option("--max-epochs", help="Training epochs cap.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    save_model: Annotated[
+        Path | None, typer.Option("--save-model", help="Folder to save the fitted model.")
+    ] = None,
+) -> None:
+    """Fit a dose-response curve with an epistemic band and continuous-MSM bounds."""
+    import numpy as np
+    import pandas as pd
+
+    from knowable.bounds import ContinuousMSMBounds
+    from knowable.effects import DoseResponse, TreatmentDensity
+
+    if method not in _METHODS:
+        raise ValueError(f"--method must be one of {', '.join(_METHODS)}; got {method!r}.")
+    if grid_size < 2:
+        raise ValueError(f"--grid-size must be at least 2, got {grid_size}.")
+    lams = parse_lambdas(lam)
+    frame = _read_table(data)
+    _require_columns(frame, [treatment, outcome], data)
+    if covariates:
+        cols = [c.strip() for c in covariates.split(",") if c.strip()]
+        _require_columns(frame, cols, data)
+    else:
+        cols = [c for c in frame.columns if c not in (treatment, outcome)]
+    if not cols:
+        raise ValueError("no covariate columns left; pass --covariates.")
+    X, t, y = frame[cols], frame[treatment], frame[outcome]
+    params: dict[str, Any] = {"n_members": n_members, "random_state": seed}
+    if max_epochs is not None:
+        params["max_epochs"] = max_epochs
+    model = DoseResponse(**params).fit(X, t, y)
+    lo_t, hi_t = model.t_range_
+    grid = np.linspace(
+        lo_t if t_min is None else t_min, hi_t if t_max is None else t_max, grid_size
+    )
+    curve = model.dose_response(grid, alpha=alpha, allow_extrapolation=allow_extrapolation)
+    methods = ("overcast", "sharp") if method == "both" else (method,)
+    all_bounds = ContinuousMSMBounds(
+        model, n_samples=n_samples, random_state=seed
+    ).dose_response_all(grid, lams, methods=methods, allow_extrapolation=True)
+    table = pd.DataFrame(
+        {"t": grid, "apo": curve.mean, "apo_lower": curve.lower, "apo_upper": curve.upper}
+    )
+    if overlap:
+        density = TreatmentDensity(**params).fit(X, t)
+        table["support"] = density.support_fraction(grid, X)
+    for name, b in all_bounds.items():
+        band_lo, band_hi = b.band(alpha)
+        for i, lv in enumerate(b.lam):
+            table[f"{name}_lower_lam{lv:g}"] = b.lower[i]
+            table[f"{name}_upper_lam{lv:g}"] = b.upper[i]
+            table[f"{name}_band_lower_lam{lv:g}"] = band_lo[i]
+            table[f"{name}_band_upper_lam{lv:g}"] = band_hi[i]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    console = make_console()
+    if save_model is not None:
+        model.save(save_model)
+        console.print(f"model: {save_model}", soft_wrap=True, markup=False)
+    first = all_bounds[methods[0]]
+    widths = ", ".join(
+        f"Λ={lv:g}: {np.mean(first.upper[i] - first.lower[i]):.4g}"
+        for i, lv in enumerate(first.lam)
+    )
+    console.print(
+        f"curve on {grid_size} values of {treatment} in [{grid[0]:.4g}, {grid[-1]:.4g}]; "
+        f"mean bound width ({first.label}) {widths}",
+        soft_wrap=True,
+        markup=False,
+    )
+    if overlap:
+        weak = int((table["support"] < 0.5).sum())
+        console.print(
+            f"{weak} of {grid_size} grid values have treatment support for under half the units",
+            soft_wrap=True,
+            markup=False,
+        )
+    console.print(f"curve: {out}", soft_wrap=True, markup=False)
+    if figure is not None:
+        fig = plot_dose_response(
+            curve,
+            first,
+            support=table["support"].to_numpy() if overlap else None,
+            band_alpha=alpha,
+            xlabel=treatment,
+            ylabel=f"E[{outcome}({treatment})]",
+        )
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(figure, dpi=120)
+        console.print(f"figure: {figure}", soft_wrap=True, markup=False)
