@@ -1,4 +1,4 @@
-"""Active learning benchmark: acquisition speed, bounded memory, MNIST learning curves.
+"""Active learning benchmark: acquisition speed and bounded memory.
 
 Sections (``--sections``, comma-separated):
 
@@ -7,18 +7,14 @@ Sections (``--sections``, comma-separated):
 * ``memory``: power-BALD over a pool of 1,000,000 inputs x 20 draws streamed
   in Posterior chunks, and BALD on one in-memory 1,000,000 x 20 regression
   Posterior; peak RSS from ``resource.getrusage``.
-* ``curves``: MNIST learning curves (shipped 5k training subset as pool,
-  official 10k test set), MC-dropout CNN, 20 balanced initial labels, batch 10,
-  up to 300 labels; random, BALD top-k, BatchBALD, PowerBALD, SoftmaxBALD,
-  SoftrankBALD. ``--repeats 3`` with ``--noise 0.1`` gives Repeated-MNIST x3.
 
-Peers (``batchbald_redux``, ``baal``) are not installed in the project
-environment and are not run here.
+The Repeated-MNIST learning curves (seven strategies, several seeds, with the
+peers on the identical log-probabilities) are ``benchmarks/active_mnist_curves.py``;
+peers on synthetic draws are ``benchmarks/al_peers.py``.
 
 Usage::
 
     python benchmarks/active_mnist.py --quick --sections speed,memory
-    python benchmarks/active_mnist.py --sections curves --seeds 3 --repeats 3 --noise 0.1
 """
 
 from __future__ import annotations
@@ -108,82 +104,22 @@ def memory(quick: bool) -> dict:
     }
 
 
-def curves(quick: bool, seeds: int, repeats: int, noise: float) -> dict:
-    """Learning curves with the MC-dropout CNN (slow on CPU)."""
-    from knowable.campaign import ActiveLoop, learning_curve_figure, learning_curve_table
-    from knowable.data import Dataset, load_mnist
-    from knowable.models import UncertainClassifier
-
-    train, test = load_mnist("train"), load_mnist("test")
-    x, y = train.x, train.y
-    if repeats > 1:
-        rng = np.random.default_rng(0)
-        x = np.concatenate(
-            [x + noise * rng.normal(size=x.shape).astype(np.float32) for _ in range(repeats)]
-        )
-        y = np.concatenate([y] * repeats)
-    pool = Dataset(x, y=y)
-    n_test = 1000 if quick else len(test)
-    test_set = test.subset(np.arange(n_test))
-    n_draws = 10 if quick else 20
-    max_labels = 40 if quick else 300
-    strategies = ["random", "bald", "batchbald", "power-bald", "softmax-bald", "softrank-bald"]
-    histories = []
-    for seed in range(seeds):
-        for strategy in strategies:
-            loop = ActiveLoop(
-                lambda s: UncertainClassifier(
-                    "dropout",
-                    extractor="cnn",
-                    n_samples=n_draws,
-                    max_epochs=10 if quick else 100,
-                    patience=3,
-                    min_steps_per_epoch=20,
-                    random_state=s,
-                ),
-                pool,
-                test_set,
-                strategy=strategy,
-                batch_size=10,
-                n_initial=20,
-                max_labels=max_labels,
-                n_configurations=1_000 if quick else 10_000,
-                random_state=seed,
-            )
-            histories.append(loop.run().history)
-    import pandas as pd
-
-    frame = pd.concat(histories)
-    table = learning_curve_table(frame, "accuracy")
-    tag = "quick" if quick else "full"
-    fig = learning_curve_figure(frame, "accuracy", title=f"MNIST x{repeats} ({tag})")
-    fig.savefig(RESULTS / f"active_mnist_curves_{tag}.png", dpi=120)
-    return {"table": table.to_dict(orient="records"), "n_test": n_test, "draws": n_draws}
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small settings (minutes on a laptop)")
-    parser.add_argument("--sections", default="speed,memory,curves")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--noise", type=float, default=0.1)
+    parser.add_argument("--sections", default="speed,memory")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     out: dict = {
         "command": "python benchmarks/active_mnist.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": {"python": platform.python_version(), "processor": platform.machine()},
-        "peers": "not run (batchbald_redux and baal are not installed in the project environment)",
+        "peers": "see benchmarks/al_peers.py and benchmarks/active_mnist_curves.py",
     }
     if "memory" in sections:  # first: ru_maxrss is a lifetime peak
         out["memory"] = memory(args.quick)
     if "speed" in sections:
         out["speed"] = speed(args.quick)
-    if "curves" in sections:
-        out["curves"] = curves(
-            args.quick, 1 if args.quick else args.seeds, args.repeats, args.noise
-        )
     RESULTS.mkdir(exist_ok=True)
     tag = ("quick" if args.quick else "full") + "_" + "-".join(sections)
     (RESULTS / f"active_mnist_{tag}.json").write_text(json.dumps(out, indent=2, default=float))
@@ -221,17 +157,6 @@ def main(argv: list[str] | None = None) -> None:
             f"{me['peak_rss_mib_after_inmemory_regression_bald']:.0f} MiB, {me['inmemory_seconds']:.1f} s",
             "",
         ]
-    if "curves" in out:
-        lines += [
-            "## Learning curves (test accuracy)",
-            "",
-            "| strategy | labels | mean | sd | seeds |",
-            "|---|---|---|---|---|",
-        ]
-        for r in out["curves"]["table"]:
-            lines.append(
-                f"| {r['strategy']} | {r['n_labels']} | {r['mean']:.3f} | {r['std']:.3f} | {r['n_seeds']} |"
-            )
     (RESULTS / f"active_mnist_{tag}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

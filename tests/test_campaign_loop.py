@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -155,3 +157,82 @@ def test_evaluate_posterior_maps_classes():
     m = evaluate_posterior(Posterior(probs, Categorical()), np.array([3, 5]), classes=[3, 7])
     assert m["accuracy"] == pytest.approx(0.5)
     assert m["nll"] == pytest.approx(-(np.log(0.9) + np.log(1e-12)) / 2)
+
+
+class Recording(NoisyCentroids):
+    """Records the pool rows each ``posterior`` call saw (test calls excluded)."""
+
+    calls: ClassVar[list[np.ndarray]] = []
+
+    def posterior(self, X):
+        if len(X) != len(TEST):
+            rows = np.flatnonzero((POOL.x[:, None, :] == X[None]).all(-1).any(1))
+            Recording.calls.append(rows)
+        return super().posterior(X)
+
+
+def test_candidate_subsampling_limits_the_acquisition_set():
+    Recording.calls = []
+    res = ActiveLoop(
+        lambda s: Recording(s),
+        POOL,
+        TEST,
+        batch_size=5,
+        n_initial=6,
+        max_labels=31,
+        n_candidates=50,
+        random_state=0,
+    ).run()
+    assert [len(c) for c in Recording.calls] == [50] * 5
+    for rnd, cand in enumerate(Recording.calls):
+        picked = res.acquisitions.loc[res.acquisitions["round"] == rnd, "index"].to_numpy()
+        assert np.isin(picked, cand).all()
+    assert len({tuple(c) for c in Recording.calls}) == 5  # a fresh subset every round
+
+
+def test_candidate_groups_keep_whole_groups():
+    Recording.calls = []
+    groups = np.arange(len(POOL)) // 4
+    res = ActiveLoop(
+        lambda s: Recording(s),
+        POOL,
+        TEST,
+        batch_size=5,
+        n_initial=6,
+        max_labels=31,
+        n_candidates=30,
+        candidate_groups=groups,
+        random_state=0,
+    ).run()
+    labelled_before = list(res.labelled[:6])
+    for rnd, cand in enumerate(Recording.calls):
+        assert 30 <= len(cand) < 30 + 4
+        for g in np.unique(groups[cand]):
+            members = np.setdiff1d(np.flatnonzero(groups == g), labelled_before)
+            assert np.isin(members, cand).all()
+        labelled_before += res.acquisitions.loc[res.acquisitions["round"] == rnd, "index"].tolist()
+
+
+def test_diversity_strategies_skip_pool_draws():
+    Recording.calls = []
+    res = ActiveLoop(
+        lambda s: Recording(s),
+        POOL,
+        TEST,
+        strategy="coreset",
+        batch_size=5,
+        n_initial=6,
+        max_labels=16,
+        embed=lambda m, x: np.asarray(x),
+        random_state=0,
+    ).run()
+    assert Recording.calls == [] and len(res.labelled) == 16
+
+
+def test_bad_candidate_settings():
+    with pytest.raises(ValueError, match="n_candidates"):
+        _loop(n_candidates=0).run()
+    with pytest.raises(ValueError, match="needs n_candidates"):
+        _loop(candidate_groups=np.zeros(len(POOL))).run()
+    with pytest.raises(ValueError, match="one group per pool row"):
+        _loop(n_candidates=10, candidate_groups=np.zeros(3)).run()

@@ -158,7 +158,16 @@ class ActiveLoop:
         BatchBALD's configuration budget.
     embed : callable, optional
         ``embed(model, X) -> (n, d)`` for diversity strategies; default the
-        flattened inputs.
+        flattened inputs. Diversity strategies never compute pool draws.
+    n_candidates : int, optional
+        Candidate subsampling: each round, acquire only among a fresh uniform
+        random subset of about this many unlabelled rows (all of them when
+        fewer remain). Default: the whole unlabelled pool.
+    candidate_groups : array-like of shape (n_pool,), optional
+        With ``n_candidates``: draw whole groups (e.g. the noisy copies of one
+        source image) in random order until at least ``n_candidates``
+        unlabelled rows are taken, so that redundancy inside a group is kept
+        in the candidate set.
     warm_start : bool
         Keep one model across rounds and call ``fit`` again (else a fresh
         model from the factory each round).
@@ -182,6 +191,8 @@ class ActiveLoop:
         temperature: float = 1.0,
         n_configurations: int = 10_000,
         embed: Callable[[Any, np.ndarray], np.ndarray] | None = None,
+        n_candidates: int | None = None,
+        candidate_groups: Any = None,
         warm_start: bool = False,
         random_state: Any = None,
         verbose: bool = False,
@@ -197,6 +208,8 @@ class ActiveLoop:
         self.temperature = temperature
         self.n_configurations = n_configurations
         self.embed = embed
+        self.n_candidates = n_candidates
+        self.candidate_groups = candidate_groups
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
@@ -218,7 +231,34 @@ class ActiveLoop:
         cap = check_positive_int(self.max_labels, "max_labels")
         if cap > len(self.pool):
             raise ValueError(f"max_labels = {cap} exceeds the pool size {len(self.pool)}.")
+        if self.n_candidates is not None:
+            check_positive_int(self.n_candidates, "n_candidates")
+        if self.candidate_groups is not None:
+            if self.n_candidates is None:
+                raise ValueError("candidate_groups needs n_candidates.")
+            groups = np.asarray(self.candidate_groups)
+            if groups.shape != (len(self.pool),):
+                raise ValueError(
+                    f"candidate_groups must have shape ({len(self.pool)},) (one group per pool "
+                    f"row), got {groups.shape}."
+                )
         return b, n0, cap
+
+    def _candidates(self, rest: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Unlabelled rows to acquire from this round (sorted), by candidate subsampling."""
+        m = self.n_candidates
+        if m is None or len(rest) <= m:
+            return rest
+        if self.candidate_groups is None:
+            return np.sort(rng.choice(rest, size=m, replace=False))
+        groups = np.asarray(self.candidate_groups)[rest]
+        uniq, inverse = np.unique(groups, return_inverse=True)
+        sizes = np.bincount(inverse)
+        order = rng.permutation(len(uniq))
+        n_groups = int(np.searchsorted(np.cumsum(sizes[order]), m)) + 1
+        chosen = np.zeros(len(uniq), dtype=bool)
+        chosen[order[:n_groups]] = True
+        return rest[chosen[inverse]]
 
     def run(self) -> ActiveLoopResult:
         """Run the rounds until ``max_labels`` points are labelled.
@@ -258,7 +298,7 @@ class ActiveLoop:
                 if len(labelled) < cap:
                     mask = np.ones(len(x_pool), dtype=bool)
                     mask[idx] = False
-                    rest = np.flatnonzero(mask)
+                    rest = self._candidates(np.flatnonzero(mask), rng)
                     t0 = time.perf_counter()
                     batch = self._acquire(
                         model, x_pool, rest, idx, min(b, cap - len(labelled)), rng
@@ -310,9 +350,10 @@ class ActiveLoop:
         rng: np.random.Generator,
     ) -> Any:
         kind, _ = parse_strategy(self.strategy)
-        post = model.posterior(x_pool[rest]) if kind != "random" else None
+        diversity = kind in ("coreset", "kmeans", "badge")
+        post = None if kind == "random" or diversity else model.posterior(x_pool[rest])
         embeddings = labelled_emb = None
-        if kind in ("coreset", "kmeans", "badge"):
+        if diversity:
             embed = self.embed or (lambda _m, x: np.asarray(x, dtype=float).reshape(len(x), -1))
             embeddings = embed(model, x_pool[rest])
             labelled_emb = embed(model, x_pool[labelled])
