@@ -7,14 +7,15 @@
 * :class:`MSMBounds` — CATE bounds from an ensemble of outcome-density models
   plus a propensity model, with the ensemble's epistemic spread.
 * :class:`BLearner` — sharp CATE bounds from cross-fitted pseudo-outcomes with
-  any scikit-learn nuisance and final-stage models.
+  any scikit-learn nuisance and final-stage models; :class:`CrossValidatedBoosting`
+  is its default final stage.
 * :class:`Bounds`, :class:`Robustness` — results; :func:`robustness_value`
   and :func:`robustness_from_grid` — the smallest Λ that makes an interval
   contain zero.
 """
 
 from . import msm
-from ._blearner import BLearner
+from ._blearner import BLearner, CrossValidatedBoosting
 from ._continuous import (
     ContinuousMSMBounds,
     DoseResponseBounds,
@@ -29,6 +30,7 @@ __all__ = [
     "BLearner",
     "Bounds",
     "ContinuousMSMBounds",
+    "CrossValidatedBoosting",
     "DoseResponseBounds",
     "MSMBounds",
     "Robustness",

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
 
 from .._random import check_random_state, spawn_seeds
-from .._validation import check_positive_int, check_real
+from .._validation import check_array, check_consistent_length, check_positive_int, check_real
 from ._common import (
     check_clip,
     check_fit_inputs,
@@ -25,30 +26,143 @@ from ._result import Bounds, Robustness
 from ._robustness import robustness_from_grid
 from ._weights import tau_level
 
-__all__ = ["BLearner"]
+__all__ = ["BLearner", "CrossValidatedBoosting"]
 
 
 def _default_quantile_model() -> Any:
     return HistGradientBoostingRegressor(
-        loss="quantile", quantile=0.5, max_iter=150, learning_rate=0.05, min_samples_leaf=20
+        loss="quantile", quantile=0.5, max_iter=100, learning_rate=0.1, min_samples_leaf=20
     )
 
 
 def _default_regressor() -> Any:
-    return HistGradientBoostingRegressor(max_iter=150, learning_rate=0.05, min_samples_leaf=20)
+    return HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, min_samples_leaf=20)
 
 
 def _default_final_model() -> Any:
-    # The pseudo-outcomes are noisy (inverse-propensity terms): regularise and stop early.
-    return HistGradientBoostingRegressor(
-        max_iter=300,
-        learning_rate=0.05,
-        max_leaf_nodes=8,
-        min_samples_leaf=40,
-        early_stopping=True,
-        validation_fraction=0.2,
-        n_iter_no_change=20,
-    )
+    # The pseudo-outcomes are noisy (inverse-propensity terms, tail excesses): the
+    # number of boosting rounds is chosen by cross-validated squared error on them
+    # (an unbiased risk estimate up to a constant), not by a single noisy hold-out.
+    return CrossValidatedBoosting()
+
+
+class CrossValidatedBoosting(RegressorMixin, BaseEstimator):
+    """Gradient boosting whose number of rounds is chosen by K-fold cross-validation.
+
+    The default final stage of :class:`BLearner`. Each fold fits a
+    ``HistGradientBoostingRegressor`` with ``max_iter`` rounds on the other
+    folds; the held-out squared error of every intermediate round
+    (``staged_predict``) is summed over folds and the best round count kept.
+    Predictions average the K fold models at that round (no refit).
+
+    Squared error on a pseudo-outcome φ with E[φ | X] = g(X) estimates the risk
+    E[(f − g)²] up to a constant, so the selection targets the bound itself
+    even though φ is very noisy. A single early-stopping hold-out on such data
+    stops at an almost random round.
+
+    Parameters
+    ----------
+    learning_rate : float
+        Boosting shrinkage.
+    max_iter : int
+        Largest number of rounds considered.
+    max_leaf_nodes : int
+        Leaves per tree.
+    min_samples_leaf : int
+        Smallest leaf.
+    cv : int
+        Number of folds (≥ 2).
+    random_state : None or int
+        Seeds the folds and the trees.
+
+    Attributes
+    ----------
+    n_iter_ : int
+        Selected number of rounds.
+    cv_risk_ : numpy.ndarray of shape (max_iter,)
+        Mean held-out squared error after each round.
+    estimators_ : list of HistGradientBoostingRegressor
+        The K fold models.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.1,
+        max_iter: int = 200,
+        max_leaf_nodes: int = 8,
+        min_samples_leaf: int = 20,
+        cv: int = 5,
+        random_state: int | None = None,
+    ) -> None:
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> CrossValidatedBoosting:
+        """Fit the fold models and choose the number of rounds.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Covariates.
+        y : array-like of shape (n,)
+            Targets (e.g. pseudo-outcomes).
+
+        Returns
+        -------
+        self
+        """
+        x = check_array(X, "X", ndim=2)
+        target = check_array(y, "y", ndim=1)
+        check_consistent_length(X=x, y=target)
+        cv = check_positive_int(self.cv, "cv", minimum=2)
+        max_iter = check_positive_int(self.max_iter, "max_iter")
+        seed = None if self.random_state is None else int(self.random_state) % (2**32)
+        folds = KFold(n_splits=cv, shuffle=True, random_state=seed)
+        risk = np.zeros(max_iter)
+        models = []
+        for tr, te in folds.split(x):
+            model = HistGradientBoostingRegressor(
+                learning_rate=self.learning_rate,
+                max_iter=max_iter,
+                max_leaf_nodes=self.max_leaf_nodes,
+                min_samples_leaf=self.min_samples_leaf,
+                early_stopping=False,
+                random_state=seed,
+            ).fit(x[tr], target[tr])
+            staged = list(model.staged_predict(x[te]))
+            risk[: len(staged)] += [np.sum((p - target[te]) ** 2) for p in staged]
+            risk[len(staged) :] = np.inf  # a fold that stopped early (constant target)
+            models.append(model)
+        self.cv_risk_ = risk / len(x)
+        self.n_iter_ = int(np.argmin(self.cv_risk_)) + 1
+        self.estimators_ = models
+        self.n_features_in_ = x.shape[1]
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Average of the fold models after ``n_iter_`` rounds.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, d)
+            Covariates.
+
+        Returns
+        -------
+        numpy.ndarray of shape (m,)
+        """
+        if not hasattr(self, "estimators_"):
+            raise RuntimeError("CrossValidatedBoosting is not fitted yet; call fit(X, y) first.")
+        x = check_array(X, "X", ndim=2)
+        out = np.zeros(len(x))
+        for model in self.estimators_:
+            *_, pred = islice(model.staged_predict(x), self.n_iter_)
+            out += pred
+        return out / len(self.estimators_)
 
 
 def _with_level(model: Any, level: float, seed: int) -> Any:
@@ -87,7 +201,11 @@ class BLearner(BaseEstimator):
       ρ±_a = E[R±_a | x, A = a] by regressing the pseudo-targets
       R⁺_a = Y/Λ + (1−1/Λ)[q⁺_a + (Y − q⁺_a)₊/(1−τ)],
       R⁻_a = Y/Λ + (1−1/Λ)[q⁻_a + (Y − q⁻_a)₋/(1−τ)]
-      (built from in-sample quantile predictions, as in the reference code);
+      built from *out-of-fold* quantiles (pass 1 cross-fits q̂±, pass 2 fits
+      ρ̂± on the other folds' targets), i.e. the same R± that enter φ±. The
+      reference code uses in-sample quantile predictions here, so ρ̂ targets a
+      different quantity and the bounds lose their double validity (a wrong
+      propensity then moves them at first order);
     * pseudo-outcomes φ±₁ = ρ±₁ + (A/e)(R±₁ − ρ±₁) + A·Y − A·R±₁ (and the
       mirror for arm 0 with 1 − A, 1 − e), φ⁺ = φ⁺₁ − φ⁻₀, φ⁻ = φ⁻₁ − φ⁺₀,
       whose conditional means are the sharp bounds ψ⁺₁ − ψ⁻₀ and ψ⁻₁ − ψ⁺₀;
@@ -112,8 +230,9 @@ class BLearner(BaseEstimator):
         Per-arm mean regressor used only by :meth:`effect` (point CATE); default
         gradient boosting.
     final_model : regressor, optional
-        Final-stage regressor of φ± on X; default gradient boosting with early
-        stopping (the pseudo-outcomes are noisy).
+        Final-stage regressor of φ± on X; default :class:`CrossValidatedBoosting`
+        (boosting rounds chosen by 5-fold cross-validated squared error on the
+        very noisy pseudo-outcomes).
     cv : int
         Number of cross-fitting folds (≥ 2).
     propensity_clip : float
@@ -213,25 +332,39 @@ class BLearner(BaseEstimator):
             self.quantile_model if self.quantile_model is not None else _default_quantile_model()
         )
         rmodel = self.cvar_model if self.cvar_model is not None else _default_regressor()
+        sides = (("upper", tau), ("lower", 1.0 - tau))
         rho = {(a, s): np.empty(n) for a in (0, 1) for s in ("upper", "lower")}
         big_r = {(a, s): np.empty(n) for a in (0, 1) for s in ("upper", "lower")}
-        for k, (tr, te) in enumerate(self._folds):
-            for a in (0, 1):
-                tr_a = tr[t[tr] == a]
-                seed = self._seeds[3] + 10 * k + a
-                if lam == 1.0:  # R± = Y: one regression serves both sides
-                    model = clone_seeded(rmodel, seed).fit(x[tr_a], y[tr_a])
-                    pred = model.predict(x[te])
+        if lam == 1.0:  # R± = Y: one regression per arm and fold serves both sides
+            for k, (tr, te) in enumerate(self._folds):
+                for a in (0, 1):
+                    tr_a = tr[t[tr] == a]
+                    model = clone_seeded(rmodel, self._seeds[3] + 10 * k + a)
+                    pred = model.fit(x[tr_a], y[tr_a]).predict(x[te])
                     for s in ("upper", "lower"):
                         rho[(a, s)][te] = pred
                         big_r[(a, s)][te] = y[te]
-                    continue
-                for s, level in (("upper", tau), ("lower", 1.0 - tau)):
-                    qm = _with_level(qmodel, level, seed).fit(x[tr_a], y[tr_a])
-                    r_train = self._pseudo_targets(y[tr_a], qm.predict(x[tr_a]), lam, s)
-                    rm = clone_seeded(rmodel, seed).fit(x[tr_a], r_train)
-                    rho[(a, s)][te] = rm.predict(x[te])
-                    big_r[(a, s)][te] = self._pseudo_targets(y[te], qm.predict(x[te]), lam, s)
+        else:
+            # Pass 1: cross-fitted quantiles, so that every pseudo-target R± is built
+            # from a quantile fitted WITHOUT its own unit. (The reference code regresses
+            # ρ on R± built from in-sample quantile predictions; an overfitted q̂ is
+            # pulled towards each y_i, which biases R± and hence ρ̂ towards the mean.)
+            for k, (tr, te) in enumerate(self._folds):
+                for a in (0, 1):
+                    tr_a = tr[t[tr] == a]
+                    for j, (s, level) in enumerate(sides):
+                        seed = self._seeds[3] + 100 * k + 10 * a + j
+                        qm = _with_level(qmodel, level, seed).fit(x[tr_a], y[tr_a])
+                        big_r[(a, s)][te] = self._pseudo_targets(y[te], qm.predict(x[te]), lam, s)
+            # Pass 2: ρ±_a for fold k regresses those out-of-fold targets on the
+            # other folds' units of arm a.
+            for k, (tr, te) in enumerate(self._folds):
+                for a in (0, 1):
+                    tr_a = tr[t[tr] == a]
+                    for j, (s, _) in enumerate(sides):
+                        seed = self._seeds[5] + 100 * k + 10 * a + j
+                        rm = clone_seeded(rmodel, seed).fit(x[tr_a], big_r[(a, s)][tr_a])
+                        rho[(a, s)][te] = rm.predict(x[te])
 
         def phi(a: int, s: str) -> np.ndarray:
             ind = t if a == 1 else 1.0 - t

@@ -141,22 +141,34 @@ def _quince_mu(x: np.ndarray, t: float, u: np.ndarray | float, theta: float) -> 
 
 
 def _hidden_confounding_arrays(
-    x: np.ndarray, lam: float, theta: float, sigma_y: float, rng: np.random.Generator
+    x: np.ndarray,
+    lam: float,
+    theta: float,
+    sigma_y: float,
+    rng: np.random.Generator,
+    confounder: str = "binary",
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Draw u, t, y given x (1-d) for the exact-Λ* hidden-confounding process."""
     e = expit(0.75 * x + 0.5)
     pi_hi, pi_lo = _msm_extreme_propensities(e, lam)
-    # P(u = 1 | x) chosen so that E[π(x, u) | x] = e(x); any q works at Λ = 1.
+    # q(x) = share of the way from π_lo to π_hi that E[π(x, u) | x] must sit at to equal
+    # e(x); any q works at Λ = 1.
     q = np.full_like(e, 0.5) if lam == 1.0 else np.clip((e - pi_lo) / (pi_hi - pi_lo), 0.0, 1.0)
-    u = (rng.random(x.shape) < q).astype(np.int64)
-    pi = np.where(u == 1, pi_hi, pi_lo)
+    if confounder == "binary":
+        u = (rng.random(x.shape) < q).astype(np.int64)
+        pi = np.where(u == 1, pi_hi, pi_lo)
+        u_mean = q
+    else:  # continuous: u ~ U(0, 1), π = π_lo + (π_hi − π_lo) u^a with E[u^a] = 1/(a+1) = q
+        u = rng.random(x.shape)
+        pi = pi_lo + (pi_hi - pi_lo) * u ** _continuous_u_exponent(q)
+        u_mean = np.full_like(e, 0.5)
     t = _bernoulli(rng, pi)
     eps = rng.standard_normal(x.shape)
     y0 = _quince_mu(x, 0.0, u, theta) + sigma_y * eps
     y1 = _quince_mu(x, 1.0, u, theta) + sigma_y * eps
     y = np.where(t == 1.0, y1, y0)
-    mu0 = _quince_mu(x, 0.0, q, theta)
-    mu1 = _quince_mu(x, 1.0, q, theta)
+    mu0 = _quince_mu(x, 0.0, u_mean, theta)
+    mu1 = _quince_mu(x, 1.0, u_mean, theta)
     cate = 2.0 * x + 2.0 - 4.0 * np.sin(2.0 * x)
     truth = {
         "mu0": mu0,
@@ -174,15 +186,21 @@ def _hidden_confounding_arrays(
     return t, y, truth
 
 
+def _continuous_u_exponent(q: np.ndarray) -> np.ndarray:
+    """Exponent a of π = π_lo + (π_hi − π_lo) u^a, u ~ U(0, 1), so that E[u^a] = q."""
+    return 1.0 / np.clip(q, 1e-12, 1.0) - 1.0
+
+
 def simulate_hidden_confounding(
     n: int = 1000,
     *,
     lam_star: float = 2.0,
     theta: float = 4.0,
     sigma_y: float = 1.0,
+    confounder: str = "binary",
     random_state: int | np.random.Generator | None = None,
 ) -> Dataset:
-    """Binary treatment with a hidden binary confounder whose true MSM parameter is exactly Λ*.
+    """Binary treatment with a hidden confounder whose true MSM parameter is exactly Λ*.
 
     x ~ U(−2, 2); nominal propensity e(x) = σ(0.75x + 0.5). With
     π_hi = Λe / (1 + (Λ−1)e) (odds × Λ) and π_lo = e / (Λ(1−e) + e) (odds ÷ Λ),
@@ -195,6 +213,22 @@ def simulate_hidden_confounding(
     y_t = (2t−1)x + (2t−1) − 2 sin((4t−2)x) − (θu − 2)(1 + 0.5x) + ε,
     ε ~ N(0, σ_y²) shared across arms.
 
+    ``confounder="binary"`` (the default, above) makes the sharp bound nearly
+    *attained*: π is a step function of u at the MSM extremes, and with θ = 4
+    the two u-components of p(y | x, t) barely overlap, so π is almost a step
+    function of y at the worst-case quantile, which is exactly the sharp
+    bound's extremal weight. The true CATE then sits on (just inside) the upper
+    bound τ⁺ wherever u matters (slack < 0.012 for x > 0 at Λ* = 2), and any
+    consistent estimate of τ⁺ falls below it about half the time.
+
+    ``confounder="continuous"`` keeps Λ* exact but leaves slack: u ~ U(0, 1),
+    π(x, u) = π_lo + (π_hi − π_lo) u^a with a = 1/q − 1 (so
+    E[π | x] = π_lo + (π_hi − π_lo) q = e(x)); the odds ratio reaches Λ only as
+    u → 1 and 1/Λ as u → 0, so no smaller Λ holds (it fails on a set of positive
+    probability), yet π is a smooth, not a step, function of u and hence of y:
+    the bound is valid but not attained. The outcome model is unchanged (with
+    continuous u), as is the CATE; E[u | x] = ½ in ``mu0``/``mu1``.
+
     Parameters
     ----------
     n : int
@@ -205,8 +239,12 @@ def simulate_hidden_confounding(
         Strength θ of u's effect on the outcome.
     sigma_y : float
         Outcome noise standard deviation (≥ 0).
+    confounder : {"binary", "continuous"}
+        Hidden confounder: binary u at the MSM extremes (bound nearly attained)
+        or continuous u ~ U(0, 1) (bound valid with slack); see above.
     random_state : None, int or numpy.random.Generator
-        Seed; draws are x, u, t, ε in that order.
+        Seed; draws are x, u, t, ε in that order (the same uniforms feed u in
+        both confounder kinds).
 
     Returns
     -------
@@ -214,17 +252,19 @@ def simulate_hidden_confounding(
         ``x`` (n, 1), ``t`` (n,) binary, ``y`` (n,). truth (per unit, (n,)):
         ``mu0``, ``mu1`` = E[Y(t) | x] (u averaged out given x), ``cate`` =
         2x + 2 − 4 sin 2x, ``propensity`` = e(x) = P(T = 1 | x),
-        ``complete_propensity`` = π(x, u), ``u`` (int), ``u_probability`` =
-        q(x), ``y0``, ``y1`` (noisy potential outcomes); scalars
+        ``complete_propensity`` = π(x, u), ``u`` (int for binary, float for
+        continuous), ``u_probability`` = q(x) (P(u = 1 | x) for binary;
+        E[u^a | x] for continuous), ``y0``, ``y1`` (noisy potential outcomes); scalars
         ``lambda_star`` and ``ate`` (sample mean CATE).
     """
     n = check_positive_int(n, "n")
     lam = check_real(lam_star, "lam_star", low=1.0)
     theta = check_real(theta, "theta")
     sigma_y = check_real(sigma_y, "sigma_y", low=0.0)
+    confounder = check_in_options(confounder, "confounder", ("binary", "continuous"))
     rng = check_random_state(random_state)
     x = rng.uniform(-2.0, 2.0, size=n)
-    t, y, truth = _hidden_confounding_arrays(x, lam, theta, sigma_y, rng)
+    t, y, truth = _hidden_confounding_arrays(x, lam, theta, sigma_y, rng, confounder)
     return Dataset(
         x[:, None],
         t=t,
@@ -234,7 +274,13 @@ def simulate_hidden_confounding(
         name="hidden-confounding",
         meta={
             "simulator": "simulate_hidden_confounding",
-            "params": {"n": n, "lam_star": lam, "theta": theta, "sigma_y": sigma_y},
+            "params": {
+                "n": n,
+                "lam_star": lam,
+                "theta": theta,
+                "sigma_y": sigma_y,
+                "confounder": confounder,
+            },
             "citation": "Outcome model of Jesson, Mindermann, Gal & Shalit (2021), Quince, ICML; "
             "propensity construction makes the MSM hold with exactly Λ*.",
         },
