@@ -239,8 +239,11 @@ def test_bad_inputs_give_clear_errors():
         causal_log_weights(post, np.full(len(t), 2.0))
     with pytest.raises(ValueError, match="propensity"):
         causal_log_weights(post, t, "pi-bald")
-    with pytest.raises(ValueError, match="strictly between 0 and 1"):
-        causal_log_weights(post, t, "mu-pi-bald", propensity=np.ones(len(t)))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        causal_log_weights(post, t, "mu-pi-bald", propensity=np.full(len(t), 1.5))
+    # a saturated propensity is allowed: the eps guard keeps the log weight finite
+    w = causal_log_weights(post, t, "pi-bald", propensity=np.ones(len(t)))
+    np.testing.assert_allclose(w[t == 1], np.log(EPS))
     with pytest.raises(ValueError, match="temperature"):
         causal_log_weights(post, t, temperature=-1.0)
     with pytest.raises(ValueError, match=r"NaN|finite"):

@@ -175,7 +175,7 @@ def causal_log_weights(
     strategy : str
         One of :data:`CAUSAL_STRATEGIES` (see the module docstring).
     propensity : array-like of shape (n,), optional
-        ``P(T = 1 | x)`` at the pool units, strictly inside (0, 1); required by
+        ``P(T = 1 | x)`` at the pool units, in [0, 1]; required by
         ``"pi-bald"`` and ``"mu-pi-bald"``.
     temperature : float
         ``T >= 0``; the variance terms are raised to ``1 / T`` (``T = 0`` is
@@ -205,7 +205,8 @@ def causal_log_weights(
     if strategy in _NEEDS_PROPENSITY:
         if propensity is None:
             raise ValueError(f"strategy {strategy!r} needs the pool's propensity P(T=1|x).")
-        pi = check_probability_array(propensity, "propensity")
+        # 0 and 1 are allowed: log(p + eps) keeps the weight finite, as in the reference
+        pi = check_probability_array(propensity, "propensity", open_interval=False)
         if pi.shape != (n,):
             raise ValueError(f"propensity must have shape ({n},), got {pi.shape}.")
     if strategy == "random":

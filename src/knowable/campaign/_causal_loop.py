@@ -243,6 +243,11 @@ class CausalActiveLoop:
                 estimator.fit(x_pool[idx], t_pool[idx], y_lab)
                 fit_s = time.perf_counter() - start
                 tau_hat = np.asarray(estimator.effect(x_test), dtype=float)
+                if tau_hat.shape != cate.shape:
+                    raise ValueError(
+                        f"estimator.effect returned shape {tau_hat.shape} for {len(cate)} test "
+                        f"units; expected {cate.shape}."
+                    )
                 metrics = {
                     "pehe": float(np.sqrt(np.mean((tau_hat - cate) ** 2))),
                     "ate_error": float(abs(tau_hat.mean() - cate.mean())),

@@ -188,7 +188,8 @@ def simulate_aerosol_cloud(
     a = _log_aod_mean(z)
     log_t = np.full(n, np.nan)
     todo = np.arange(n)
-    while todo.size:  # redraw rows whose AOD falls outside the window (the pipeline's filter)
+    while todo.size:  # the pipeline's filter drops rows outside the window: redraw (u, AOD)
+        u[todo] = rng.uniform(-1.0, 1.0, todo.size)
         draw = a[todo] + gamma_t * u[todo] + _SIGMA_T * rng.standard_normal(todo.size)
         ok = (draw >= _LOG_T_LOW) & (draw <= _LOG_T_HIGH)
         log_t[todo[ok]] = draw[ok]

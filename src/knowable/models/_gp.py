@@ -57,6 +57,9 @@ class VariationalGP(gpytorch.models.ApproximateGP):
             learn_inducing_locations=True,
         )
         super().__init__(strategy)
+        # the variational parameters start at their prior values (mean 0, identity factor);
+        # mark them initialised so that a train-mode GPyTorch call never resets trained ones
+        strategy.variational_params_initialized.fill_(1)
         self.n_latent = n_latent
         self.mean_module = gpytorch.means.ConstantMean(batch_shape=batch)
         if kernel == "rbf":
@@ -80,8 +83,8 @@ class VariationalGP(gpytorch.models.ApproximateGP):
 
         The whitened SVGP formulas, written out: GPyTorch's own call builds
         lazy operators and broadcasts batch shapes on every step, which made it
-        most of a small model's training time (equal to GPyTorch's to float
-        precision; see the tests).
+        most of a small model's training time. Equal to GPyTorch's up to the
+        jitter GPyTorch adds to the predictive variance (see the tests).
         """
         chol, m_v, chol_s = self._whitened_terms()
         a = self._interp(chol, z)  # (C, M, n)
@@ -110,8 +113,7 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         strategy = self.variational_strategy
         z_ind = strategy.inducing_points  # (C, M, d)
         k_zz = self.covar_module(z_ind).to_dense()
-        eye = torch.eye(k_zz.shape[-1], dtype=k_zz.dtype, device=k_zz.device)
-        chol = torch.linalg.cholesky(k_zz + strategy.jitter_val * eye)
+        chol = _safe_cholesky(k_zz, strategy.jitter_val)
         var_dist = strategy._variational_distribution
         m_v = var_dist.variational_mean  # (C, M)
         chol_s = var_dist.chol_variational_covar.tril()  # (C, M, M)
@@ -205,6 +207,21 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         gen_r = torch.Generator(device="cpu").manual_seed(int(chunk_seed))
         eps_r = torch.randn((n_samples, self.n_latent, n, b), generator=gen_r, dtype=dt).to(dev)
         return f + torch.einsum("cnij,scnj->scni", root, eps_r)
+
+
+def _safe_cholesky(k: torch.Tensor, jitter: float) -> torch.Tensor:
+    """Cholesky factor of ``k + jitter I`` in float64, retrying with 10x more jitter.
+
+    Inducing points that drift together make ``K_ZZ`` near-singular in float32;
+    GPyTorch's own path factors in float64 with retries too.
+    """
+    k64 = k.double()
+    eye = torch.eye(k.shape[-1], dtype=torch.float64, device=k.device)
+    for attempt in range(6):
+        chol, info = torch.linalg.cholesky_ex(k64 + jitter * 10**attempt * eye)
+        if not bool((info != 0).any()):
+            return chol.to(k.dtype)
+    raise torch.linalg.LinAlgError("K_ZZ is not positive definite even with 1e5 x the jitter.")
 
 
 def init_inducing_points(
