@@ -30,6 +30,7 @@ from .._validation import (
 )
 from ..acquire._causal import _NEEDS_PROPENSITY, CAUSAL_STRATEGIES, select_causal
 from ..data._dataset import Dataset
+from ._loop import metric_rows
 from ._oracle import DatasetOracle
 
 __all__ = ["CausalActiveLoop", "CausalLoopResult"]
@@ -63,12 +64,7 @@ class CausalLoopResult:
 
     def metric(self, name: str) -> pd.DataFrame:
         """Rows of one metric, columns ``n_labels`` and ``value``."""
-        rows = self.history[self.history["metric"] == name]
-        if rows.empty:
-            raise KeyError(
-                f"no metric {name!r}; available: {sorted(self.history['metric'].unique())}"
-            )
-        return rows[["n_labels", "value"]].reset_index(drop=True)
+        return metric_rows(self.history, name)
 
 
 class CausalActiveLoop:

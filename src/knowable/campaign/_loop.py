@@ -21,6 +21,7 @@ from .._progress import progress_bar
 from .._random import check_random_state, spawn_seeds
 from .._validation import check_positive_int
 from ..acquire import check_posterior, parse_strategy, select
+from ..acquire._strategies import _EMBEDDING_STRATEGIES
 from ..data._dataset import Dataset
 from ..models._observation import Categorical, GaussianNoise
 from ._oracle import DatasetOracle
@@ -28,6 +29,14 @@ from ._oracle import DatasetOracle
 __all__ = ["ActiveLoop", "ActiveLoopResult", "evaluate_posterior"]
 
 ModelFactory = Callable[[int], Any]
+
+
+def metric_rows(history: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Rows of one metric of a tidy loop history, columns ``n_labels`` and ``value``."""
+    rows = history[history["metric"] == name]
+    if rows.empty:
+        raise KeyError(f"no metric {name!r}; available: {sorted(history['metric'].unique())}")
+    return rows[["n_labels", "value"]].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -53,12 +62,7 @@ class ActiveLoopResult:
 
     def metric(self, name: str) -> pd.DataFrame:
         """Rows of one metric, columns ``n_labels`` and ``value``."""
-        rows = self.history[self.history["metric"] == name]
-        if rows.empty:
-            raise KeyError(
-                f"no metric {name!r}; available: {sorted(self.history['metric'].unique())}"
-            )
-        return rows[["n_labels", "value"]].reset_index(drop=True)
+        return metric_rows(self.history, name)
 
 
 def evaluate_posterior(posterior: Any, y: Any, classes: Any = None) -> dict[str, float]:
@@ -350,7 +354,7 @@ class ActiveLoop:
         rng: np.random.Generator,
     ) -> Any:
         kind, _ = parse_strategy(self.strategy)
-        diversity = kind in ("coreset", "kmeans", "badge")
+        diversity = kind in _EMBEDDING_STRATEGIES
         post = None if kind == "random" or diversity else model.posterior(x_pool[rest])
         embeddings = labelled_emb = None
         if diversity:
