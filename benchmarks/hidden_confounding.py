@@ -9,7 +9,8 @@ Three parts, each with fixed seeds:
    and RMSE to the oracle bounds for the Kallus (valid, conservative) and sharp
    bounds of ``MSMBounds`` (mixture-density ensemble, sorting estimator on 300
    draws), their "ignorance" versions (widened by 2 ensemble sd) and the
-   ``BLearner``; oracle bounds from the true p(y | x, t) in closed form. Also the
+   ``BLearner`` with its band (widened by 2 sd of 50 final-stage bootstrap
+   refits); oracle bounds from the true p(y | x, t) in closed form. Also the
    error rate versus deferral when units are deferred in the order in which their
    Λ-bounds come to straddle zero (``knowable.decide.ignorance_scores``).
 2. **B-Learner scaling**: RMSE of the B-Learner bounds against the oracle sharp
@@ -53,6 +54,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 RATES = tuple(np.round(np.arange(0.0, 1.0, 0.05), 2))
 SIM_GRID = (1.0, 1.25, 1.5, 2.0, 3.0, 5.0)  # Λ grid for the MSMBounds deferral order
 IHDP_GRID = (1.0, 1.5, 2.0, 3.0, 5.0)
+BLEARNER_BOOTSTRAP = 50  # final-stage bootstrap refits for the B-Learner band (coverage part)
 
 
 # --------------------------------------------------------------------------- oracle
@@ -194,10 +196,12 @@ def coverage_job(args: tuple[str, int, float, int, int, str]) -> dict[str, Any]:
     row["sharp_narrower_share"] = float(np.mean(widths["sharp"] <= widths["kallus"] + 1e-12))
     # The B-Learner refits per Λ: here only at Λ* (its deferral curves are on IHDP).
     t0 = time.perf_counter()
-    bl = BLearner(random_state=seed).fit(train.x, train.t, train.y)
-    b = bl.bounds(test.x, lam_star)
+    bl = BLearner(n_bootstrap=BLEARNER_BOOTSTRAP, random_state=seed)
+    b = bl.fit(train.x, train.t, train.y).bounds(test.x, lam_star)
     row["blearner_fit_seconds"] = time.perf_counter() - t0
     _record(row, "blearner", b.lower, b.upper, cate, oracle["sharp"])
+    w = b.widened(2.0)
+    _record(row, "blearner_ignorance", w.lower, w.upper, cate, None)
     row["seconds"] = time.perf_counter() - start
     return row
 
@@ -330,7 +334,7 @@ def _mean_sem_axis0(values: list[list[float]]) -> dict[str, list[float]]:
 
 
 COV_NAMES = ["oracle_kallus", "oracle_sharp", "kallus", "sharp", "kallus_ignorance",
-             "sharp_ignorance", "blearner"]  # fmt: skip
+             "sharp_ignorance", "blearner", "blearner_ignorance"]  # fmt: skip
 DEFER_NAMES = ["kallus", "sharp", "kallus_ignorance", "sharp_ignorance", "blearner"]
 
 
@@ -437,6 +441,10 @@ def markdown(summary: dict[str, Any], speed: dict[str, Any] | None, meta: dict[s
         f"# Hidden-confounding benchmark ({meta['mode']})",
         "",
         f"Command: `{meta['command']}`  ",
+        *(
+            f"Rows of part `{part}` from: " + "; ".join(f"`{c}`" for c in cmds) + "  "
+            for part, cmds in meta.get("commands_by_part", {}).items()
+        ),
         f"Machine: {meta['machine']}; {meta['seconds']:.0f} s wall (shared, loaded machine).  ",
         f"Jobs finished: {meta['jobs_done']} of {meta['jobs_total']}.",
         "",
@@ -447,9 +455,10 @@ def markdown(summary: dict[str, Any], speed: dict[str, Any] | None, meta: dict[s
             f"({cov['seeds']} seeds, n_train = {meta['n_train']}, n_test = {meta['n_test']})",
             "",
             "Mean ± s.e. over seeds. *ignorance* = bounds widened by 2 ensemble sd of the "
-            "bounds. RMSE is against the oracle bounds of the same kind (sharp for the "
-            "B-Learner). The B-Learner has no epistemic spread, hence no ignorance row; "
-            "it refits per Λ, so its deferral curves are reported on IHDP only.",
+            "bounds (for the B-Learner: 2 sd of 50 bootstrap refits of its final stage on "
+            "the fixed cross-fitted pseudo-outcomes). RMSE is against the oracle bounds of "
+            "the same kind (sharp for the B-Learner). The B-Learner refits per Λ, so its "
+            "deferral curves are reported on IHDP only.",
             "",
             "| bounds | coverage | mean width | RMSE vs oracle |",
             "|---|---|---|---|",
@@ -532,7 +541,42 @@ def markdown(summary: dict[str, Any], speed: dict[str, Any] | None, meta: dict[s
     return "\n".join(lines) + "\n"
 
 
-def _run(jobs: list[tuple[Any, ...]], workers: int, partial: Path, budget: float | None) -> int:
+def _keep_other_parts(partial: Path, parts: set[str], previous_json: Path) -> None:
+    """Start the partial file afresh but keep the rows of the parts not being re-run.
+
+    Rows written before rows carried their command get the previous run's command.
+    """
+    if not partial.exists():
+        partial.write_text("")
+        return
+    old_command = None
+    if previous_json.exists():
+        old_command = json.loads(previous_json.read_text())["meta"].get("command")
+    kept = []
+    for line in partial.read_text().splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row["kind"] in parts or row["kind"] == "speed":
+            continue
+        row.setdefault("command", old_command)
+        kept.append(json.dumps(row, default=float))
+    partial.write_text("".join(k + "\n" for k in kept))
+
+
+def _commands_by_part(rows: list[dict[str, Any]], command: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        cmds = out.setdefault(r["kind"], [])
+        c = r.get("command") or command
+        if c not in cmds:
+            cmds.append(c)
+    return out
+
+
+def _run(
+    jobs: list[tuple[Any, ...]], workers: int, partial: Path, budget: float | None, command: str
+) -> int:
     fns = {"coverage": coverage_job, "scaling": scaling_job, "ihdp": ihdp_job}
     start = time.perf_counter()
     done = 0
@@ -551,6 +595,7 @@ def _run(jobs: list[tuple[Any, ...]], workers: int, partial: Path, budget: float
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 row = fut.result()
+                row["command"] = command
                 with partial.open("a") as fh:
                     fh.write(json.dumps(row, default=float) + "\n")
                 done += 1
@@ -599,10 +644,13 @@ def main() -> None:
     stem = "hidden_confounding" + ("_quick" if q else "")
     RESULTS.mkdir(parents=True, exist_ok=True)
     partial = RESULTS / f"{stem}.partial.jsonl"
+    command = " ".join(["python benchmarks/hidden_confounding.py", *sys.argv[1:]])
+    if args.summarise_only and args.run_command:
+        command = args.run_command
     if not args.summarise_only:
-        partial.write_text("")
+        _keep_other_parts(partial, parts, RESULTS / f"{stem}.json")
         budget = None if args.time_budget_min is None else 60 * args.time_budget_min
-        _run(jobs, args.workers, partial, budget)
+        _run(jobs, args.workers, partial, budget, command)
         speed = speed_benchmark()
         speed.update(kind="speed", run_seconds=time.perf_counter() - start)
         with partial.open("a") as fh:
@@ -612,19 +660,17 @@ def main() -> None:
     speeds = [r for r in lines if r["kind"] == "speed"]
     speed = speeds[-1] if speeds else None
     summary = summarise(rows)
-    command = " ".join(["python benchmarks/hidden_confounding.py", *sys.argv[1:]])
-    if args.summarise_only and args.run_command:
-        command = args.run_command
     meta = {
         "mode": "quick" if q else "full",
         "command": command,
+        "commands_by_part": _commands_by_part(rows, command),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {args.workers} workers",
         "lam_star": args.lam_star,
         "n_seeds": n_seeds,
         "n_train": n_train,
         "n_test": n_test,
         "jobs_total": len(jobs),
-        "jobs_done": len(rows),
+        "jobs_done": sum(r["kind"] in parts for r in rows),
         "seconds": speed["run_seconds"] if speed else time.perf_counter() - start,
     }
     payload = {"meta": meta, "summary": summary, "speed": speed, "rows": rows}

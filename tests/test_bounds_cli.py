@@ -161,3 +161,18 @@ def test_bounds_cli_non_binary_treatment_and_missing_file(csv: Path, tmp_path: P
 
 def test_parse_lambdas() -> None:
     assert parse_lambdas("2, 1,1.5,2") == [1.0, 1.5, 2.0]
+
+
+def test_bounds_cli_blearner_bootstrap_writes_band_columns(csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "b.csv"
+    args = ["bounds", "--data", str(csv), "--treatment", "treated", "--outcome", "y"]
+    args += ["--lam", "1,2", "--out", str(out), "--method", "blearner", "--cv", "2"]
+    args += ["--grid", "3", "--lam-max", "4", "--bootstrap", "4"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output + result.stderr
+    frame = pd.read_csv(out)
+    assert {"lower_sd_lam2", "upper_sd_lam2"} <= set(frame.columns)
+    assert (frame["upper_sd_lam2"] > 0).all()
+    assert (frame["lower_sd_lam1"] == frame["upper_sd_lam1"]).all()  # Λ = 1: one fit
+    bad = runner.invoke(app, [*args[:-1], "1"])
+    assert "n_bootstrap" in _one_line_error(bad)

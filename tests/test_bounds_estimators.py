@@ -490,3 +490,70 @@ def test_simulator_continuous_confounder_exact_lambda_and_slack() -> None:
     assert ((lo_b <= cate) & (cate <= up_b + 1e-9)).all()
     assert np.mean(up_b - cate) < 0.15  # the truth sits on the upper bound
     assert np.min(up_c - cate) > 0.3 and np.min(cate - lo_c) > 0.3
+
+
+# --------------------------------------------------------------------------- B-Learner band
+def _linear_blearner(n_bootstrap: int, seed: int = 0) -> BLearner:
+    return BLearner(
+        quantile_model=GradientBoostingRegressor(loss="quantile", n_estimators=20),
+        cvar_model=LinearRegression(),
+        outcome_model=LinearRegression(),
+        final_model=LinearRegression(),
+        cv=2,
+        n_bootstrap=n_bootstrap,
+        random_state=seed,
+    )
+
+
+def test_blearner_bootstrap_band_matches_sandwich_standard_error() -> None:
+    """With a linear final stage, the bootstrap sd of a prediction is the OLS sandwich s.e."""
+    x, t, y, _ = _normal_dgp(600, 5)
+    bl = _linear_blearner(n_bootstrap=400).fit(x, t, y)
+    points = np.array([[-1.5, 0.0], [0.0, 0.0], [1.5, 1.0]])
+    b = bl.bounds(points, 2.0)
+    stage = bl._stage(2.0)
+    design = np.column_stack([np.ones(len(x)), x])
+    bread = np.linalg.inv(design.T @ design)
+    for phi, spread in ((stage.phi_upper, b.upper_spread), (stage.phi_lower, b.lower_spread)):
+        resid = phi - design @ (bread @ design.T @ phi)
+        cov = bread @ (design.T * resid**2) @ design @ bread  # HC0
+        at = np.column_stack([np.ones(len(points)), points])
+        sandwich = np.sqrt(np.einsum("ij,jk,ik->i", at, cov, at))
+        np.testing.assert_allclose(spread, sandwich, rtol=0.15)
+    w = b.widened(2.0)
+    np.testing.assert_allclose(w.upper - b.upper, 2.0 * b.upper_spread)
+
+
+def test_blearner_bootstrap_reproducible_and_optional() -> None:
+    x, t, y, _ = _normal_dgp(300, 6)
+    plain = _linear_blearner(n_bootstrap=0, seed=3).fit(x, t, y).bounds(x[:10], [1.0, 2.0])
+    assert plain.lower_spread is None and plain.widened(2.0) is plain
+    one = _linear_blearner(n_bootstrap=20, seed=3).fit(x, t, y).bounds(x[:10], [1.0, 2.0])
+    two = _linear_blearner(n_bootstrap=20, seed=3).fit(x, t, y).bounds(x[:10], [1.0, 2.0])
+    np.testing.assert_array_equal(one.upper_spread, two.upper_spread)
+    np.testing.assert_array_equal(one.lower, plain.lower)  # the band leaves the bounds alone
+    np.testing.assert_array_equal(one.lower_spread[0], one.upper_spread[0])  # Λ = 1: one fit
+    assert (one.upper_spread > 0).all()
+
+
+def test_blearner_bootstrap_default_final_model_keeps_chosen_rounds() -> None:
+    x, t, y, _ = _normal_dgp(400, 7)
+    bl = BLearner(
+        quantile_model=_fast_hgb(loss="quantile"),
+        cvar_model=_fast_hgb(),
+        outcome_model=_fast_hgb(),
+        cv=2,
+        n_bootstrap=3,
+        random_state=0,
+    ).fit(x, t, y)
+    b = bl.bounds(x[:5], 2.0)
+    stage = bl._stage(2.0)
+    assert {m.max_iter for m in stage.boot_upper} == {stage.final_upper.n_iter_}
+    assert b.upper_spread.shape == (5,)
+
+
+@pytest.mark.parametrize("value, error", [(1, ValueError), (-1, ValueError), (2.5, TypeError)])
+def test_blearner_rejects_bad_n_bootstrap(value, error) -> None:
+    x, t, y, _ = _normal_dgp(100, 8)
+    with pytest.raises(error, match="n_bootstrap"):
+        _linear_blearner(n_bootstrap=value).fit(x, t, y)

@@ -165,6 +165,26 @@ class CrossValidatedBoosting(RegressorMixin, BaseEstimator):
         return out / len(self.estimators_)
 
 
+def _bootstrap_model(final: Any, seed: int) -> Any:
+    """An unfitted copy of a fitted final-stage model for one bootstrap refit.
+
+    The default :class:`CrossValidatedBoosting` is copied as one boosting model
+    with the number of rounds its cross-validation chose (re-running the
+    cross-validation on every resample would cost ``cv`` times as much);
+    any other regressor is cloned as is.
+    """
+    if isinstance(final, CrossValidatedBoosting):
+        return HistGradientBoostingRegressor(
+            learning_rate=final.learning_rate,
+            max_iter=final.n_iter_,
+            max_leaf_nodes=final.max_leaf_nodes,
+            min_samples_leaf=final.min_samples_leaf,
+            early_stopping=False,
+            random_state=seed % (2**32),
+        )
+    return clone_seeded(final, seed)
+
+
 def _with_level(model: Any, level: float, seed: int) -> Any:
     """Clone a quantile regressor and set its quantile level."""
     fresh = clone_seeded(model, seed)
@@ -188,6 +208,8 @@ class _LamStage:
     phi_upper: np.ndarray
     final_lower: Any
     final_upper: Any
+    boot_lower: list[Any]
+    boot_upper: list[Any]
 
 
 class BLearner(BaseEstimator):
@@ -235,10 +257,21 @@ class BLearner(BaseEstimator):
         very noisy pseudo-outcomes).
     cv : int
         Number of cross-fitting folds (≥ 2).
+    n_bootstrap : int
+        Number of bootstrap refits of the final stage (0: none). With B > 1 the
+        bounds carry ``lower_spread``/``upper_spread``: the standard deviation of
+        the final-stage predictions over B resamples of the units with their
+        pseudo-outcomes held fixed, so ``Bounds.widened(k)`` gives a pointwise
+        confidence band. Holding the cross-fitted nuisances fixed is what the
+        pseudo-outcomes' Neyman orthogonality justifies (nuisance errors enter
+        the final stage at second order); the band still ignores that
+        second-order term, the final stage's bias, and (for the default final
+        model) the choice of the number of rounds.
     propensity_clip : float
         Propensities are clipped to [clip, 1 − clip].
     random_state : None, int or numpy.random.Generator
-        Seeds the folds and every model with an unset ``random_state``.
+        Seeds the folds, the bootstrap resamples and every model with an unset
+        ``random_state``.
 
     Attributes
     ----------
@@ -256,6 +289,7 @@ class BLearner(BaseEstimator):
         final_model: Any = None,
         *,
         cv: int = 5,
+        n_bootstrap: int = 0,
         propensity_clip: float = 1e-3,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
@@ -265,6 +299,7 @@ class BLearner(BaseEstimator):
         self.outcome_model = outcome_model
         self.final_model = final_model
         self.cv = cv
+        self.n_bootstrap = n_bootstrap
         self.propensity_clip = propensity_clip
         self.random_state = random_state
 
@@ -286,6 +321,9 @@ class BLearner(BaseEstimator):
         self
         """
         cv = check_positive_int(self.cv, "cv", minimum=2)
+        n_boot = check_positive_int(self.n_bootstrap, "n_bootstrap", minimum=0)
+        if n_boot == 1:
+            raise ValueError("n_bootstrap must be 0 (no band) or at least 2, got 1.")
         clip = check_clip(self.propensity_clip)
         x, t_arr, y_arr = check_fit_inputs(X, t, y, min_per_arm=2 * cv)
         rng = check_random_state(self.random_state)
@@ -379,9 +417,30 @@ class BLearner(BaseEstimator):
         final_lower = (
             final_upper if lam == 1.0 else clone_seeded(fmodel, self._seeds[4]).fit(x, phi_lower)
         )
-        stage = _LamStage(phi_lower, phi_upper, final_lower, final_upper)
+        boot_lower, boot_upper = self._bootstrap(phi_lower, phi_upper, final_lower, final_upper)
+        stage = _LamStage(phi_lower, phi_upper, final_lower, final_upper, boot_lower, boot_upper)
         self._stages[lam] = stage
         return stage
+
+    def _bootstrap(
+        self, phi_lower: np.ndarray, phi_upper: np.ndarray, final_lower: Any, final_upper: Any
+    ) -> tuple[list[Any], list[Any]]:
+        """Final-stage refits on resamples of (x, φ±); the same resamples for every Λ."""
+        rng = np.random.default_rng(self._seeds[6])
+        n = len(self._y)
+        lower, upper = [], []
+        for b in range(int(self.n_bootstrap)):
+            idx = rng.integers(0, n, n)
+            seed = self._seeds[7] + b
+            up = _bootstrap_model(final_upper, seed).fit(self._x[idx], phi_upper[idx])
+            low = (
+                up
+                if final_lower is final_upper
+                else _bootstrap_model(final_lower, seed).fit(self._x[idx], phi_lower[idx])
+            )
+            lower.append(low)
+            upper.append(up)
+        return lower, upper
 
     # ------------------------------------------------------------------ API
     def bounds(self, X: Any, lam: Any) -> Bounds:
@@ -397,20 +456,28 @@ class BLearner(BaseEstimator):
         Returns
         -------
         Bounds
-            Shape (n,) for a scalar ``lam``, else (L, n); no epistemic spread.
+            Shape (n,) for a scalar ``lam``, else (L, n). With ``n_bootstrap`` ≥ 2,
+            ``lower_spread``/``upper_spread`` hold the bootstrap standard deviations
+            of the final stage (see the class docstring); otherwise none.
         """
         self._check_fitted()
         x = check_predict_X(X, self.n_features_in_)
         lams, scalar = check_lam_grid(lam)
-        low, up = [], []
+        low, up, low_sd, up_sd = [], [], [], []
         for lv in lams:
             stage = self._stage(float(lv))
             low.append(stage.final_lower.predict(x))
             up.append(stage.final_upper.predict(x))
+            if stage.boot_upper:
+                low_sd.append(np.std([m.predict(x) for m in stage.boot_lower], axis=0, ddof=1))
+                up_sd.append(np.std([m.predict(x) for m in stage.boot_upper], axis=0, ddof=1))
         lo_a, up_a = np.asarray(low), np.asarray(up)
+        lo_s = np.asarray(low_sd) if low_sd else None
+        up_s = np.asarray(up_sd) if up_sd else None
         if scalar:
-            return Bounds(lo_a[0], up_a[0], lams[0], "blearner")
-        return Bounds(lo_a, up_a, lams, "blearner")
+            first = (None, None) if lo_s is None or up_s is None else (lo_s[0], up_s[0])
+            return Bounds(lo_a[0], up_a[0], lams[0], "blearner", *first)
+        return Bounds(lo_a, up_a, lams, "blearner", lo_s, up_s)
 
     def ate_bounds(self, lam: Any) -> Bounds:
         """Doubly-robust bounds on the ATE: the means of the pseudo-outcomes φ∓.

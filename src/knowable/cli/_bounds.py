@@ -145,6 +145,14 @@ def bounds_command(
         float, typer.Option("--lam-max", help="Largest Λ searched for the robustness value.")
     ] = 20.0,
     cv: Annotated[int, typer.Option("--cv", min=2, help="B-Learner cross-fitting folds.")] = 5,
+    n_bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap",
+            min=0,
+            help="B-Learner: final-stage bootstrap refits for a band (0 = none, else >= 2).",
+        ),
+    ] = 0,
     n_grid: Annotated[
         int,
         typer.Option("--grid", min=2, help="B-Learner: Λ grid size of the robustness search."),
@@ -168,7 +176,7 @@ def bounds_command(
     x, t, y = frame[cols], frame[treatment], frame[outcome]
     console = make_console()
     if method == "blearner":
-        est: Any = BLearner(cv=cv, random_state=seed).fit(x, t, y)
+        est: Any = BLearner(cv=cv, n_bootstrap=n_bootstrap, random_state=seed).fit(x, t, y)
         b = est.bounds(x, lams)
         rob = est.robustness(x, lam_max=lam_max, n_grid=n_grid)
         ate = est.ate_bounds(lams)
@@ -184,6 +192,10 @@ def bounds_command(
     for i, lv in enumerate(lams):
         table[f"lower_lam{lv:g}"] = b.lower[i]
         table[f"upper_lam{lv:g}"] = b.upper[i]
+    if b.lower_spread is not None and b.upper_spread is not None:
+        for i, lv in enumerate(lams):  # ensemble or bootstrap sd: the band is bound ∓ k·sd
+            table[f"lower_sd_lam{lv:g}"] = b.lower_spread[i]
+            table[f"upper_sd_lam{lv:g}"] = b.upper_spread[i]
     table["robustness"] = rob.unit
     out.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(table).to_csv(out, index=False)
