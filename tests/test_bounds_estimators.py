@@ -557,3 +557,15 @@ def test_blearner_rejects_bad_n_bootstrap(value, error) -> None:
     x, t, y, _ = _normal_dgp(100, 8)
     with pytest.raises(error, match="n_bootstrap"):
         _linear_blearner(n_bootstrap=value).fit(x, t, y)
+
+
+def test_cross_validated_boosting_never_touches_the_global_rng() -> None:
+    from knowable.bounds import CrossValidatedBoosting
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(120, 2)), rng.normal(size=120)
+    np.random.seed(0)  # noqa: NPY002 (this test is about the global RNG)
+    expected = np.random.random()  # noqa: NPY002
+    np.random.seed(0)  # noqa: NPY002
+    CrossValidatedBoosting(max_iter=5, cv=2).fit(x, y)
+    assert np.random.random() == expected  # noqa: NPY002

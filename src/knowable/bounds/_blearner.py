@@ -73,7 +73,8 @@ class CrossValidatedBoosting(RegressorMixin, BaseEstimator):
     cv : int
         Number of folds (≥ 2).
     random_state : None or int
-        Seeds the folds and the trees.
+        Seeds the folds and the trees; None draws a seed from fresh OS entropy
+        (not reproducible), never from numpy's global random state.
 
     Attributes
     ----------
@@ -120,7 +121,10 @@ class CrossValidatedBoosting(RegressorMixin, BaseEstimator):
         check_consistent_length(X=x, y=target)
         cv = check_positive_int(self.cv, "cv", minimum=2)
         max_iter = check_positive_int(self.max_iter, "max_iter")
-        seed = None if self.random_state is None else int(self.random_state) % (2**32)
+        if self.random_state is None:  # fresh OS entropy, never numpy's global RNG
+            seed = int(spawn_seeds(check_random_state(None), 1)[0]) % (2**32)
+        else:
+            seed = int(self.random_state) % (2**32)
         folds = KFold(n_splits=cv, shuffle=True, random_state=seed)
         risk = np.zeros(max_iter)
         models = []
