@@ -613,6 +613,10 @@ def main() -> None:
     parser.add_argument("--ihdp-seeds", type=int, default=None)
     parser.add_argument("--ns", type=str, default=None, help="Comma-separated n for scaling.")
     parser.add_argument("--parts", type=str, default="coverage,scaling,ihdp")
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="Coverage part: training units (default 1000; other values write "
+                             "hidden_confounding_n<N>.*).")  # fmt: skip
+    parser.add_argument("--confounders", type=str, default="binary,continuous")
     parser.add_argument("--time-budget-min", type=float, default=None,
                         help="Start no new job after this many minutes.")  # fmt: skip
     parser.add_argument("--summarise-only", action="store_true")
@@ -623,6 +627,10 @@ def main() -> None:
     q = args.quick
     n_seeds = args.seeds or (2 if q else 20)
     n_train, n_test = (500, 300) if q else (1000, 1000)
+    default_n_train = n_train
+    if args.n_train is not None:
+        n_train = args.n_train
+    confounders = [c for c in args.confounders.split(",") if c]
     ns = [int(v) for v in args.ns.split(",")] if args.ns else (
         [500, 2000] if q else [500, 1000, 2000, 4000, 8000, 16000]
     )  # fmt: skip
@@ -632,9 +640,7 @@ def main() -> None:
     jobs: list[tuple[Any, ...]] = []
     if "coverage" in parts:
         for s in range(n_seeds):
-            jobs += [
-                ("coverage", s, args.lam_star, n_train, n_test, c) for c in ("binary", "continuous")
-            ]
+            jobs += [("coverage", s, args.lam_star, n_train, n_test, c) for c in confounders]
     if "scaling" in parts:  # largest n first, so the long fits start early
         jobs += [
             ("scaling", n, s, args.lam_star) for n in sorted(ns)[::-1] for s in range(scaling_seeds)
@@ -642,6 +648,8 @@ def main() -> None:
     if "ihdp" in parts:
         jobs += [("ihdp", s) for s in range(ihdp_seeds)]
     stem = "hidden_confounding" + ("_quick" if q else "")
+    if n_train != default_n_train:
+        stem += f"_n{n_train}"
     RESULTS.mkdir(parents=True, exist_ok=True)
     partial = RESULTS / f"{stem}.partial.jsonl"
     command = " ".join(["python benchmarks/hidden_confounding.py", *sys.argv[1:]])
