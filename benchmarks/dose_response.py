@@ -1,7 +1,7 @@
 """Dose-response benchmark: curve error, epistemic band coverage and CMSM bound coverage.
 
 Runs ``knowable.effects.DoseResponse`` (appended-treatment mixture-density
-ensemble) and ``knowable.bounds.ContinuousMSMBounds`` on
+ensemble, or DUE with ``--uncertainty``) and ``knowable.bounds.ContinuousMSMBounds`` on
 ``knowable.data.simulate_dose_response`` (Overcast's task; hidden binary
 confounder, true Λ* = 2.639 at γ_t = 0.3). For every seed and n:
 
@@ -9,7 +9,7 @@ confounder, true Λ* = 2.639 at γ_t = 0.3). For every seed and n:
   the true APO(t) = mean_i g(x_i, t, u_i), and against the *identified* curve
   mean_i E[Y | x_i, t] (what an unconfounded estimator converges to; it differs
   from the causal curve because of the hidden confounder);
-* coverage of the true curve by the epistemic band (normal 95 %, ensemble);
+* coverage of the true curve by the epistemic band (normal 95 %, from the draws);
 * coverage of the true curve by the CMSM bounds at the true Λ*, for the
   Overcast (valid, conservative) and sharp estimators, their mean width, and
   ``max |bound(Λ = 1) − point curve|`` (must be 0);
@@ -31,8 +31,12 @@ Usage::
     python benchmarks/dose_response.py            # 10 seeds at n = 1k, 4k; 3 at 16k
     python benchmarks/dose_response.py --quick    # 2 seeds, n = 500, 1k, small ensembles
     python benchmarks/dose_response.py --scale    # 100k units, time and memory
+    python benchmarks/dose_response.py --uncertainty ensemble,due --seeds 3 --large-seeds 0
 
-Writes ``benchmarks/results/dose_response[_quick|_scale].json`` and ``.md``.
+Writes ``benchmarks/results/dose_response[_quick|_scale].json`` and ``.md``;
+every uncertainty other than the ensemble adds its name to the file names
+(``dose_response_due[_quick|_unconfounded].md``), so a DUE run does not overwrite the
+ensemble results.
 """
 
 from __future__ import annotations
@@ -57,7 +61,15 @@ CENTRAL = (GRID >= 0.05) & (GRID <= 0.95)
 N_EVAL = 1000
 
 
-def _model_params(n: int, quick: bool) -> dict[str, Any]:
+def _model_params(n: int, quick: bool, uncertainty: str = "ensemble") -> dict[str, Any]:
+    if uncertainty == "due":  # one deep-kernel GP with 100 function draws
+        return {
+            "uncertainty": "due",
+            "n_samples": 100,
+            "max_epochs": 20 if quick else 60 if n < 50_000 else 20,
+            "batch_size": 128 if n < 50_000 else 512,
+            "patience": 5 if quick or n >= 50_000 else 10,
+        }
     if quick:
         return {"n_members": 3, "max_epochs": 20, "batch_size": 128, "patience": 5}
     return {
@@ -124,8 +136,8 @@ def _set_threads() -> None:
     torch.set_num_threads(1)
 
 
-def seed_job(args: tuple[int, int, bool, float, float]) -> dict[str, Any]:
-    seed, n, quick, gamma_t, gamma_y = args
+def seed_job(args: tuple[int, int, bool, float, float, str]) -> dict[str, Any]:
+    seed, n, quick, gamma_t, gamma_y, uncertainty = args
     _set_threads()
     from knowable.bounds import ContinuousMSMBounds
     from knowable.data import simulate_dose_response
@@ -135,7 +147,8 @@ def seed_job(args: tuple[int, int, bool, float, float]) -> dict[str, Any]:
     ds = simulate_dose_response(n, gamma_t=gamma_t, gamma_y=gamma_y, random_state=seed)
     lam_star = float(ds.truth["lambda_star"])
     t0 = time.perf_counter()
-    model = DoseResponse(random_state=seed, **_model_params(n, quick), **_common_params())
+    params = _model_params(n, quick, uncertainty)
+    model = DoseResponse(random_state=seed, **params, **_common_params())
     model.fit(ds.x, ds.t, ds.y)
     fit_s = time.perf_counter() - t0
     lo_t, hi_t = model.t_range_
@@ -161,6 +174,7 @@ def seed_job(args: tuple[int, int, bool, float, float]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "seed": seed,
         "n": n,
+        "uncertainty": uncertainty,
         "lambda_star": lam_star,
         "gamma_t": gamma_t,
         "gamma_y": gamma_y,
@@ -173,6 +187,7 @@ def seed_job(args: tuple[int, int, bool, float, float]) -> dict[str, Any]:
         "confounding_gap_sq": float(np.mean((ident - truth) ** 2)),
         "band_cov": cov(curve.lower, curve.upper, truth),
         "band_cov_identified": cov(curve.lower, curve.upper, ident),
+        "band_width": float(np.mean(curve.upper - curve.lower)),
     }
     for name, b in bounds.items():
         row[f"{name}_lam1_maxdiff"] = float(
@@ -191,7 +206,7 @@ def seed_job(args: tuple[int, int, bool, float, float]) -> dict[str, Any]:
         and (bounds["sharp"].member_upper <= bounds["overcast"].member_upper + 1e-9).all()
     )
     print(
-        f"seed {seed} n {n}: ise {row['ise']:.5f} cov {row['overcast_cov']:.2f}/"
+        f"{uncertainty} seed {seed} n {n}: ise {row['ise']:.5f} cov {row['overcast_cov']:.2f}/"
         f"{row['sharp_cov']:.2f} fit {fit_s:.0f}s bounds {bound_s:.0f}s",
         flush=True,
     )
@@ -202,9 +217,10 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     skip = {"lambda_star", "gamma_t", "gamma_y"}
     keys = [k for k, v in rows[0].items() if isinstance(v, float) and k not in skip]
-    for n in sorted({r["n"] for r in rows}):
-        sub = [r for r in rows if r["n"] == n]
-        s: dict[str, Any] = {"n": n, "seeds": len(sub)}
+    groups = sorted({(r.get("uncertainty", "ensemble"), r["n"]) for r in rows})
+    for uncertainty, n in groups:
+        sub = [r for r in rows if r["n"] == n and r.get("uncertainty", "ensemble") == uncertainty]
+        s: dict[str, Any] = {"uncertainty": uncertainty, "n": n, "seeds": len(sub)}
         for k in keys:
             vals = np.array([r[k] for r in sub])
             s[k] = float(vals.mean())
@@ -226,18 +242,19 @@ def markdown(summary: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "error of the estimated APO curve. Coverage = fraction of grid points where the true "
         "APO lies inside the interval (central = t ∈ [0.05, 0.95]).",
         "",
-        "| n | seeds | ISE vs true APO | ISE vs identified curve | confounding gap² | "
-        "band cov. (true) | band cov. (identified) | overcast cov. @Λ* | overcast central | "
+        "| uncertainty | n | seeds | ISE vs true APO | ISE vs identified curve | confounding gap² | "
+        "band cov. (true) | band cov. (identified) | band width | overcast cov. @Λ* | overcast central | "
         "sharp cov. @Λ* | sharp central | width overcast / sharp | oracle cov. overcast / "
         "sharp | max abs(bound(Λ=1) − point) | fit s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summary:
         lines.append(
-            f"| {s['n']:,} | {s['seeds']} | {s['ise']:.5f} ± {s['ise_se']:.5f} | "
+            f"| {s.get('uncertainty', 'ensemble')} | {s['n']:,} | {s['seeds']} | {s['ise']:.5f} ± {s['ise_se']:.5f} | "
             f"{s['ise_identified']:.5f} ± {s['ise_identified_se']:.5f} | "
             f"{s['confounding_gap_sq']:.5f} | {s['band_cov']:.3f} | "
-            f"{s['band_cov_identified']:.3f} | {s['overcast_cov']:.3f} ± {s['overcast_cov_se']:.3f} | "
+            f"{s['band_cov_identified']:.3f} | {s.get('band_width', float('nan')):.3f} | "
+            f"{s['overcast_cov']:.3f} ± {s['overcast_cov_se']:.3f} | "
             f"{s['overcast_cov_central']:.3f} | {s['sharp_cov']:.3f} ± {s['sharp_cov_se']:.3f} | "
             f"{s['sharp_cov_central']:.3f} | {s['overcast_width']:.3f} / {s['sharp_width']:.3f} | "
             f"{s['oracle_overcast_cov']:.3f} / {s['oracle_sharp_cov']:.3f} | "
@@ -330,11 +347,20 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument(
+        "--uncertainty",
+        default="ensemble",
+        help="comma-separated DoseResponse uncertainties to run, e.g. 'ensemble,due'",
+    )
+    parser.add_argument(
         "--from-partial",
         action="store_true",
         help="summarise the rows already in results/dose_response[_quick].partial.jsonl",
     )
     args = parser.parse_args()
+    uncertainties = [u.strip() for u in args.uncertainty.split(",") if u.strip()]
+    unknown = sorted(set(uncertainties) - {"ensemble", "dropout", "due"})
+    if not uncertainties or unknown:
+        parser.error(f"--uncertainty takes ensemble, dropout and/or due; got {args.uncertainty!r}")
     RESULTS.mkdir(exist_ok=True)
     meta = {
         "command": "python benchmarks/dose_response.py"
@@ -343,7 +369,8 @@ def main() -> None:
         + (" --unconfounded" if args.unconfounded else "")
         + (f" --seeds {args.seeds}" if args.seeds else "")
         + (f" --large-seeds {args.large_seeds}" if args.large_seeds != 3 else "")
-        + (f" --workers {args.workers}" if args.workers != 2 else ""),
+        + (f" --workers {args.workers}" if args.workers != 2 else "")
+        + (f" --uncertainty {args.uncertainty}" if uncertainties != ["ensemble"] else ""),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
     }
     start = time.perf_counter()
@@ -361,12 +388,14 @@ def main() -> None:
     n_large = min(args.large_seeds, n_seeds)
     gammas = (0.0, 0.0) if args.unconfounded else (0.3, 0.5)
     jobs = [
-        (s, n, args.quick, *gammas)
+        (s, n, args.quick, *gammas, u)
         for s in range(n_seeds)
         for n in ns
+        for u in uncertainties
         if n < max(ns) or s < n_large or args.quick
     ]
-    tag = ("_quick" if args.quick else "") + ("_unconfounded" if args.unconfounded else "")
+    tag = "".join(f"_{u}" for u in uncertainties if u != "ensemble")
+    tag += ("_quick" if args.quick else "") + ("_unconfounded" if args.unconfounded else "")
     partial = RESULTS / f"dose_response{tag}.partial.jsonl"
     if args.from_partial:  # an interrupted run: summarise what finished, say so in the table
         rows = [json.loads(line) for line in partial.read_text().splitlines() if line.strip()]

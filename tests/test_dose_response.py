@@ -133,8 +133,8 @@ def test_bad_inputs(data, fitted):
         model.fit(x, t[:40], y)
     with pytest.raises(TypeError, match="must hold numbers"):
         model.fit(x, np.array(["a"] * 50), y)
-    with pytest.raises(NotImplementedError, match="due"):
-        DoseResponse("due").fit(x, t, y)
+    with pytest.raises(ValueError, match="uncertainty"):
+        DoseResponse("gp").fit(x, t, y)
     with pytest.raises(ValueError, match="allow_extrapolation"):
         fitted.dose_response([0.5, 1.5])
     with pytest.warns(UserWarning, match="extrapolating"):

@@ -117,3 +117,17 @@ def test_extrapolation_allowed_with_flag(csv: Path, tmp_path: Path) -> None:
         )
     assert result.exit_code == 0, result.output
     assert pd.read_csv(out)["t"].iloc[-1] == pytest.approx(1.2)
+
+
+def test_due_curve_and_bounds(csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "due.csv"
+    args = [*_base(csv, out), "--lam", "1,1.6", "--uncertainty", "due", *FAST]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output + str(result.exception)
+    table = pd.read_csv(out)
+    np.testing.assert_allclose(table["overcast_lower_lam1"], table["apo"], rtol=1e-12)
+    assert (table["apo_upper"] > table["apo_lower"]).all()
+    assert (table["overcast_upper_lam1.6"] > table["apo"]).all()
+    assert table["support"].between(0, 1).all()
+    bad = runner.invoke(app, [*_base(csv, out), "--uncertainty", "gp", *FAST])
+    assert "--uncertainty" in _one_line_error(bad)

@@ -134,6 +134,14 @@ def dose_response_command(
     n_samples: Annotated[
         int, typer.Option("--n-samples", help="Outcome draws per unit for the bounds.")
     ] = 100,
+    uncertainty: Annotated[
+        str,
+        typer.Option(
+            "--uncertainty",
+            help="Epistemic uncertainty of the curve: ensemble, dropout or due "
+            "(deep-kernel GP; p(t | x) then uses an ensemble).",
+        ),
+    ] = "ensemble",
     n_members: Annotated[int, typer.Option("--n-members", help="Ensemble size.")] = 5,
     max_epochs: Annotated[
         int | None, typer.Option("--max-epochs", help="Training epochs cap.")
@@ -152,6 +160,8 @@ def dose_response_command(
 
     if method not in _METHODS:
         raise ValueError(f"--method must be one of {', '.join(_METHODS)}; got {method!r}.")
+    if uncertainty not in ("ensemble", "dropout", "due"):
+        raise ValueError(f"--uncertainty must be ensemble, dropout or due; got {uncertainty!r}.")
     if grid_size < 2:
         raise ValueError(f"--grid-size must be at least 2, got {grid_size}.")
     lams = parse_lambdas(lam)
@@ -168,7 +178,7 @@ def dose_response_command(
     params: dict[str, Any] = {"n_members": n_members, "random_state": seed}
     if max_epochs is not None:
         params["max_epochs"] = max_epochs
-    model = DoseResponse(**params).fit(X, t, y)
+    model = DoseResponse(uncertainty, **params).fit(X, t, y)
     lo_t, hi_t = model.t_range_
     grid = np.linspace(
         lo_t if t_min is None else t_min, hi_t if t_max is None else t_max, grid_size
@@ -182,7 +192,9 @@ def dose_response_command(
         {"t": grid, "apo": curve.mean, "apo_lower": curve.lower, "apo_upper": curve.upper}
     )
     if overlap:
-        density = TreatmentDensity(**params).fit(X, t)
+        # the treatment density needs a mixture head, which DUE's GP does not give
+        density_uncertainty = "ensemble" if uncertainty == "due" else uncertainty
+        density = TreatmentDensity(density_uncertainty, **params).fit(X, t)
         table["support"] = density.support_fraction(grid, X)
     for name, b in all_bounds.items():
         band_lo, band_hi = b.band(alpha)

@@ -5,13 +5,15 @@ mixture-density network in Overcast's "appended treatment" design (Jesson et
 al. 2022): a feature extractor φ(x), the standardised treatment appended to
 the features, a small smooth (ELU) MLP on ``[φ(x), t]`` and a Gaussian-mixture
 head. Epistemic uncertainty comes from a deep ensemble (default) or MC dropout,
-through :class:`knowable.models._base.UncertainModel`.
+through :class:`knowable.models._base.UncertainModel`, or from DUE: a
+deep-kernel GP on ``[φ(x), t]`` with a Gaussian likelihood (see
+:mod:`knowable.effects._dose_response_due`).
 
 The conditional average potential outcome (CAPO) E[Y(t) | x] is the analytic
-mean of each draw's mixture; the dose-response curve (APO) is its average over
-units. Both are causal only under no hidden confounding and overlap; see
-:class:`knowable.bounds.ContinuousMSMBounds` for bounds under the continuous
-marginal sensitivity model.
+mean of each draw's mixture (DUE: the GP function draw); the dose-response
+curve (APO) is its average over units. Both are causal only under no hidden
+confounding and overlap; see :class:`knowable.bounds.ContinuousMSMBounds` for
+bounds under the continuous marginal sensitivity model.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from .._validation import (
 from ..models._base import PREDICT_CHUNK, UncertainModel
 from ..models._heads import MixtureDensityHead, MixtureOutput
 from ..models._layers import MLP, init_parameters
+from ..models._networks import DeepKernel
 from ..models._regressor import UncertainRegressor
+from ._dose_response_due import build_dose_response_kernel, pathwise_draws
 
 __all__ = ["DoseResponse", "DoseResponseCurve", "TreatmentDensity"]
 
@@ -89,20 +93,33 @@ class DoseResponse(UncertainModel):
 
     Parameters
     ----------
-    uncertainty : {"ensemble", "dropout"}
-        Deep ensemble of ``n_members`` networks (default) or MC dropout with
-        ``n_samples`` masks. ``"due"`` is not implemented for this model yet.
+    uncertainty : {"ensemble", "dropout", "due"}
+        Deep ensemble of ``n_members`` networks (default), MC dropout with
+        ``n_samples`` masks, or DUE: a spectral-normalised residual extractor
+        φ(x), the standardised treatment appended after it, and an
+        inducing-point GP on ``[φ(x), t]`` with Gaussian noise (one noise
+        scale), sampled ``n_samples`` times. Each DUE draw is one GP function
+        (pathwise conditioning of a random-feature prior draw on a draw of
+        the inducing values), shared by every unit and chunk (see
+        :func:`~knowable.effects._dose_response_due.pathwise_draws`).
     n_components : int
-        Gaussian-mixture components of the outcome density.
+        Gaussian-mixture components of the outcome density (not DUE).
     head_hidden_size : int
-        Width of the smooth MLP on ``[φ(x), t]``.
+        Width of the smooth MLP on ``[φ(x), t]`` (not DUE).
     head_depth : int
         Hidden layers of that MLP (its activation is always ELU, so the curve
-        in t is smooth).
+        in t is smooth; not DUE).
+    n_inducing : int
+        DUE inducing points (k-means on the initial GP inputs of the observed pairs).
+    kernel : {"matern32", "rbf", "matern52"}
+        DUE kernel over ``[φ(x), t]`` (stationary, so the curve is smooth in t).
+    spectral_coeff : float, optional
+        Soft spectral-norm bound of the extractor; default 0.95 for DUE, none otherwise.
     n_members, n_samples, extractor, hidden_size, depth, activation, dropout,
     max_epochs, batch_size, learning_rate, weight_decay, patience,
     validation_fraction, min_steps_per_epoch, device, random_state, verbose
-        As in :class:`knowable.models.UncertainRegressor`.
+        As in :class:`knowable.models.UncertainRegressor` (DUE: extractor
+        ``"resnet"`` and learning rate 5e-3, GP at twice that, by default).
 
     Attributes
     ----------
@@ -130,6 +147,9 @@ class DoseResponse(UncertainModel):
         n_components: int = 10,
         head_hidden_size: int = 64,
         head_depth: int = 2,
+        n_inducing: int = 100,
+        kernel: str = "matern32",
+        spectral_coeff: float | None = None,
         n_members: int = 5,
         n_samples: int = 100,
         extractor: str | None = None,
@@ -157,6 +177,9 @@ class DoseResponse(UncertainModel):
             depth=depth,
             activation=activation,
             dropout=dropout,
+            spectral_coeff=spectral_coeff,
+            n_inducing=n_inducing,
+            kernel=kernel,
             max_epochs=max_epochs,
             batch_size=batch_size,
             learning_rate=learning_rate,
@@ -174,11 +197,6 @@ class DoseResponse(UncertainModel):
 
     # ------------------------------------------------------------ parameters
     def _resolved(self) -> dict[str, Any]:
-        if self.uncertainty == "due":
-            raise NotImplementedError(
-                "DoseResponse supports uncertainty='ensemble' or 'dropout' for now; "
-                "'due' (a GP over [φ(x), t]) is not implemented yet."
-            )
         r = super()._resolved()
         if r["extractor"] == "cnn":
             raise ValueError("DoseResponse needs tabular X; extractor must be 'mlp' or 'resnet'.")
@@ -192,6 +210,11 @@ class DoseResponse(UncertainModel):
     ) -> nn.Module:
         r = self.resolved_params_
         extractor = self._make_extractor()
+        if r["method"] == "due":
+            n_inducing = self.n_inducing_ if x_train is None else r["n_inducing"]
+            return build_dose_response_kernel(
+                extractor, r["kernel"], n_inducing, generator, x_train
+            )
         body = MLP(
             extractor.out_features + 1,
             r["head_hidden_size"],
@@ -207,6 +230,13 @@ class DoseResponse(UncertainModel):
 
     def _loss(self, module: nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return module(batch["x"]).nll(batch["y"].unsqueeze(-1)).mean()
+
+    def _due_loss(self, module: DeepKernel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return module.gaussian_elbo_loss(batch["x"], batch["y"].unsqueeze(-1), self._n_fit)
+
+    @property
+    def _is_due(self) -> bool:
+        return self.resolved_params_["method"] == "due"
 
     # ---------------------------------------------------------------- inputs
     def _check_fit_inputs(self, X: Any, t: Any, y: Any) -> tuple[np.ndarray, ...]:
@@ -300,6 +330,10 @@ class DoseResponse(UncertainModel):
         self.X_fit_ = x
         y_std = torch.as_tensor((y_arr - self.y_mean_) / self.y_scale_, dtype=torch.float32)
         self._fit_networks(self._standardise_X(xt.astype(np.float32)), {"y": y_std})
+        if self._is_due:  # k-means may return fewer centres than asked (repeated inputs)
+            self.n_inducing_ = int(
+                self.members_[0].gp.variational_strategy.inducing_points.shape[-2]
+            )
         return self
 
     # ------------------------------------------------------------ prediction
@@ -321,14 +355,44 @@ class DoseResponse(UncertainModel):
             np.concatenate(scale, 1) * self.y_scale_,
         )
 
-    def _capo_draws(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
-        w, loc, _ = self._mixtures(x, t)
+    def _due_draws(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """DUE function draws ``(S, n)`` in the units of y, one function per draw for all chunks."""
+        size = PREDICT_CHUNK if batch_size is None else check_positive_int(batch_size, "batch_size")
+        xt = self._standardise_X(np.column_stack([x, t]).astype(np.float32))
+        module: DeepKernel = self.members_[0]
+        module.eval()
+        parts = []
+        with torch.no_grad():
+            for i in range(0, xt.shape[0], size):
+                z = module.extractor(xt[i : i + size])
+                f = pathwise_draws(
+                    module.gp, z, self.resolved_params_["n_samples"], self.prediction_seed_
+                )
+                parts.append(f.numpy())
+        return np.concatenate(parts, 1) * self.y_scale_ + self.y_mean_
+
+    def _due_noise_scale(self) -> float:
+        """DUE observation noise standard deviation in the units of y."""
+        return float(self.members_[0].noise_scale().detach()[0]) * self.y_scale_
+
+    def _capo_draws(
+        self, x: np.ndarray, t: np.ndarray, batch_size: int | None = None
+    ) -> np.ndarray:
+        if self._is_due:
+            return self._due_draws(x, t, batch_size)
+        w, loc, _ = self._mixtures(x, t, batch_size)
         return (w * loc).sum(-1)
 
     def apo_samples(
-        self, X: Any, t: Any, *, grid: bool = False, allow_extrapolation: bool = False
+        self,
+        X: Any,
+        t: Any,
+        *,
+        grid: bool = False,
+        allow_extrapolation: bool = False,
+        batch_size: int | None = None,
     ) -> np.ndarray:
-        """Posterior draws of the CAPO E[Y(t) | x] (the mixture mean of each draw).
+        """Posterior draws of the CAPO E[Y(t) | x] (the mixture mean or GP function of each draw).
 
         Parameters
         ----------
@@ -341,6 +405,9 @@ class DoseResponse(UncertainModel):
             Evaluate every unit at every grid value.
         allow_extrapolation : bool
             Allow treatment values outside the observed range (with a warning).
+        batch_size : int, optional
+            Units per chunk (memory bound); default 4096. It does not change
+            the draws.
 
         Returns
         -------
@@ -348,10 +415,12 @@ class DoseResponse(UncertainModel):
         """
         if not grid:
             x, t_arr = self._pairs(X, t, allow_extrapolation)
-            return self._capo_draws(x, t_arr)
+            return self._capo_draws(x, t_arr, batch_size)
         x = self._check_X(X)
         t_grid = np.atleast_1d(self._check_t_values(t, "t", allow_extrapolation))
-        return np.stack([self._capo_draws(x, np.full(x.shape[0], tv)) for tv in t_grid], -1)
+        return np.stack(
+            [self._capo_draws(x, np.full(x.shape[0], tv), batch_size) for tv in t_grid], -1
+        )
 
     def apo(
         self,
@@ -389,10 +458,12 @@ class DoseResponse(UncertainModel):
         *,
         alpha: float = 0.05,
         allow_extrapolation: bool = False,
+        batch_size: int | None = None,
     ) -> DoseResponseCurve:
         """The dose-response curve APO(t) = mean_i E[Y(t) | x_i] on a grid.
 
-        Each draw gives one curve (averaged over the same units), so the band
+        Each draw gives one curve (averaged over the same units, with the same
+        member, dropout mask or GP function for all of them), so the band
         reflects model uncertainty only. Evaluation is chunked over units.
 
         Parameters
@@ -405,6 +476,9 @@ class DoseResponse(UncertainModel):
             Miscoverage level of the band in (0, 1).
         allow_extrapolation : bool
             Allow grid values outside the observed treatment range (with a warning).
+        batch_size : int, optional
+            Units per chunk (memory bound); default 4096. It does not change
+            the draws.
 
         Returns
         -------
@@ -416,7 +490,7 @@ class DoseResponse(UncertainModel):
         self._check_t_values(grid, "t_grid", allow_extrapolation)
         x = self._check_X(self.X_fit_ if X is None else X)
         samples = np.stack(
-            [self._capo_draws(x, np.full(x.shape[0], tv)).mean(1) for tv in grid], -1
+            [self._capo_draws(x, np.full(x.shape[0], tv), batch_size).mean(1) for tv in grid], -1
         )  # (S, g)
         mean, lower, upper = _normal_band(samples, alpha)
         return DoseResponseCurve(grid, mean, lower, upper, samples, alpha)
@@ -432,6 +506,9 @@ class DoseResponse(UncertainModel):
         allow_extrapolation: bool = False,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Samples of y from every draw's density p(y | x_i, t_i), for bounds.
+
+        DUE: ``y = f_s(x_i, t_i) + σ ε`` with the draw's GP function ``f_s``
+        and the fitted noise scale σ.
 
         Parameters
         ----------
@@ -456,6 +533,10 @@ class DoseResponse(UncertainModel):
         m = check_positive_int(n_samples, "n_samples")
         rng = check_random_state(random_state)
         x, t_arr = self._pairs(X, t, allow_extrapolation)
+        if self._is_due:
+            f = self._due_draws(x, t_arr)
+            noisy = f[..., None] + self._due_noise_scale() * rng.standard_normal((*f.shape, m))
+            return (noisy, f) if return_mean else noisy
         w, loc, scale = self._mixtures(x, t_arr)
         cdf = np.cumsum(w, -1)
         cdf[..., -1] = 1.0
