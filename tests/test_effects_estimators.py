@@ -121,7 +121,9 @@ def test_cli_fit_and_report(tmp_path, toy):
     out = tmp_path / "effects.csv"
     runner = CliRunner()
     args = ["effects", "fit", "--data", str(data), "--treatment", "t", "--outcome", "y"]
-    res = runner.invoke(app, [*args, "--truth", "tau", "--out", str(out), "--max-epochs", "2"])
+    # 10 epochs, not 2: in its first few steps a DUE model's features move away from the
+    # inducing points and most units get the prior's variance, whose ties defer fewer than 10 %
+    res = runner.invoke(app, [*args, "--truth", "tau", "--out", str(out), "--max-epochs", "10"])
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out)
     assert list(table.columns[:7]) == [

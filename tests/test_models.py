@@ -145,6 +145,43 @@ def test_soft_spectral_norm_caps_only_large_weights():
     assert torch.allclose(layer.normalised_weight(), layer.weight)
 
 
+@pytest.mark.parametrize(("n_in", "n_out"), [(1, 100), (64, 64)])
+def test_spectral_cap_holds_on_a_freshly_initialised_layer_in_eval_mode(n_in, n_out):
+    """Before any training step the cap must already hold in evaluation mode.
+
+    DUE measures its initial length-scale and inducing points on the untrained
+    extractor in evaluation mode; an uncapped stem (spectral norm ~5.8 for a 1-D
+    input) made them ~6x too large for the features it is then trained on.
+    """
+    from knowable.models._layers import init_parameters
+
+    layer = SpectralLinear(n_in, n_out, coeff=0.95)
+    init_parameters(layer, torch.Generator().manual_seed(0))
+    assert float(torch.linalg.matrix_norm(layer.weight.detach(), ord=2)) > 1.0  # cap is active
+    layer.eval()
+    sigma = float(torch.linalg.matrix_norm(layer.normalised_weight().detach(), ord=2))
+    assert sigma == pytest.approx(0.95, rel=1e-2)
+
+
+def test_due_initial_lengthscale_is_measured_on_capped_features():
+    """The initial length-scale equals the mean pairwise distance of the features the GP trains on."""
+    from knowable.models._base import UncertainModel
+
+    x = torch.randn(300, 1, generator=torch.Generator().manual_seed(1))
+    model = UncertainRegressor("due", hidden_size=100, depth=3, n_inducing=20, random_state=0)
+    model.resolved_params_ = model._resolved()
+    model.input_shape_ = (1,)
+    model.n_inducing_ = 20
+    model.n_outputs_ = 1
+    module = UncertainModel._build_member(model, torch.Generator().manual_seed(0), x)
+    module.extractor.train()  # training mode runs the power iteration
+    with torch.no_grad():
+        for _ in range(50):
+            feats = module.extractor(x)
+    ls = float(module.gp.covar_module.base_kernel.lengthscale.detach().mean())
+    assert ls == pytest.approx(float(torch.pdist(feats.double()).mean()), rel=0.02)
+
+
 # ----------------------------------------------------------------- DUE GP maths
 def _trained_gp(seed=0):
     gen = torch.Generator().manual_seed(seed)

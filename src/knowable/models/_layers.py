@@ -115,11 +115,31 @@ class SpectralLinear(nn.Linear):
         self.register_buffer("_u", torch.ones(out_features) / math.sqrt(out_features))
         self.register_buffer("_v", torch.ones(in_features) / math.sqrt(in_features))
 
-    def reset_power_iteration(self, generator: torch.Generator) -> None:
-        """Randomise the power-iteration vectors from ``generator``."""
+    def reset_power_iteration(self, generator: torch.Generator, n_iter: int = 30) -> None:
+        """Randomise the power-iteration vectors from ``generator``, then converge them.
+
+        ``n_iter`` power-iteration steps on the current weight follow, so that
+        the cap holds from the very first forward pass, in evaluation mode
+        too. Without them an untrained layer would be left uncapped in
+        evaluation mode (``u^T W v`` of random unit vectors is close to 0),
+        and anything computed from the untrained network, such as DUE's
+        initial length-scale and inducing points, would be measured on the
+        wrong (several times larger) feature scale.
+
+        Parameters
+        ----------
+        generator : torch.Generator
+            Source of the random starting vectors.
+        n_iter : int
+            Power-iteration steps on the current weight (0: leave them random).
+        """
         with torch.no_grad():
             self._u.copy_(F.normalize(torch.randn(self._u.shape, generator=generator), dim=0))
             self._v.copy_(F.normalize(torch.randn(self._v.shape, generator=generator), dim=0))
+            w = self.weight.detach()
+            for _ in range(n_iter):
+                self._v.copy_(F.normalize(w.t() @ self._u, dim=0, eps=1e-12))
+                self._u.copy_(F.normalize(w @ self._v, dim=0, eps=1e-12))
 
     def normalised_weight(self) -> torch.Tensor:
         """The weight after the soft spectral cap."""
