@@ -534,6 +534,10 @@ def test_blearner_bootstrap_reproducible_and_optional() -> None:
     np.testing.assert_array_equal(one.lower, plain.lower)  # the band leaves the bounds alone
     np.testing.assert_array_equal(one.lower_spread[0], one.upper_spread[0])  # Λ = 1: one fit
     assert (one.upper_spread > 0).all()
+    lazy = _linear_blearner(n_bootstrap=20, seed=3).fit(x, t, y)
+    lazy.robustness(x[:10], lam_max=4.0, n_grid=3)  # needs no band: no bootstrap refits
+    assert all(not stage.boot_upper for stage in lazy._stages.values())
+    np.testing.assert_array_equal(lazy.bounds(x[:10], [1.0, 2.0]).upper_spread, one.upper_spread)
 
 
 def test_blearner_bootstrap_default_final_model_keeps_chosen_rounds() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -212,8 +212,8 @@ class _LamStage:
     phi_upper: np.ndarray
     final_lower: Any
     final_upper: Any
-    boot_lower: list[Any]
-    boot_upper: list[Any]
+    boot_lower: list[Any] = field(default_factory=list)  # filled on first use of the band
+    boot_upper: list[Any] = field(default_factory=list)
 
 
 class BLearner(BaseEstimator):
@@ -421,30 +421,29 @@ class BLearner(BaseEstimator):
         final_lower = (
             final_upper if lam == 1.0 else clone_seeded(fmodel, self._seeds[4]).fit(x, phi_lower)
         )
-        boot_lower, boot_upper = self._bootstrap(phi_lower, phi_upper, final_lower, final_upper)
-        stage = _LamStage(phi_lower, phi_upper, final_lower, final_upper, boot_lower, boot_upper)
+        stage = _LamStage(phi_lower, phi_upper, final_lower, final_upper)
         self._stages[lam] = stage
         return stage
 
-    def _bootstrap(
-        self, phi_lower: np.ndarray, phi_upper: np.ndarray, final_lower: Any, final_upper: Any
-    ) -> tuple[list[Any], list[Any]]:
-        """Final-stage refits on resamples of (x, φ±); the same resamples for every Λ."""
+    def _fit_band(self, stage: _LamStage) -> None:
+        """Final-stage refits on resamples of (x, φ±), once per Λ; the same resamples for every Λ."""
+        if stage.boot_upper or self.n_bootstrap == 0:
+            return
         rng = np.random.default_rng(self._seeds[6])
         n = len(self._y)
-        lower, upper = [], []
         for b in range(int(self.n_bootstrap)):
             idx = rng.integers(0, n, n)
             seed = self._seeds[7] + b
-            up = _bootstrap_model(final_upper, seed).fit(self._x[idx], phi_upper[idx])
+            up = _bootstrap_model(stage.final_upper, seed).fit(self._x[idx], stage.phi_upper[idx])
             low = (
                 up
-                if final_lower is final_upper
-                else _bootstrap_model(final_lower, seed).fit(self._x[idx], phi_lower[idx])
+                if stage.final_lower is stage.final_upper
+                else _bootstrap_model(stage.final_lower, seed).fit(
+                    self._x[idx], stage.phi_lower[idx]
+                )
             )
-            lower.append(low)
-            upper.append(up)
-        return lower, upper
+            stage.boot_lower.append(low)
+            stage.boot_upper.append(up)
 
     # ------------------------------------------------------------------ API
     def bounds(self, X: Any, lam: Any) -> Bounds:
@@ -464,6 +463,9 @@ class BLearner(BaseEstimator):
             ``lower_spread``/``upper_spread`` hold the bootstrap standard deviations
             of the final stage (see the class docstring); otherwise none.
         """
+        return self._bounds(X, lam, band=True)
+
+    def _bounds(self, X: Any, lam: Any, *, band: bool) -> Bounds:
         self._check_fitted()
         x = check_predict_X(X, self.n_features_in_)
         lams, scalar = check_lam_grid(lam)
@@ -472,7 +474,8 @@ class BLearner(BaseEstimator):
             stage = self._stage(float(lv))
             low.append(stage.final_lower.predict(x))
             up.append(stage.final_upper.predict(x))
-            if stage.boot_upper:
+            if band and self.n_bootstrap:
+                self._fit_band(stage)
                 low_sd.append(np.std([m.predict(x) for m in stage.boot_lower], axis=0, ddof=1))
                 up_sd.append(np.std([m.predict(x) for m in stage.boot_upper], axis=0, ddof=1))
         lo_a, up_a = np.asarray(low), np.asarray(up)
@@ -548,7 +551,7 @@ class BLearner(BaseEstimator):
         lam_max = check_real(lam_max, "lam_max", low=1.0, low_inclusive=False)
         n_grid = check_positive_int(n_grid, "n_grid", minimum=2)
         grid = np.exp(np.linspace(0.0, np.log(lam_max), n_grid))
-        b = self.bounds(self._x if X is None else X, grid)
+        b = self._bounds(self._x if X is None else X, grid, band=False)  # no band needed
         unit = robustness_from_grid(b.lower, b.upper, grid)
         a = self.ate_bounds(grid)
         ate = robustness_from_grid(a.lower[:, None], a.upper[:, None], grid)[0]
