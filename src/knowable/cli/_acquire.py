@@ -8,18 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from ._output import make_console
+from ._tables import covariate_columns, read_table, require_columns
 
 __all__ = ["acquire_command"]
-
-
-def _read_pool(path: Path) -> Any:
-    import pandas as pd
-
-    if not path.is_file():
-        raise FileNotFoundError(f"pool file {path} does not exist.")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
 
 
 def acquire_command(
@@ -122,15 +113,9 @@ def acquire_command(
     fitted = load(model)
     if not hasattr(fitted, "posterior"):
         raise TypeError(f"{model} holds a {type(fitted).__name__}, which has no posterior().")
-    frame = _read_pool(pool)
+    frame = read_table(pool, "pool")
     if columns:
-        cols = [c.strip() for c in columns.split(",") if c.strip()]
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            raise ValueError(
-                f"column(s) {missing} not found in {pool}; available: {list(frame.columns)}."
-            )
-        frame = frame[cols]
+        frame = frame[covariate_columns(frame, columns, [], pool, "--columns")]
     if len(frame) == 0:
         raise ValueError(f"the pool {pool} has no rows.")
     if batch > len(frame):
@@ -207,24 +192,12 @@ def _acquire_causal(
             f"{model} holds a {type(fitted).__name__}, not a CATE estimator; fit one with "
             "`knowable effects fit`."
         )
-    frame = _read_pool(pool)
+    frame = read_table(pool, "pool")
     if len(frame) == 0:
         raise ValueError(f"the pool {pool} has no rows.")
     special = [c for c in (treatment, propensity) if c is not None]
-    missing = [c for c in special if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"column(s) {missing} not found in {pool}; available: {list(frame.columns)}."
-        )
-    if columns:
-        cols = [c.strip() for c in columns.split(",") if c.strip()]
-        absent = [c for c in cols if c not in frame.columns]
-        if absent:
-            raise ValueError(
-                f"column(s) {absent} not found in {pool}; available: {list(frame.columns)}."
-            )
-    else:
-        cols = [c for c in frame.columns if c not in special]
+    require_columns(frame, special, pool)
+    cols = covariate_columns(frame, columns, special, pool, "--columns")
     if batch > len(frame):
         raise ValueError(f"--batch {batch} exceeds the {len(frame)} rows of the pool {pool}.")
     x = frame[cols].to_numpy()

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._output import make_console
+from ._tables import covariate_columns, read_table, require_columns
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
     from matplotlib.figure import Figure
 
 __all__ = ["bounds_command", "parse_lambdas", "plot_bounds"]
@@ -42,39 +42,6 @@ def parse_lambdas(text: str) -> list[float]:
             f"--lam values must be >= 1 (Λ = 1 means no hidden confounding); got {values[0]}."
         )
     return values
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    if not path.exists():
-        raise FileNotFoundError(f"data file {str(path)!r} does not exist.")
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix in (".csv", ".gz", ".txt"):
-        return pd.read_csv(path)
-    raise ValueError(f"cannot read {path.name!r}: use a .csv or .parquet file.")
-
-
-def _columns(
-    frame: pd.DataFrame, treatment: str, outcome: str, covariates: str | None
-) -> list[str]:
-    for name, what in ((treatment, "--treatment"), (outcome, "--outcome")):
-        if name not in frame.columns:
-            raise KeyError(
-                f"{what} column {name!r} is not in the data (columns: {list(frame.columns)[:10]})."
-            )
-    if covariates:
-        cols = [c.strip() for c in covariates.split(",") if c.strip()]
-        missing = [c for c in cols if c not in frame.columns]
-        if missing:
-            raise KeyError(f"covariate column(s) {missing} are not in the data.")
-    else:
-        cols = [c for c in frame.columns if c not in (treatment, outcome)]
-    if not cols:
-        raise ValueError("no covariate columns left; pass --covariates or add columns.")
-    return cols
 
 
 def plot_bounds(
@@ -171,8 +138,9 @@ def bounds_command(
     lams = np.asarray(parse_lambdas(lam))
     if lam_max <= 1:
         raise ValueError(f"--lam-max must be > 1, got {lam_max}.")
-    frame = _read_table(data)
-    cols = _columns(frame, treatment, outcome, covariates)
+    frame = read_table(data)
+    require_columns(frame, [treatment, outcome], data)
+    cols = covariate_columns(frame, covariates, [treatment, outcome], data)
     x, t, y = frame[cols], frame[treatment], frame[outcome]
     console = make_console()
     if method == "blearner":

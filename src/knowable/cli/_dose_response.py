@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._bounds import parse_lambdas
-from ._effects import _read_table, _require_columns
 from ._output import make_console
+from ._tables import covariate_columns, read_table, require_columns
 
 if TYPE_CHECKING:
     import numpy as np
@@ -165,15 +165,9 @@ def dose_response_command(
     if grid_size < 2:
         raise ValueError(f"--grid-size must be at least 2, got {grid_size}.")
     lams = parse_lambdas(lam)
-    frame = _read_table(data)
-    _require_columns(frame, [treatment, outcome], data)
-    if covariates:
-        cols = [c.strip() for c in covariates.split(",") if c.strip()]
-        _require_columns(frame, cols, data)
-    else:
-        cols = [c for c in frame.columns if c not in (treatment, outcome)]
-    if not cols:
-        raise ValueError("no covariate columns left; pass --covariates.")
+    frame = read_table(data)
+    require_columns(frame, [treatment, outcome], data)
+    cols = covariate_columns(frame, covariates, [treatment, outcome], data)
     X, t, y = frame[cols], frame[treatment], frame[outcome]
     params: dict[str, Any] = {"n_members": n_members, "random_state": seed}
     if max_epochs is not None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from ._output import make_console
-
-if TYPE_CHECKING:
-    import pandas as pd
+from ._tables import covariate_columns, read_table, require_columns
 
 __all__ = ["effects_app"]
 
@@ -19,24 +17,6 @@ effects_app = typer.Typer(
     help="Conditional average treatment effects with uncertainty, and deferral.",
     no_args_is_help=True,
 )
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    if not path.is_file():
-        raise FileNotFoundError(f"data file {path} does not exist.")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
-
-
-def _require_columns(frame: pd.DataFrame, names: list[str], path: Path) -> None:
-    missing = [c for c in names if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"column(s) {missing} not found in {path}; available: {list(frame.columns)}."
-        )
 
 
 @effects_app.command("fit")
@@ -85,15 +65,10 @@ def fit_command(
     classes = {"tarnet": TARNet, "dragonnet": DragonNet}
     if model not in classes:
         raise ValueError(f"--model must be 'tarnet' or 'dragonnet', got {model!r}.")
-    frame = _read_table(data)
-    _require_columns(frame, [treatment, outcome] + ([truth] if truth else []), data)
-    if covariates:
-        cols = [c.strip() for c in covariates.split(",") if c.strip()]
-        _require_columns(frame, cols, data)
-    else:
-        cols = [c for c in frame.columns if c not in (treatment, outcome, truth)]
-    if not cols:
-        raise ValueError("no covariate columns left; pass --covariates.")
+    frame = read_table(data)
+    special = [treatment, outcome] + ([truth] if truth else [])
+    require_columns(frame, special, data)
+    cols = covariate_columns(frame, covariates, special, data)
     params: dict[str, Any] = {"random_state": seed}
     if max_epochs is not None:
         params["max_epochs"] = max_epochs
@@ -153,7 +128,7 @@ def report_command(
     if not effects.is_file():
         raise FileNotFoundError(f"effects file {effects} does not exist.")
     table = pd.read_csv(effects)
-    _require_columns(table, ["effect", "effect_std", "sign_flip_prob", "propensity"], effects)
+    require_columns(table, ["effect", "effect_std", "sign_flip_prob", "propensity"], effects)
     tau = table["effect"].to_numpy(float)
     var = table["effect_std"].to_numpy(float) ** 2
     rates = np.asarray(DEFAULT_RATES)
