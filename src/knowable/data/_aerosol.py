@@ -19,7 +19,8 @@ import numpy as np
 from scipy import special
 
 from .._random import check_random_state
-from .._validation import check_array, check_positive_int, check_real
+from .._validation import check_positive_int, check_real
+from ._apo import SampleAverageAPO
 from ._dataset import Dataset
 
 __all__ = ["AEROSOL_COVARIATES", "simulate_aerosol_cloud"]
@@ -94,39 +95,6 @@ def _lambda_star(gamma_t: float, a_low: float, a_high: float) -> float:
     u = np.linspace(-1.0, 1.0, 11)[None, None, :]
     lam = _density_ratio(a, log_t, u, gamma_t)
     return float(np.max(np.maximum(lam, 1.0 / lam)))
-
-
-class _AerosolAPO:
-    """APO(t) = mean_i r_e(x_i, t, u_i) over the units; sliced along with the Dataset."""
-
-    def __init__(self, z: np.ndarray, u: np.ndarray, gamma_y: float) -> None:
-        self._z = z
-        self._u = u
-        self._gamma_y = gamma_y
-
-    def __call__(self, t_grid: Any) -> np.ndarray:
-        """Average potential droplet radius over the units at each AOD value.
-
-        Parameters
-        ----------
-        t_grid : array-like of shape (g,)
-            AOD values (> 0).
-
-        Returns
-        -------
-        numpy.ndarray of shape (g,)
-        """
-        grid = check_array(t_grid, "t_grid", ndim=1)
-        if (grid <= 0).any():
-            raise ValueError("t_grid must be > 0 (aerosol optical depth).")
-        base = _re_base(self._z).mean()
-        return base * (grid / _T_REF) ** (-_TWOMEY) + self._gamma_y * self._u.mean()
-
-    def _subset(self, index: np.ndarray) -> _AerosolAPO:
-        return _AerosolAPO(self._z[index], self._u[index], self._gamma_y)
-
-    def __repr__(self) -> str:
-        return f"apo(t_grid) over {len(self._u)} units (synthetic aerosol-cloud)"
 
 
 def simulate_aerosol_cloud(
@@ -207,7 +175,7 @@ def simulate_aerosol_cloud(
                 for i in range(0, n, 4096)
             ]
         ),
-        "apo": _AerosolAPO(z, u, gamma_y),
+        "apo": SampleAverageAPO(_re, z, u, gamma_y, "synthetic aerosol-cloud", positive_t=True),
         "lambda_star": _lambda_star(gamma_t, round(float(a.min()), 6), round(float(a.max()), 6)),
     }
     return Dataset(

@@ -17,6 +17,7 @@ from scipy.special import expit
 
 from .._random import check_random_state
 from .._validation import check_array, check_in_options, check_positive_int, check_real
+from ._apo import SampleAverageAPO
 from ._dataset import Dataset
 from ._mnist import _images_float, _read_split
 
@@ -347,39 +348,6 @@ def _dose_lambda_star(gamma_t: float) -> float:
     return float(np.max(np.maximum(lam, 1.0 / lam)))
 
 
-class _SampleAverageAPO:
-    """APO(t) = mean_i g(x_i, t, u_i) over a sample; sliced along with the Dataset."""
-
-    def __init__(self, x: np.ndarray, u: np.ndarray, gamma_y: float) -> None:
-        self._x = x
-        self._u = u
-        self._gamma_y = gamma_y
-
-    def __call__(self, t_grid: Any) -> np.ndarray:
-        """Average potential outcome over the sample at each treatment value.
-
-        Parameters
-        ----------
-        t_grid : array-like of shape (g,)
-            Treatment values.
-
-        Returns
-        -------
-        numpy.ndarray of shape (g,)
-        """
-        grid = check_array(t_grid, "t_grid", ndim=1)
-        out = np.empty(len(grid))
-        for j, tv in enumerate(grid):
-            out[j] = _dose_g(self._x, tv, self._u, self._gamma_y).mean()
-        return out
-
-    def _subset(self, index: np.ndarray) -> _SampleAverageAPO:
-        return _SampleAverageAPO(self._x[index], self._u[index], self._gamma_y)
-
-    def __repr__(self) -> str:
-        return f"apo(t_grid) over {len(self._x)} units"
-
-
 def _make_capo(gamma_y: float) -> Callable[[Any, Any], np.ndarray]:
     def capo(x: Any, t_grid: Any) -> np.ndarray:
         """Conditional APO E[Y(t) | x] (u averaged over {0, 1}).
@@ -464,7 +432,7 @@ def simulate_dose_response(
         "u": u,
         "mu": mu,
         "conditional_lambda": dose_response_lambda(x, t, u, gamma_t),
-        "apo": _SampleAverageAPO(x, u.astype(np.float64), gamma_y),
+        "apo": SampleAverageAPO(_dose_g, x, u.astype(np.float64), gamma_y),
         "capo": _make_capo(gamma_y),
         "lambda_star": _dose_lambda_star(gamma_t),
     }
