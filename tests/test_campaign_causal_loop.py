@@ -173,3 +173,27 @@ def test_bad_inputs_give_clear_errors():
         run(temperature=-0.5)
     with pytest.raises(ValueError, match="propensity"):
         run("pi-bald", propensity=np.full(len(POOL), 0.5)[:10])
+
+
+def test_validation_units_reach_every_fit_and_are_never_acquired():
+    valid = simulate_causal_bald_1d(50, random_state=5)
+    fits = []
+
+    class Recording(BayesianTLearner):
+        def fit(self, X, t, y, validation_data=None):
+            fits.append(validation_data)
+            return super().fit(X, t, y)
+
+    res = CausalActiveLoop(
+        Recording, POOL, TEST, validation=valid, n_initial=20, max_labels=40, random_state=0
+    ).run()
+    assert len(fits) == 3
+    for xv, tv, yv in fits:
+        np.testing.assert_array_equal(xv, valid.x)
+        np.testing.assert_array_equal(tv, valid.t)
+        np.testing.assert_array_equal(yv, valid.y)
+    assert res.labelled.max() < len(POOL)
+    with pytest.raises(ValueError, match="validation needs"):
+        run(validation=Dataset(valid.x))
+    with pytest.raises(TypeError, match="validation must be"):
+        run(validation=valid.x)

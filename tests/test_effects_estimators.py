@@ -146,3 +146,37 @@ def test_cli_fit_and_report(tmp_path, toy):
     assert bad.exit_code == 1 and "binary" in bad.stderr and "Traceback" not in bad.output
     missing = runner.invoke(app, [*args[:5], "nope", "--outcome", "y"])
     assert missing.exit_code == 1 and "nope" in missing.stderr
+
+
+def test_validation_data_is_used_for_early_stopping_only(toy):
+    """Every training unit is fitted; the kept epoch minimises the loss on the given units."""
+    X, t, y, _ = toy
+    val = (X[300:], t[300:], y[300:])
+    est = TARNet("ensemble", n_members=1, max_epochs=8, random_state=0, **SMALL)
+    est.fit(X[:300], t[:300], y[:300], validation_data=val)
+    assert est._n_fit == 300
+    module = est.members_[0]
+    batch = {"x": est._standardise_X(np.asarray(val[0], dtype=np.float32))}
+    batch.update(est._targets(val[1].astype(float), val[2]))
+    with torch.no_grad():
+        kept = float(est._loss(module, batch))
+    assert kept == pytest.approx(min(est.history_[0].valid_loss), rel=1e-4)
+    again = TARNet("ensemble", n_members=1, max_epochs=8, random_state=0, **SMALL)
+    again.fit(X[:300], t[:300], y[:300], validation_data=val)
+    np.testing.assert_array_equal(est.effect(X[:20]), again.effect(X[:20]))
+
+
+@pytest.mark.parametrize(
+    ("validation", "error", "match"),
+    [
+        (lambda X, t, y: (X, t), TypeError, "tuple"),
+        (lambda X, t, y: (X[:, :2], t, y), ValueError, "columns"),
+        (lambda X, t, y: (X, t + 1, y), ValueError, "t_val"),
+        (lambda X, t, y: (X, t, np.where(np.arange(len(y)) == 0, np.nan, y)), ValueError, "y_val"),
+        (lambda X, t, y: (X, t[:-1], y), ValueError, "Inconsistent numbers of rows"),
+    ],
+)
+def test_bad_validation_data(toy, validation, error, match):
+    X, t, y, _ = toy
+    with pytest.raises(error, match=match):
+        TARNet(max_epochs=1, **SMALL).fit(X, t, y, validation_data=validation(X, t, y))

@@ -349,3 +349,34 @@ def test_loading_a_classifier_as_regressor_is_refused(tmp_path):
     ).save(tmp_path)
     with pytest.raises(TypeError, match="UncertainClassifier"):
         UncertainRegressor.load(tmp_path)
+
+
+def test_separate_validation_set_trains_on_every_row_and_keeps_its_best_epoch():
+    """With ``validation`` given: all rows are trained on (the split fraction is ignored) and the
+    kept weights are the ones whose validation loss is the recorded minimum."""
+    from knowable.models import TrainingConfig, train_module
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=gen)
+    y = x @ torch.tensor([1.0, -2.0, 0.5]) + 0.1 * torch.randn(40, generator=gen)
+    xv = torch.randn(25, 3, generator=gen)
+    yv = xv @ torch.tensor([1.0, -2.0, 0.5])
+    module = torch.nn.Linear(3, 1)
+    seen: set[float] = set()
+
+    def loss_fn(m, batch):
+        if m.training:
+            seen.update(batch["x"][:, 0].tolist())
+        return ((m(batch["x"])[:, 0] - batch["y"]) ** 2).mean()
+
+    config = TrainingConfig(max_epochs=15, batch_size=8, validation_fraction=0.5, patience=100)
+    history = train_module(
+        module, loss_fn, {"x": x, "y": y}, config, seed=0, validation={"x": xv, "y": yv}
+    )
+    assert seen == set(x[:, 0].tolist())
+    with torch.no_grad():
+        kept = float(loss_fn(module, {"x": xv, "y": yv}))
+    assert kept == pytest.approx(min(history.valid_loss), rel=1e-5)
+    assert history.valid_loss[history.best_epoch] == min(history.valid_loss)
+    with pytest.raises(ValueError, match="keys"):
+        train_module(module, loss_fn, {"x": x, "y": y}, config, seed=0, validation={"x": xv})

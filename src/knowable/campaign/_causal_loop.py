@@ -81,6 +81,11 @@ class CausalActiveLoop:
         oracle reveals (factual only).
     test : Dataset
         Held-out units with ``x`` and the true effects in ``truth["cate"]``.
+    validation : Dataset, optional
+        Labelled units (``x``, ``t``, factual ``y``) the estimator early-stops
+        on every round, passed as ``fit(..., validation_data=(x, t, y))``; the
+        Causal-BALD protocol's validation split. Default: none, and the
+        estimator holds out part of the acquired units itself.
     strategy : str
         One of :data:`knowable.acquire.CAUSAL_STRATEGIES`.
     batch_size : int
@@ -114,6 +119,7 @@ class CausalActiveLoop:
         pool: Dataset,
         test: Dataset,
         *,
+        validation: Dataset | None = None,
         strategy: str = "mu-rho-bald",
         batch_size: int = 10,
         n_initial: int = 100,
@@ -128,6 +134,7 @@ class CausalActiveLoop:
         self.estimator_factory = estimator_factory
         self.pool = pool
         self.test = test
+        self.validation = validation
         self.strategy = strategy
         self.batch_size = batch_size
         self.n_initial = n_initial
@@ -154,6 +161,14 @@ class CausalActiveLoop:
                 )
         if self.pool.t is None or self.pool.y is None:
             raise ValueError("pool needs treatments t and the outcomes y the oracle reveals.")
+        if self.validation is not None:
+            if not isinstance(self.validation, Dataset):
+                raise TypeError(
+                    "validation must be a knowable.data.Dataset, got "
+                    f"{type(self.validation).__name__}."
+                )
+            if self.validation.t is None or self.validation.y is None:
+                raise ValueError("validation needs treatments t and outcomes y.")
         if "cate" not in self.test.truth:
             raise ValueError("test needs the true effects in truth['cate'] to compute √PEHE.")
         x_pool = check_array(self.pool.x, "pool.x", ndim=2)
@@ -222,6 +237,17 @@ class CausalActiveLoop:
         seed_tag = self.random_state if isinstance(self.random_state, int) else -1
         oracle = DatasetOracle(self.pool)
         x_test = np.asarray(self.test.x)
+        fit_kwargs = (
+            {}
+            if self.validation is None
+            else {
+                "validation_data": (
+                    np.asarray(self.validation.x),
+                    np.asarray(self.validation.t),
+                    np.asarray(self.validation.y),
+                )
+            }
+        )
         pi_pool = self._pool_propensity(x_pool, t_pool)
         labelled = self._warm_start(t_pool, n0, rng)
         outcomes = list(oracle.query(np.asarray(labelled)))
@@ -236,7 +262,7 @@ class CausalActiveLoop:
                 idx = np.asarray(labelled)
                 y_lab = np.asarray(outcomes, dtype=float)
                 start = time.perf_counter()
-                estimator.fit(x_pool[idx], t_pool[idx], y_lab)
+                estimator.fit(x_pool[idx], t_pool[idx], y_lab, **fit_kwargs)
                 fit_s = time.perf_counter() - start
                 tau_hat = np.asarray(estimator.effect(x_test), dtype=float)
                 if tau_hat.shape != cate.shape:

@@ -200,7 +200,14 @@ class CATEEstimator(UncertainModel):
         return x, t_arr, y_arr
 
     # ------------------------------------------------------------------- fit
-    def fit(self, X: Any, t: Any, y: Any) -> CATEEstimator:
+    def fit(
+        self,
+        X: Any,
+        t: Any,
+        y: Any,
+        *,
+        validation_data: tuple[Any, Any, Any] | None = None,
+    ) -> CATEEstimator:
         """Fit the outcome and propensity networks.
 
         Parameters
@@ -212,6 +219,11 @@ class CATEEstimator(UncertainModel):
         y : array-like of shape (n,)
             Real-valued outcome. It is standardised internally (train mean and
             standard deviation); every output is in the units of ``y``.
+        validation_data : tuple (X_val, t_val, y_val), optional
+            Separate units for early stopping, shapes ``(m, d)``, ``(m,)``,
+            ``(m,)``. When given, every unit of ``(X, t, y)`` is trained on and
+            ``validation_fraction`` is ignored; the validation units only decide
+            when to stop (and which epoch's weights to keep).
 
         Returns
         -------
@@ -219,6 +231,7 @@ class CATEEstimator(UncertainModel):
         """
         self.resolved_params_ = self._resolved()
         x, t_arr, y_arr = self._check_fit_inputs(X, t, y)
+        valid = self._check_validation_data(validation_data, x.shape[1])
         self.input_shape_ = tuple(x.shape[1:])
         self.n_features_in_ = int(x.shape[1])
         self._fit_input_scaler(x)
@@ -226,12 +239,35 @@ class CATEEstimator(UncertainModel):
         y_sd = float(y_arr.std())
         self.y_scale_ = y_sd if y_sd > 0 else 1.0
         self.X_fit_ = x
-        y_std = torch.as_tensor((y_arr - self.y_mean_) / self.y_scale_, dtype=torch.float32)
         self._fit_networks(
             self._standardise_X(x),
-            {"t": torch.tensor(t_arr, dtype=torch.float32), "y": y_std},
+            self._targets(t_arr, y_arr),
+            None
+            if valid is None
+            else {"x": self._standardise_X(valid[0]), **self._targets(valid[1], valid[2])},
         )
         return self
+
+    def _targets(self, t: np.ndarray, y: np.ndarray) -> dict[str, torch.Tensor]:
+        return {
+            "t": torch.tensor(t, dtype=torch.float32),
+            "y": torch.as_tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32),
+        }
+
+    def _check_validation_data(
+        self, validation_data: Any, n_features: int
+    ) -> tuple[np.ndarray, ...] | None:
+        if validation_data is None:
+            return None
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 3:
+            raise TypeError("validation_data must be a tuple (X_val, t_val, y_val).")
+        x_val = check_array(validation_data[0], "X_val", ndim=2, dtype=np.float32)
+        t_val = check_binary_treatment(validation_data[1], "t_val")
+        y_val = check_array(validation_data[2], "y_val", ndim=1)
+        check_consistent_length(X_val=x_val, t_val=t_val, y_val=y_val)
+        if x_val.shape[1] != n_features:
+            raise ValueError(f"X_val has {x_val.shape[1]} columns but X has {n_features}.")
+        return x_val, t_val, y_val
 
     # ------------------------------------------------------------ prediction
     def _chunk_outputs(

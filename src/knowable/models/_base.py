@@ -247,7 +247,13 @@ class UncertainModel(BaseEstimator):
         return DeepKernel(extractor, gp, self._n_noise())
 
     # ------------------------------------------------------------------ fit
-    def _fit_networks(self, x: torch.Tensor, targets: dict[str, torch.Tensor]) -> None:
+    def _fit_networks(
+        self,
+        x: torch.Tensor,
+        targets: dict[str, torch.Tensor],
+        validation: dict[str, torch.Tensor] | None = None,
+    ) -> None:
+        """Train the members; ``validation`` (keys ``x`` and those of ``targets``) replaces the split."""
         r = self.resolved_params_
         device = resolve_device(self.device)
         config = self._training_config(device)
@@ -255,7 +261,12 @@ class UncertainModel(BaseEstimator):
         seeds = spawn_seeds(rng, 2 * r["n_members"] + 1)
         self.prediction_seed_ = seeds[-1]
         data = {"x": x.to(device), **{k: v.to(device) for k, v in targets.items()}}
-        n_fit = round(x.shape[0] * (1 - config.validation_fraction))
+        valid = None if validation is None else {k: v.to(device) for k, v in validation.items()}
+        n_fit = (
+            x.shape[0]
+            if valid is not None
+            else round(x.shape[0] * (1 - config.validation_fraction))
+        )
         self._n_fit = max(n_fit, 1)
         members: list[nn.Module] = []
         histories: list[TrainingHistory] = []
@@ -288,6 +299,7 @@ class UncertainModel(BaseEstimator):
                     seeds[2 * i + 1],
                     parameter_groups=groups,
                     on_epoch=lambda *_: advance(1),
+                    validation=valid,
                 )
                 advance(config.max_epochs - len(history.train_loss))
                 members.append(module.cpu() if device.type != "cpu" else module)

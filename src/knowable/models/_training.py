@@ -128,6 +128,7 @@ def train_module(
     *,
     parameter_groups: list[dict] | None = None,
     on_epoch: Callable[[int, float, float], None] | None = None,
+    validation: Mapping[str, torch.Tensor] | None = None,
 ) -> TrainingHistory:
     """Train ``module`` in place by minimising ``loss_fn`` with early stopping.
 
@@ -149,6 +150,10 @@ def train_module(
         default: all parameters with ``config.learning_rate``.
     on_epoch : callable, optional
         ``on_epoch(epoch, train_loss, valid_loss)``, e.g. to advance a progress bar.
+    validation : mapping of str to torch.Tensor, optional
+        A separate early-stopping set with the keys of ``data``. When given,
+        every row of ``data`` is trained on and ``config.validation_fraction``
+        is ignored.
 
     Returns
     -------
@@ -156,14 +161,20 @@ def train_module(
     """
     n = next(iter(data.values())).shape[0]
     rng = np.random.default_rng(seed)
-    train_idx, valid_idx = _split_indices(n, config.validation_fraction, rng)
     device = config.device
-    train_data = {k: v[torch.as_tensor(train_idx, device=v.device)] for k, v in data.items()}
-    valid_data = (
-        {k: v[torch.as_tensor(valid_idx, device=v.device)] for k, v in data.items()}
-        if len(valid_idx)
-        else None
-    )
+    if validation is not None:
+        if set(validation) != set(data):
+            raise ValueError(f"validation has keys {sorted(validation)}, expected {sorted(data)}.")
+        train_idx = np.arange(n)
+        train_data, valid_data = dict(data), dict(validation)
+    else:
+        train_idx, valid_idx = _split_indices(n, config.validation_fraction, rng)
+        train_data = {k: v[torch.as_tensor(train_idx, device=v.device)] for k, v in data.items()}
+        valid_data = (
+            {k: v[torch.as_tensor(valid_idx, device=v.device)] for k, v in data.items()}
+            if len(valid_idx)
+            else None
+        )
 
     gen = torch_generator(int(rng.integers(2**62)), device="cpu")
     attach_generator(module, torch_generator(int(rng.integers(2**62)), device=device))
