@@ -239,7 +239,10 @@ def _curves(rows: list[dict[str, Any]], task: str) -> dict[str, Any]:
             "sem": (curves.std(0, ddof=1) / np.sqrt(len(trials))).tolist()
             if len(trials) > 1
             else [0.0] * curves.shape[1],
+            "median": np.median(curves, 0).tolist(),
             "seconds_mean": float(np.mean([by_trial[k]["seconds"] for k in trials])),
+            "seconds_total": float(np.sum([by_trial[k]["seconds"] for k in trials])),
+            "cpu_seconds_total": float(np.sum([by_trial[k]["cpu_seconds"] for k in trials])),
         }
         fractions = [by_trial[k].get("overlap_fraction") for k in trials]
         if all(f is not None for f in fractions):
@@ -280,11 +283,34 @@ def _compare(curves: dict[str, Any], n_initial: int, batch: int) -> dict[str, An
             if acquired_needed is not None and n[-1] > n_initial
             else None
         ),
+        "median": _median_reading(n, s, n_initial),
         "random_last5_pehe": target5,
         "mu_rho_labels_to_reach_random_last5": labels5,
         "fraction_of_random_acquired_last5": (
             (labels5 - n_initial) / int(n[-1] - n_initial)
             if labels5 is not None and n[-1] > n_initial
+            else None
+        ),
+    }
+
+
+def _median_reading(n: np.ndarray, s: dict[str, Any], n_initial: int) -> dict[str, Any] | None:
+    """The same two readings on the per-step median over trials (robust to one wild trial)."""
+    if "median" not in s["random"]:
+        return None
+    rnd, mr = np.asarray(s["random"]["median"]), np.asarray(s["mu-rho-bald"]["median"])
+    after = np.arange(len(n)) > 5
+    below = mr[after] < rnd[after]
+    reached = np.flatnonzero(mr <= rnd[-1])
+    labels = int(n[reached[0]]) if reached.size else None
+    return {
+        "steps_mu_rho_below_random": int(below.sum()),
+        "labels_where_not_below": [int(v) for v in n[after][~below]],
+        "random_final_pehe": float(rnd[-1]),
+        "mu_rho_labels_to_reach_random_final": labels,
+        "fraction_of_random_acquired": (
+            (labels - n_initial) / int(n[-1] - n_initial)
+            if labels is not None and n[-1] > n_initial
             else None
         ),
     }
@@ -371,6 +397,29 @@ def _markdown(result: dict[str, Any]) -> str:
                     f"{cmp['mu_rho_labels_to_reach_random_last5']} labels "
                     f"({_pct(cmp['fraction_of_random_acquired_last5'])} of random's acquired ones)."
                 )
+            med = cmp.get("median")
+            if med:
+                lines.append(
+                    f"- On the per-step median over trials: mu-rho-BALD below random at "
+                    f"{med['steps_mu_rho_below_random']} of the {cmp['steps_after_5th']} steps "
+                    f"after the 5th"
+                    + (
+                        f" (not at {', '.join(str(v) for v in med['labels_where_not_below'])} labels)"
+                        if med["labels_where_not_below"]
+                        else ""
+                    )
+                    + f"; it reaches random's final median ({med['random_final_pehe']:.3f}) at "
+                    f"{med['mu_rho_labels_to_reach_random_final']} labels "
+                    f"({_pct(med['fraction_of_random_acquired'])} of random's acquired ones)."
+                )
+        totals = [c.get("seconds_total") for c in curves["strategies"].values()]
+        if all(t is not None for t in totals):
+            cpu = sum(c["cpu_seconds_total"] for c in curves["strategies"].values())
+            lines.append(
+                f"- All {len(totals) * len(curves['trials'])} curves: {sum(totals):.0f} s of "
+                f"curve wall time summed ({sum(totals) / result['workers']:.0f} s on "
+                f"{result['workers']} workers if run in one go), {cpu / 3600:.2f} CPU-hours."
+            )
         fractions = {
             s: c["overlap_fraction"]
             for s, c in curves["strategies"].items()
