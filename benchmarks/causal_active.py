@@ -323,18 +323,25 @@ def _figure(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     tasks = [t for t in ("ihdp", "synthetic") if t in result["curves"]]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.2), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
+    # mean ± s.e.m. (the criterion) and the per-step median (robust to one wild trial)
+    fig, axes = plt.subplots(2, len(tasks), figsize=(6 * len(tasks), 8), squeeze=False)
+    for col, task in enumerate(tasks):
         curves = result["curves"][task]
-        for s, c in curves["strategies"].items():
-            n, m, e = (np.asarray(c[k]) for k in ("n_labels", "mean", "sem"))
-            ax.plot(n, m, label=s, lw=2.2 if s in ("mu-rho-bald", "random") else 1.2)
-            ax.fill_between(n, m - e, m + e, alpha=0.15)
-        ax.set_yscale("log")
-        ax.set_xlabel("acquired outcomes (labels)")
-        ax.set_ylabel("test √PEHE (mean ± s.e.m.)")
-        ax.set_title(f"{task} ({len(curves['trials'])} trials)")
-        ax.legend(fontsize=8)
+        for row, stat in enumerate(("mean", "median")):
+            ax = axes[row, col]
+            for s, c in curves["strategies"].items():
+                if stat not in c:
+                    continue
+                n, m = np.asarray(c["n_labels"]), np.asarray(c[stat])
+                ax.plot(n, m, label=s, lw=2.2 if s in ("mu-rho-bald", "random") else 1.2)
+                if stat == "mean":
+                    e = np.asarray(c["sem"])
+                    ax.fill_between(n, m - e, m + e, alpha=0.08)
+            ax.set_yscale("log")
+            ax.set_xlabel("acquired outcomes (labels)")
+            ax.set_ylabel("test √PEHE (" + ("mean ± s.e.m." if stat == "mean" else "median") + ")")
+            ax.set_title(f"{task} ({len(curves['trials'])} trials): {stat}")
+            ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
