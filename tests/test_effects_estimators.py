@@ -164,6 +164,9 @@ def test_validation_data_is_used_for_early_stopping_only(toy):
     again = TARNet("ensemble", n_members=1, max_epochs=8, random_state=0, **SMALL)
     again.fit(X[:300], t[:300], y[:300], validation_data=val)
     np.testing.assert_array_equal(est.effect(X[:20]), again.effect(X[:20]))
+    column = TARNet("ensemble", n_members=1, max_epochs=8, random_state=0, **SMALL)
+    column.fit(X[:300], t[:300], y[:300], validation_data=(val[0], val[1], val[2][:, None]))
+    np.testing.assert_array_equal(est.effect(X[:20]), column.effect(X[:20]))
 
 
 @pytest.mark.parametrize(
@@ -174,6 +177,7 @@ def test_validation_data_is_used_for_early_stopping_only(toy):
         (lambda X, t, y: (X, t + 1, y), ValueError, "t_val"),
         (lambda X, t, y: (X, t, np.where(np.arange(len(y)) == 0, np.nan, y)), ValueError, "y_val"),
         (lambda X, t, y: (X, t[:-1], y), ValueError, "Inconsistent numbers of rows"),
+        (lambda X, t, y: (X, t, np.stack([y, y], 1)), ValueError, "y_val must be one outcome"),
     ],
 )
 def test_bad_validation_data(toy, validation, error, match):

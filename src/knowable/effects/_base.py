@@ -182,15 +182,24 @@ class CATEEstimator(UncertainModel):
         return loss
 
     # ---------------------------------------------------------------- inputs
-    def _check_fit_inputs(self, X: Any, t: Any, y: Any) -> tuple[np.ndarray, ...]:
-        x = check_array(X, "X", ndim=2, dtype=np.float32)
-        t_arr = check_binary_treatment(t, "t")
-        y_arr = check_array(y, "y", ndim=(1, 2))
+    @staticmethod
+    def _check_xty(X: Any, t: Any, y: Any, suffix: str = "") -> tuple[np.ndarray, ...]:
+        """Covariates, binary treatment and one outcome column, named ``X{suffix}`` etc. in errors."""
+        names = {k: f"{k}{suffix}" for k in ("X", "t", "y")}
+        x = check_array(X, names["X"], ndim=2, dtype=np.float32)
+        t_arr = check_binary_treatment(t, names["t"])
+        y_arr = check_array(y, names["y"], ndim=(1, 2))
         if y_arr.ndim == 2:
             if y_arr.shape[1] != 1:
-                raise ValueError(f"y must be one outcome column, got shape {y_arr.shape}.")
+                raise ValueError(
+                    f"{names['y']} must be one outcome column, got shape {y_arr.shape}."
+                )
             y_arr = y_arr[:, 0]
-        check_consistent_length(X=x, t=t_arr, y=y_arr)
+        check_consistent_length(**{names["X"]: x, names["t"]: t_arr, names["y"]: y_arr})
+        return x, t_arr, y_arr
+
+    def _check_fit_inputs(self, X: Any, t: Any, y: Any) -> tuple[np.ndarray, ...]:
+        x, t_arr, y_arr = self._check_xty(X, t, y)
         counts = np.bincount(t_arr.astype(np.int64), minlength=2)
         if counts.min() < 2:
             raise ValueError(
@@ -261,10 +270,7 @@ class CATEEstimator(UncertainModel):
             return None
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 3:
             raise TypeError("validation_data must be a tuple (X_val, t_val, y_val).")
-        x_val = check_array(validation_data[0], "X_val", ndim=2, dtype=np.float32)
-        t_val = check_binary_treatment(validation_data[1], "t_val")
-        y_val = check_array(validation_data[2], "y_val", ndim=1)
-        check_consistent_length(X_val=x_val, t_val=t_val, y_val=y_val)
+        x_val, t_val, y_val = self._check_xty(*validation_data, suffix="_val")
         if x_val.shape[1] != n_features:
             raise ValueError(f"X_val has {x_val.shape[1]} columns but X has {n_features}.")
         return x_val, t_val, y_val
