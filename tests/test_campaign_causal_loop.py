@@ -108,6 +108,54 @@ def test_same_seed_same_run_and_shared_warm_start():
     assert not np.array_equal(a.labelled, c.labelled)
 
 
+def test_strategies_share_every_round_s_model_seed():
+    seeds = {}
+
+    def factory_for(strategy):
+        def factory(seed):
+            seeds.setdefault(strategy, []).append(seed)
+            return BayesianTLearner(seed)
+
+        return factory
+
+    for strategy in ("random", "mu-rho-bald", "sundin"):
+        CausalActiveLoop(
+            factory_for(strategy),
+            POOL,
+            TEST,
+            strategy=strategy,
+            n_initial=20,
+            max_labels=60,
+            random_state=4,
+        ).run()
+    assert len(seeds["random"]) == 5 and len(set(seeds["random"])) == 5
+    assert seeds["random"] == seeds["mu-rho-bald"] == seeds["sundin"]
+
+
+def test_strategies_holding_the_same_units_fit_the_same_model():
+    # an order-sensitive estimator (minibatch SGD) that has acquired the whole pool must not
+    # depend on the order in which each strategy acquired it
+    small = Dataset(POOL.x[:40], t=POOL.t[:40], y=POOL.y[:40])
+    curves = [
+        CausalActiveLoop(
+            lambda s: TARNet("ensemble", n_members=2, max_epochs=3, hidden_size=16, random_state=s),
+            small,
+            TEST,
+            strategy=strategy,
+            n_initial=20,
+            batch_size=10,
+            random_state=0,
+        )
+        .run()
+        .metric("pehe")["value"]
+        .to_numpy()
+        for strategy in ("random", "mu-bald")
+    ]
+    assert curves[0][0] == curves[1][0]
+    assert curves[0][-1] == curves[1][-1]
+    assert curves[0][1] != curves[1][1]
+
+
 def test_pi_strategies_fit_a_propensity_or_take_one():
     from sklearn.linear_model import LogisticRegression
 

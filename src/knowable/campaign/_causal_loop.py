@@ -108,7 +108,11 @@ class CausalActiveLoop:
         the labelled outcomes each round (the reference code's standardisation).
     random_state : None, int or numpy.random.Generator
         Seed of everything: warm-start set, estimator seeds, acquisition. The
-        same seed gives every strategy the same warm-start set and first model.
+        same seed gives every strategy the same warm-start set and the same
+        model seed in every round (common random numbers), and each round's
+        estimator sees the acquired units in pool order, so two strategies
+        that hold the same units fit the same model: differences between their
+        curves come from what they acquired, not from initialisation noise.
     verbose : bool
         Show a progress bar.
     """
@@ -249,18 +253,21 @@ class CausalActiveLoop:
             }
         )
         pi_pool = self._pool_propensity(x_pool, t_pool)
+        n_rounds = 1 + -(-(cap - n0) // b)
+        # drawn before anything strategy-dependent, so every strategy gets the same ones
+        model_seeds = [seed % (2**31) for seed in spawn_seeds(rng, n_rounds)]
         labelled = self._warm_start(t_pool, n0, rng)
         outcomes = list(oracle.query(np.asarray(labelled)))
-        n_rounds = 1 + -(-(cap - n0) // b)
         rows: list[dict[str, Any]] = []
         acq_rows: list[dict[str, Any]] = []
         with progress_bar(
             n_rounds, f"causal active learning ({self.strategy})", self.verbose
         ) as advance:
             for rnd in range(n_rounds):
-                estimator = self.estimator_factory(spawn_seeds(rng, 1)[0] % (2**31))
-                idx = np.asarray(labelled)
-                y_lab = np.asarray(outcomes, dtype=float)
+                estimator = self.estimator_factory(model_seeds[rnd])
+                order = np.argsort(labelled, kind="stable")
+                idx = np.asarray(labelled)[order]
+                y_lab = np.asarray(outcomes, dtype=float)[order]
                 start = time.perf_counter()
                 estimator.fit(x_pool[idx], t_pool[idx], y_lab, **fit_kwargs)
                 fit_s = time.perf_counter() - start
