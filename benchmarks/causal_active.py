@@ -32,12 +32,15 @@ Usage::
 
 Writes ``benchmarks/results/causal_active{suffix}.{json,md,png}``; progress is
 appended to ``causal_active{suffix}.partial.jsonl`` and finished jobs are
-skipped when the same command is run again.
+skipped when the same command is run again. Each curve records a hash of the
+library source it ran on; the report names the hashes, so a resumed run that
+mixes library versions says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -50,6 +53,7 @@ from typing import Any
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
+LIBRARY = Path(__file__).resolve().parents[1] / "src" / "knowable"
 STRATEGIES = (
     "random",
     "mu-bald",
@@ -183,6 +187,15 @@ def run_job(job: tuple[str, int, str, bool, int | None, bool]) -> dict[str, Any]
     return row
 
 
+def _library_hash() -> str:
+    """First 12 hex digits of the SHA-256 of the library's Python sources."""
+    digest = hashlib.sha256()
+    for path in sorted(LIBRARY.rglob("*.py")):
+        digest.update(path.relative_to(LIBRARY).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _run(jobs: list[tuple], workers: int, budget_s: float | None, partial: Path) -> list[dict]:
     done_keys = set()
     rows: list[dict[str, Any]] = []
@@ -193,6 +206,10 @@ def _run(jobs: list[tuple], workers: int, budget_s: float | None, partial: Path)
             done_keys.add((row["task"], row["trial"], row["strategy"]))
     pending = [j for j in jobs if (j[0], j[1], j[2]) not in done_keys]
     print(f"{len(rows)} jobs already done, {len(pending)} to run", flush=True)
+    library = _library_hash()
+    older = sum(r.get("library") != library for r in rows)
+    if older:
+        print(f"warning: {older} finished curves ran on other library code", flush=True)
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         running: set[Any] = set()
@@ -207,7 +224,7 @@ def _run(jobs: list[tuple], workers: int, budget_s: float | None, partial: Path)
                 break
             finished, running = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
-                row = fut.result()
+                row = fut.result() | {"library": library}
                 rows.append(row)
                 with partial.open("a") as fh:
                     fh.write(json.dumps(row) + "\n")
@@ -345,6 +362,14 @@ def _markdown(result: dict[str, Any]) -> str:
         + "; synthetic: MC dropout, early stopping on 20 % of the acquired units); "
         "temperature 0.25 (Sundin 1.0); mean ± s.e.m. of test √PEHE over trials.",
         "",
+        "Library source hash (curves): "
+        + ", ".join(f"`{h}` ({k})" for h, k in result["library_hashes"].items())
+        + (
+            " — curves from different library code are mixed."
+            if len(result["library_hashes"]) > 1
+            else "."
+        ),
+        "",
     ]
     for task, curves in result["curves"].items():
         strategies = list(curves["strategies"])
@@ -477,6 +502,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "wall_s": wall,
         "estimators": {t: ESTIMATORS[t] for t in tasks},
         "ihdp_validation": not args.ihdp_no_validation,
+        "library_hashes": {
+            h: sum(r.get("library", "unrecorded") == h for r in rows)
+            for h in sorted({r.get("library", "unrecorded") for r in rows})
+        },
         "curves": curves,
         "comparison": {t: _compare(c, 100 if t == "ihdp" else 10) for t, c in curves.items()},
         "rows": rows,
