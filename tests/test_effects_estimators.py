@@ -71,6 +71,27 @@ def test_due_effect_variance_uses_the_exact_cross_covariance(toy):
     np.testing.assert_allclose(post.draws.mean(0), mean, atol=0.1 * float(np.sqrt(cov.max())))
 
 
+def test_due_ate_interval_is_exact_under_the_joint_posterior(toy):
+    """The ATE's variance keeps the residual covariance between units (GPyTorch's dense joint)."""
+    X, t, y, _ = toy
+    est = TARNet("due", n_samples=2000, max_epochs=20, random_state=0, **SMALL).fit(X, t, y)
+    x = X[:60]
+    module = est.members_[0]
+    with torch.no_grad():
+        blocks = module.blocks(module.extractor(est._standardise_X(est._validate_X(x, fitting=False))))
+        joint = module.gp(blocks.reshape(1, 120, -1), diag=False)
+    d = np.tile([-1.0, 1.0], 60) / 60
+    exact_var = d @ joint.covariance_matrix[0].double().numpy() @ d * est.y_scale_**2
+    exact_mean = d @ joint.mean[0].double().numpy() * est.y_scale_
+    lo, hi = est.ate_interval(x, alpha=0.05)
+    z = 1.959963984540054
+    assert (lo + hi) / 2 == pytest.approx(exact_mean, rel=1e-6)
+    assert (lo + hi) / 2 == pytest.approx(est.ate(x), rel=1e-6)
+    assert ((hi - lo) / (2 * z)) ** 2 == pytest.approx(exact_var, rel=2e-3)  # float32 model
+    # the per-unit draws (independent residuals) understate it; this is why the draws are not used
+    assert est.effect_samples(x).mean(1).var() < 0.95 * exact_var
+
+
 def test_due_is_more_uncertain_far_from_the_data(toy):
     X, t, y, _ = toy
     est = TARNet("due", max_epochs=40, random_state=0, **SMALL).fit(X, t, y)

@@ -235,6 +235,20 @@ def test_gp_block_covariance_equals_gpytorch_joint_and_draws_match_it():
     np.testing.assert_allclose(diff.numpy(), exact.numpy(), rtol=0.05)
 
 
+def test_gp_weighted_sum_moments_equal_gpytorch_joint():
+    gp, gen = _trained_gp(3)
+    z = torch.randn(23, 3, generator=gen, dtype=torch.float64)
+    w = torch.randn(23, generator=gen, dtype=torch.float64)
+    with torch.no_grad():
+        ref = gp(z.unsqueeze(0).expand(2, -1, -1), diag=False)
+    exact_mean = ref.mean.numpy() @ w.numpy()
+    exact_var = np.einsum("i,cij,j->c", w.numpy(), ref.covariance_matrix.numpy(), w.numpy())
+    for chunk in (23, 5, 1):  # one block, uneven blocks, one input per block
+        mean, var = gp.weighted_sum_moments(z, w, chunk_size=chunk)
+        np.testing.assert_allclose(mean.numpy(), exact_mean, rtol=1e-8)
+        np.testing.assert_allclose(var.numpy(), exact_var, rtol=1e-5)
+
+
 def test_gp_training_marginals_kl_and_gradients_equal_gpytorch():
     gp, gen = _trained_gp(2)
     gp.train()
