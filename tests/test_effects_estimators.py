@@ -78,7 +78,9 @@ def test_due_ate_interval_is_exact_under_the_joint_posterior(toy):
     x = X[:60]
     module = est.members_[0]
     with torch.no_grad():
-        blocks = module.blocks(module.extractor(est._standardise_X(est._validate_X(x, fitting=False))))
+        blocks = module.blocks(
+            module.extractor(est._standardise_X(est._validate_X(x, fitting=False)))
+        )
         joint = module.gp(blocks.reshape(1, 120, -1), diag=False)
     d = np.tile([-1.0, 1.0], 60) / 60
     exact_var = d @ joint.covariance_matrix[0].double().numpy() @ d * est.y_scale_**2
@@ -88,8 +90,8 @@ def test_due_ate_interval_is_exact_under_the_joint_posterior(toy):
     assert (lo + hi) / 2 == pytest.approx(exact_mean, rel=1e-6)
     assert (lo + hi) / 2 == pytest.approx(est.ate(x), rel=1e-6)
     assert ((hi - lo) / (2 * z)) ** 2 == pytest.approx(exact_var, rel=2e-3)  # float32 model
-    # the per-unit draws (independent residuals) understate it; this is why the draws are not used
-    assert est.effect_samples(x).mean(1).var() < 0.95 * exact_var
+    # the draws are functions, so their averages agree (up to Monte Carlo and random features)
+    assert est.effect_samples(x).mean(1).var() == pytest.approx(exact_var, rel=0.15)
 
 
 def test_due_is_more_uncertain_far_from_the_data(toy):

@@ -224,7 +224,7 @@ def test_gp_block_covariance_equals_gpytorch_joint_and_draws_match_it():
         np.testing.assert_allclose(
             cov[:, i].numpy(), ref.covariance_matrix.numpy(), rtol=1e-5, atol=1e-7
         )
-    draws = gp.sample_blocks(blocks, 40000, seed=0, chunk_seed=1)  # (S, C, n, b)
+    draws = gp.sample_blocks(blocks, 40000, seed=0)  # (S, C, n, b)
     np.testing.assert_allclose(draws.mean(0).numpy(), mean.numpy(), atol=0.03)
     centred = draws - draws.mean(0)
     emp = torch.einsum("scni,scnj->cnij", centred, centred) / draws.shape[0]
@@ -233,6 +233,41 @@ def test_gp_block_covariance_equals_gpytorch_joint_and_draws_match_it():
     diff = (draws[..., 1] - draws[..., 0]).var(0)
     exact = cov[..., 0, 0] + cov[..., 1, 1] - 2 * cov[..., 0, 1]
     np.testing.assert_allclose(diff.numpy(), exact.numpy(), rtol=0.05)
+
+
+def test_gp_draws_are_functions_consistent_across_units_and_chunks():
+    gp, gen = _trained_gp(4)
+    z = torch.randn(10, 3, generator=gen, dtype=torch.float64)
+    z[7] = z[2]  # two copies of one input
+    whole = gp.sample_blocks(z.unsqueeze(1), 50, seed=5)
+    parts = torch.cat(
+        [gp.sample_blocks(z[i : i + 3].unsqueeze(1), 50, seed=5) for i in range(0, 10, 3)], dim=2
+    )
+    np.testing.assert_allclose(parts.numpy(), whole.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(whole[:, :, 7].numpy(), whole[:, :, 2].numpy(), rtol=1e-10)
+    assert not torch.equal(whole, gp.sample_blocks(z.unsqueeze(1), 50, seed=6))
+
+
+@pytest.mark.parametrize("b", [1, 2])
+def test_gp_draws_match_the_joint_posterior_between_units(b):
+    """Within a unit exact (recoloured); between units the random-feature residual, O(k/sqrt(D))."""
+    gp, gen = _trained_gp(5)
+    blocks = torch.randn(6, b, 3, generator=gen, dtype=torch.float64) * 0.3
+    flat = blocks.reshape(6 * b, 3)
+    with torch.no_grad():
+        ref = gp(flat.unsqueeze(0).expand(2, -1, -1), diag=False)
+    draws = gp.sample_blocks(blocks, 40000, seed=0).reshape(40000, 2, 6 * b)
+    centred = draws - draws.mean(0)
+    emp = torch.einsum("sci,scj->cij", centred, centred) / 40000
+    exact = ref.covariance_matrix.double()
+    scale = float(exact.diagonal(dim1=-2, dim2=-1).max())
+    np.testing.assert_allclose(emp.numpy(), exact.numpy(), atol=0.08 * scale)
+    for c in range(2):  # every unit's own block is exact up to sampling error
+        for i in range(6):
+            sl = slice(i * b, (i + 1) * b)
+            np.testing.assert_allclose(
+                emp[c, sl, sl].numpy(), exact[c, sl, sl].numpy(), rtol=0.05, atol=0.01 * scale
+            )
 
 
 def test_gp_weighted_sum_moments_equal_gpytorch_joint():

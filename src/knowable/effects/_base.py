@@ -277,7 +277,7 @@ class CATEEstimator(UncertainModel):
 
     # ------------------------------------------------------------ prediction
     def _chunk_outputs(
-        self, x: torch.Tensor, chunk_index: int
+        self, x: torch.Tensor
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Draws ``(S, n, 2)``, noise ``(S|1, n|1, 2)``, exact covariance and mean (DUE) or None."""
         mu, sd = self.y_mean_, self.y_scale_
@@ -292,7 +292,6 @@ class CATEEstimator(UncertainModel):
                     blocks,
                     self.resolved_params_["n_samples"],
                     self.prediction_seed_,
-                    self.prediction_seed_ + 7919 * (chunk_index + 1),
                 )  # (S, 1, n, 2)
             noise = module.noise_scale().detach().double().numpy() * sd
             return (
@@ -335,8 +334,8 @@ class CATEEstimator(UncertainModel):
             and ``covariance`` holds the exact ``(n, 2, 2)`` posterior covariance.
         """
         parts = []
-        for i, chunk in enumerate(self._chunks(X, batch_size)):
-            draws, noise, cov, mean = self._chunk_outputs(chunk, i)
+        for chunk in self._chunks(X, batch_size):
+            draws, noise, cov, mean = self._chunk_outputs(chunk)
             parts.append(
                 Posterior(
                     draws,
@@ -363,12 +362,10 @@ class CATEEstimator(UncertainModel):
         Returns
         -------
         numpy.ndarray of shape (S, n)
-            Draw ``s`` is the same ensemble member or dropout mask for every
-            unit. For DUE, draw ``s`` shares the GP's inducing values across
-            units and adds a residual drawn independently per unit: each
-            unit's ``(mu0, mu1)`` has the exact joint posterior, but averages
-            over units understate their variance (:meth:`ate_interval` is
-            exact).
+            Draw ``s`` is one ensemble member, dropout mask or GP function
+            for every unit (DUE: each unit's ``(mu0, mu1)`` block has the exact
+            joint posterior; the residual correlation between units comes from
+            random features, see :meth:`ate_interval` for the exact ATE).
         """
         draws = self.predict_outcomes(X).draws
         return draws[..., 1] - draws[..., 0]
@@ -476,11 +473,9 @@ class CATEEstimator(UncertainModel):
         or dropout mask for every unit) gives one ATE and the standard
         deviation is theirs. For DUE the mean and variance are exact under the
         GP's joint posterior over all units, including the covariance between
-        units that the inducing points do not explain. That costs ``O(n²)``
-        kernel evaluations (on one CPU core about 3 s for 5,000 units and 35 s
-        for 20,000); the per-unit draws of :meth:`effect_samples` are cheaper,
-        but their residuals are independent between units, so their average
-        would understate the ATE variance.
+        units that the inducing points do not explain, with no Monte Carlo
+        error. That costs ``O(n²)`` kernel evaluations (on one CPU core about
+        3 s for 5,000 units and 35 s for 20,000).
 
         Parameters
         ----------

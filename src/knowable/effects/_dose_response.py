@@ -41,7 +41,7 @@ from ..models._heads import MixtureDensityHead, MixtureOutput
 from ..models._layers import MLP, init_parameters
 from ..models._networks import DeepKernel
 from ..models._regressor import UncertainRegressor
-from ._dose_response_due import build_dose_response_kernel, pathwise_draws
+from ._dose_response_due import build_dose_response_kernel
 
 __all__ = ["DoseResponse", "DoseResponseCurve", "TreatmentDensity"]
 
@@ -101,7 +101,7 @@ class DoseResponse(UncertainModel):
         scale), sampled ``n_samples`` times. Each DUE draw is one GP function
         (pathwise conditioning of a random-feature prior draw on a draw of
         the inducing values), shared by every unit and chunk (see
-        :func:`~knowable.effects._dose_response_due.pathwise_draws`).
+        :meth:`~knowable.models._gp.VariationalGP.sample_blocks`).
     n_components : int
         Gaussian-mixture components of the outcome density (not DUE).
     head_hidden_size : int
@@ -365,10 +365,10 @@ class DoseResponse(UncertainModel):
         with torch.no_grad():
             for i in range(0, xt.shape[0], size):
                 z = module.extractor(xt[i : i + size])
-                f = pathwise_draws(
-                    module.gp, z, self.resolved_params_["n_samples"], self.prediction_seed_
+                f = module.gp.sample_blocks(
+                    z.unsqueeze(1), self.resolved_params_["n_samples"], self.prediction_seed_
                 )
-                parts.append(f.numpy())
+                parts.append(f[:, 0, :, 0].numpy())
         return np.concatenate(parts, 1) * self.y_scale_ + self.y_mean_
 
     def _due_noise_scale(self) -> float:

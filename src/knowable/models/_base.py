@@ -330,9 +330,7 @@ class UncertainModel(BaseEstimator):
                     set_mc_dropout(module, False)
         return outs
 
-    def _gp_draws(
-        self, x: torch.Tensor, chunk_index: int
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _gp_draws(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """DUE: draws ``(S, C, n)``, exact mean ``(C, n)`` and variance ``(C, n)`` on one chunk."""
         module: DeepKernel = self.members_[0]
         module.eval()
@@ -343,7 +341,6 @@ class UncertainModel(BaseEstimator):
                 feats,
                 self.resolved_params_["n_samples"],
                 self.prediction_seed_,
-                self.prediction_seed_ + 7919 * (chunk_index + 1),
             )
         return draws[..., 0], mean[..., 0], cov[..., 0, 0]
 

@@ -111,9 +111,9 @@ class UncertainClassifier(UncertainModel):
             :class:`Categorical` observation model.
         """
         parts = []
-        for i, chunk in enumerate(self._chunks(X, batch_size)):
+        for chunk in self._chunks(X, batch_size):
             if self.resolved_params_["method"] == "due":
-                f, _, _ = self._gp_draws(chunk, i)  # (S, C, n)
+                f, _, _ = self._gp_draws(chunk)  # (S, C, n)
                 probs = torch.softmax(f.double(), dim=1).numpy().transpose(0, 2, 1)
             else:
                 outs = self._member_outputs(chunk)

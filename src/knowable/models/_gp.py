@@ -4,17 +4,11 @@ GPyTorch supplies the model, the variational parameters and the KL term. The
 predictive computations below are written out because GPyTorch only returns a
 joint normal over one batch of inputs: knowable needs (a) the exact 2x2 (or
 b x b) covariance between the outputs belonging to one unit (``mu0, mu1`` of a
-treatment-conditioned GP) and (b) draws that are *consistent across inputs and
-chunks*, so acquisitions computed chunk by chunk over a huge pool see the same
-function draw everywhere. Draw ``s`` is
-
-    f_s(z) = m(z) + A(z)^T v_s + R(z)^{1/2} eps,    v_s ~ q(v) = N(m_v, S_v),
-
-with ``A = L^{-1} K_Zz`` (``L`` the Cholesky factor of ``K_ZZ``, whitened
-parameterisation) and ``R`` the conditional covariance of the unit's block. The
-marginal of every block is exact; two different units share ``v_s`` and so
-covary through the inducing variables (the small prior-conditional cross term
-between distinct units is dropped).
+treatment-conditioned GP), (b) exact moments of averages over many units, and
+(c) draws that are *consistent across inputs and chunks* (the Posterior
+contract), so acquisitions computed chunk by chunk over a huge pool see one
+function per draw everywhere: :meth:`VariationalGP.sample_blocks` draws by
+pathwise conditioning (Wilson et al. 2020).
 """
 
 from __future__ import annotations
@@ -216,45 +210,121 @@ class VariationalGP(gpytorch.models.ApproximateGP):
 
     @torch.no_grad()
     def sample_blocks(
-        self, blocks: torch.Tensor, n_samples: int, seed: int, chunk_seed: int
+        self, blocks: torch.Tensor, n_samples: int, seed: int, n_features: int = 1024
     ) -> torch.Tensor:
-        """Posterior draws consistent across units and chunks.
+        """Posterior function draws, consistent across units and chunks (pathwise conditioning).
+
+        Draw ``s`` of latent ``c`` is a prior function ``g_s(z) = φ(z)ᵀ w_s``
+        from random Fourier features (``n_features`` of them, weights
+        ``w_s ~ N(0, I)``) updated to inducing values ``v_s ~ q(v)``:
+
+            f_s(z) = m(z) + A(z)ᵀ v_s + r_s(z),   r_s(z) = g_s(z) − A(z)ᵀ L⁻¹ g_s(Z),
+
+        with ``A = L⁻¹ K_Zz`` (``L`` the Cholesky factor of ``K_ZZ``, whitened
+        parameterisation). Given the seed, ``f_s`` is a fixed function, so any
+        units in any chunking see the same draw, and two copies of one input get
+        the same value. ``r_s`` carries the covariance that the inducing values
+        do not explain; its exact within-block value ``k(z, z') − A(z)ᵀA(z')``
+        is a small difference of large numbers inside the data, which the
+        random-feature kernel gets wrong by ``O(k(z, z) / sqrt(n_features))``,
+        so each unit's residual block is recoloured to the exact one
+        (``R^{1/2} G^{-1/2}``, ``G`` the random-feature value): every block's
+        joint distribution is the exact posterior one, and only the residual
+        correlation *between* units is approximated. Dropping ``r_s`` (the
+        conditional mean ``E[f | v_s]``) gave 63–77 % of the exact per-unit
+        variance on the dose-response simulator; drawing it independently per
+        unit made two copies of one input uncorrelated.
 
         Parameters
         ----------
         blocks : torch.Tensor of shape (n, b, d)
-            ``b`` GP inputs per unit.
+            ``b`` GP inputs per unit (e.g. ``[phi(x), 0]`` and ``[phi(x), 1]``).
         n_samples : int
             Number of draws ``S``.
         seed : int
-            Seed of the shared inducing-variable draws ``v_s`` (same for every chunk).
-        chunk_seed : int
-            Seed of this chunk's unit-specific residual noise.
+            Seed of the draws (use the same one for every chunk): ``v_s`` from
+            ``seed``, the feature basis and weights from ``seed + 1``.
+        n_features : int
+            Random Fourier features of the prior, per latent.
 
         Returns
         -------
-        torch.Tensor of shape (S, C, n, b)
+        torch.Tensor of shape (S, C, n, b), float64 on the CPU
         """
         n, b, d = blocks.shape
         chol, m_v, chol_s = self._whitened_terms()
-        dev, dt = blocks.device, blocks.dtype
         gen_v = torch.Generator(device="cpu").manual_seed(int(seed))
-        eps_v = torch.randn((n_samples, *m_v.shape), generator=gen_v, dtype=dt).to(dev)
-        v = m_v + torch.einsum("cmk,sck->scm", chol_s, eps_v)  # (S, C, M)
+        eps_v = torch.randn((n_samples, *m_v.shape), generator=gen_v, dtype=blocks.dtype)
+        v = (m_v + torch.einsum("cmk,sck->scm", chol_s, eps_v.to(blocks.device))).double().cpu()
         flat = blocks.reshape(n * b, d)
-        a = self._interp(chol, flat).reshape(self.n_latent, -1, n, b)
-        prior_mean = self.mean_module(flat.unsqueeze(0).expand(self.n_latent, -1, -1)).reshape(
-            self.n_latent, n, b
-        )
-        f = prior_mean + torch.einsum("cmnb,scm->scnb", a, v)
-        residual = self._prior_block(blocks) - torch.einsum("cmni,cmnj->cnij", a, a)
-        eye = torch.eye(b, dtype=dt, device=dev)
-        residual = 0.5 * (residual + residual.mT) + 1e-6 * eye
-        evals, evecs = torch.linalg.eigh(residual)  # robust square root of a tiny PSD block
-        root = evecs * evals.clamp_min(0.0).sqrt().unsqueeze(-2)
-        gen_r = torch.Generator(device="cpu").manual_seed(int(chunk_seed))
-        eps_r = torch.randn((n_samples, self.n_latent, n, b), generator=gen_r, dtype=dt).to(dev)
-        return f + torch.einsum("cnij,scnj->scni", root, eps_r)
+        a = self._interp(chol, flat).double().cpu()  # (C, M, N)
+        zb = flat.unsqueeze(0).expand(self.n_latent, -1, -1)
+        prior_mean = self.mean_module(zb).double().cpu()  # (C, N)
+        if b > 1:
+            a_blocks = a.reshape(self.n_latent, -1, n, b)
+            exact = self._prior_block(blocks).double().cpu() - torch.einsum(
+                "cmni,cmnj->cnij", a_blocks, a_blocks
+            )  # (C, n, b, b): the residual covariance within each unit
+        z = flat.double().cpu()
+        z_ind = self.variational_strategy.inducing_points.double().cpu()  # (C, M, d)
+        chol64 = chol.double().cpu()
+        gen_rff = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
+        out = torch.empty((n_samples, self.n_latent, n * b), dtype=torch.float64)
+        for c in range(self.n_latent):
+            omega, phase, amp = _random_feature_basis(self, c, d, n_features, gen_rff)
+            weights = torch.randn((n_features, n_samples), generator=gen_rff, dtype=torch.float64)
+            proj_ind = torch.linalg.solve_triangular(
+                chol64[c], amp * torch.cos(z_ind[c] @ omega + phase), upper=False
+            )  # L⁻¹ φ(Z), (M, D)
+            psi = amp * torch.cos(z @ omega + phase) - a[c].T @ proj_ind  # (N, D)
+            if b == 1:
+                prior_var = self.covar_module(zb[c : c + 1], diag=True)[0].double().cpu()
+                var = (prior_var - (a[c] * a[c]).sum(0)).clamp_min(0.0)
+                scale = torch.sqrt(var / (psi * psi).sum(1).clamp_min(1e-300))
+                residual = scale[:, None] * (psi @ weights)  # (N, S)
+            else:
+                psi_b = psi.reshape(n, b, n_features)
+                recolour = _sqrt_psd(exact[c]) @ _inv_sqrt_psd(psi_b @ psi_b.mT)
+                residual = torch.einsum("nij,njs->nis", recolour, psi_b @ weights)
+                residual = residual.reshape(n * b, n_samples)
+            out[:, c] = (prior_mean[c][:, None] + a[c].T @ v[:, c].T + residual).T
+        return out.reshape(n_samples, self.n_latent, n, b)
+
+
+def _sqrt_psd(m: torch.Tensor) -> torch.Tensor:
+    """Symmetric square root of a batch of symmetric PSD matrices ``(..., b, b)``."""
+    evals, evecs = torch.linalg.eigh(0.5 * (m + m.mT))
+    return (evecs * evals.clamp_min(0.0).sqrt().unsqueeze(-2)) @ evecs.mT
+
+
+def _inv_sqrt_psd(m: torch.Tensor) -> torch.Tensor:
+    """Symmetric inverse square root of PSD matrices, eigenvalues floored at 1e-12 x the largest."""
+    evals, evecs = torch.linalg.eigh(0.5 * (m + m.mT))
+    floor = 1e-12 * evals[..., -1:].clamp_min(1e-300)
+    return (evecs * evals.clamp_min(floor).rsqrt().unsqueeze(-2)) @ evecs.mT
+
+
+def _random_feature_basis(
+    gp: VariationalGP, latent: int, width: int, n_features: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Random Fourier features of one latent's stationary kernel: frequencies, phases, amplitude.
+
+    ``k(z, z') ≈ φ(z)ᵀφ(z')`` with ``φ(z) = amp · cos(z Ω + b)``. RBF
+    frequencies are normal; Matérn-ν frequencies are multivariate Student-t
+    with 2ν (an integer here) degrees of freedom, a normal divided by the
+    square root of a χ² over its degrees of freedom.
+    """
+    base = gp.covar_module.base_kernel
+    ell = float(base.lengthscale.reshape(gp.n_latent, -1)[latent, 0])
+    omega = torch.randn((width, n_features), generator=generator, dtype=torch.float64)
+    if isinstance(base, gpytorch.kernels.MaternKernel):
+        df = round(2 * base.nu)
+        chi2 = torch.randn((df, n_features), generator=generator, dtype=torch.float64).pow(2).sum(0)
+        omega = omega * torch.sqrt(df / chi2)
+    phase = 2 * torch.pi * torch.rand(n_features, generator=generator, dtype=torch.float64)
+    outputscale = float(gp.covar_module.outputscale.reshape(-1)[latent])
+    amp = (2 * outputscale / n_features) ** 0.5
+    return omega / ell, phase, amp
 
 
 def _safe_cholesky(k: torch.Tensor, jitter: float) -> torch.Tensor:

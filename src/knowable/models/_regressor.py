@@ -237,15 +237,15 @@ class UncertainRegressor(UncertainModel):
             :class:`GaussianNoise` or :class:`GaussianMixture` observation model.
         """
         parts = []
-        for i, chunk in enumerate(self._chunks(X, batch_size)):
-            parts.append(self._chunk_posterior(chunk, i))
+        for chunk in self._chunks(X, batch_size):
+            parts.append(self._chunk_posterior(chunk))
         return Posterior.concatenate(parts)
 
-    def _chunk_posterior(self, x: torch.Tensor, chunk_index: int) -> Posterior:
+    def _chunk_posterior(self, x: torch.Tensor) -> Posterior:
         mu = self.y_mean_.astype(np.float64)
         sd = self.y_scale_.astype(np.float64)
         if self.resolved_params_["method"] == "due":
-            draws, mean, var = self._gp_draws(x, chunk_index)  # (S, k, n), (k, n), (k, n)
+            draws, mean, var = self._gp_draws(x)  # (S, k, n), (k, n), (k, n)
             draws_np = draws.double().numpy().transpose(0, 2, 1) * sd + mu
             noise = self.members_[0].noise_scale().detach().double().numpy() * sd
             cov = np.zeros((x.shape[0], self.n_outputs_, self.n_outputs_))
