@@ -145,3 +145,24 @@ def test_bad_inputs():
         select(iter([post]), 2, "batchbald")
     with pytest.raises(ValueError, match="n_configurations"):
         batchbald(post, 2, n_configurations=0)
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_due_models_give_batchbald_consistent_draws_for_copies(kind):
+    """A DUE model's draws are one function per draw, so BatchBALD sees a copy as redundant."""
+    from knowable.models import UncertainClassifier, UncertainRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(150, 2))
+    small = dict(max_epochs=5, hidden_size=16, n_inducing=10, n_samples=200, random_state=0)
+    if kind == "regressor":
+        model = UncertainRegressor("due", **small).fit(x, np.sin(3 * x[:, 0]))
+    else:
+        model = UncertainClassifier("due", **small).fit(x, (x[:, 0] > 0).astype(int))
+    pool = rng.uniform(-3, 3, size=(30, 2))
+    first = batchbald(model.posterior(pool), 1).indices[0]
+    copies = np.vstack([pool, pool[first]])  # the most informative point, twice
+    draws = model.posterior(copies).draws
+    np.testing.assert_allclose(draws[:, first], draws[:, -1], rtol=1e-5, atol=1e-6)
+    picks = batchbald(model.posterior(copies), 2, random_state=0).indices
+    assert picks[0] in (first, 30) and not {first, 30} <= set(picks.tolist())
