@@ -19,8 +19,10 @@ acquired units only (factual outcomes): DUE on IHDP, MC dropout on the 1-D task
 
 Strategies: random, mu-bald, tau-bald, rho-bald, mu-rho-bald, pi-bald (the
 pool propensity from a logistic regression on the pool's (x, t)) and Sundin,
-temperature 0.25 (Sundin: 1), the same warm start and first model for every
-strategy of a trial. Reported: mean ± s.e.m. √PEHE per step, the steps after
+temperature 0.25 (Sundin: 1). All strategies of a trial share the warm start
+and every round's model seed, and each fit sees the acquired units in pool
+order, so strategies holding the same units fit the same model (at 470 IHDP
+labels every strategy's √PEHE is the same number). Reported: mean ± s.e.m. √PEHE per step, the steps after
 the 5th at which mu-rho-BALD is below random, the labels mu-rho-BALD needs to
 reach random's final √PEHE, and (synthetic) the fraction of acquired units
 with 0.1 < π(x) < 0.9.
