@@ -281,6 +281,8 @@ def _reading(n: np.ndarray, rnd: np.ndarray, mr: np.ndarray, n_initial: int) -> 
         "steps_mu_rho_below_random": int(below.sum()),
         "all_below": bool(below.all()),
         "labels_where_not_below": [int(v) for v in n[after][~below]],
+        # equal means both held the same units: common model seeds make the fits identical
+        "labels_where_equal": [int(v) for v in n[after][mr[after] == rnd[after]]],
         "random_final_pehe": float(rnd[-1]),
         "random_final_labels": int(n[-1]),
         "mu_rho_labels_to_reach_random_final": labels,
@@ -403,7 +405,14 @@ def _markdown(result: dict[str, Any]) -> str:
                 lines.append(
                     "- Steps after the 5th where mu-rho-BALD is not below random: "
                     + ", ".join(str(v) for v in cmp["labels_where_not_below"])
-                    + " labels."
+                    + " labels"
+                    + (
+                        " (equal at "
+                        + ", ".join(str(v) for v in cmp["labels_where_equal"])
+                        + ": the same units, so the same model)."
+                        if cmp.get("labels_where_equal")
+                        else "."
+                    )
                 )
             if cmp.get("random_last5_pehe") is not None:
                 lines.append(
