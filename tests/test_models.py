@@ -183,7 +183,7 @@ def test_due_initial_lengthscale_is_measured_on_capped_features():
 
 
 # ----------------------------------------------------------------- DUE GP maths
-def _trained_gp(seed=0):
+def _trained_gp(seed=0, distinct_latents=False):
     gen = torch.Generator().manual_seed(seed)
     gp = VariationalGP(
         torch.randn(12, 3, generator=gen, dtype=torch.float64).float(),
@@ -199,6 +199,11 @@ def _trained_gp(seed=0):
         chol = torch.randn(2, 12, 12, generator=gen).tril() * 0.3 + torch.eye(12) * 0.5
         gp.variational_strategy._variational_distribution.chol_variational_covar.copy_(chol)
         gp.mean_module.constant.fill_(0.4)
+        if distinct_latents:  # per-latent hyperparameters must reach every latent's maths
+            gp.covar_module.outputscale = torch.tensor([0.5, 2.0], dtype=torch.float64)
+            gp.covar_module.base_kernel.lengthscale = torch.tensor(
+                [[[0.7]], [[2.0]]], dtype=torch.float64
+            )
         gp.variational_strategy.variational_params_initialized.fill_(1)  # keep these values
     gp.eval()
     return gp, gen
@@ -251,7 +256,7 @@ def test_gp_draws_are_functions_consistent_across_units_and_chunks():
 @pytest.mark.parametrize("b", [1, 2])
 def test_gp_draws_match_the_joint_posterior_between_units(b):
     """Within a unit exact (recoloured); between units the random-feature residual, O(k/sqrt(D))."""
-    gp, gen = _trained_gp(5)
+    gp, gen = _trained_gp(5, distinct_latents=True)
     blocks = torch.randn(6, b, 3, generator=gen, dtype=torch.float64) * 0.3
     flat = blocks.reshape(6 * b, 3)
     with torch.no_grad():

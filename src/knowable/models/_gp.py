@@ -185,10 +185,11 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         mean, var : torch.Tensor of shape (C,), float64
         """
         chol, m_v, chol_s = self._whitened_terms()
-        w = weights.double()
-        mean = torch.zeros(self.n_latent, dtype=torch.float64)
-        a_w = torch.zeros(m_v.shape, dtype=torch.float64)  # (C, M)
-        prior = torch.zeros(self.n_latent, dtype=torch.float64)
+        dev = inputs.device
+        w = weights.to(dev, torch.float64)
+        mean = torch.zeros(self.n_latent, dtype=torch.float64, device=dev)
+        a_w = torch.zeros(m_v.shape, dtype=torch.float64, device=dev)  # (C, M)
+        prior = torch.zeros(self.n_latent, dtype=torch.float64, device=dev)
         starts = range(0, inputs.shape[0], chunk_size)
         for i in starts:
             zi, wi = inputs[i : i + chunk_size], w[i : i + chunk_size]
@@ -206,7 +207,7 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         mean += (a_w * m_v.double()).sum(-1)
         s = chol_s.double() @ chol_s.double().mT
         explained = torch.einsum("cm,cmk,ck->c", a_w, s, a_w) - (a_w * a_w).sum(-1)
-        return mean, (prior + explained).clamp_min(0.0)
+        return mean.cpu(), (prior + explained).clamp_min(0.0).cpu()
 
     @torch.no_grad()
     def sample_blocks(
@@ -268,6 +269,8 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         z = flat.double().cpu()
         z_ind = self.variational_strategy.inducing_points.double().cpu()  # (C, M, d)
         chol64 = chol.double().cpu()
+        if b == 1:
+            prior_var = self.covar_module(zb, diag=True).double().cpu()  # (C, N), per latent
         gen_rff = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
         out = torch.empty((n_samples, self.n_latent, n * b), dtype=torch.float64)
         for c in range(self.n_latent):
@@ -278,8 +281,7 @@ class VariationalGP(gpytorch.models.ApproximateGP):
             )  # L⁻¹ φ(Z), (M, D)
             psi = amp * torch.cos(z @ omega + phase) - a[c].T @ proj_ind  # (N, D)
             if b == 1:
-                prior_var = self.covar_module(zb[c : c + 1], diag=True)[0].double().cpu()
-                var = (prior_var - (a[c] * a[c]).sum(0)).clamp_min(0.0)
+                var = (prior_var[c] - (a[c] * a[c]).sum(0)).clamp_min(0.0)
                 scale = torch.sqrt(var / (psi * psi).sum(1).clamp_min(1e-300))
                 residual = scale[:, None] * (psi @ weights)  # (N, S)
             else:
