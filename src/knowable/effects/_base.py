@@ -474,8 +474,8 @@ class CATEEstimator(UncertainModel):
         deviation is theirs. For DUE the mean and variance are exact under the
         GP's joint posterior over all units, including the covariance between
         units that the inducing points do not explain, with no Monte Carlo
-        error. That costs ``O(n²)`` kernel evaluations (on one CPU core about
-        3 s for 5,000 units and 35 s for 20,000).
+        error. That costs ``O(n²)`` kernel evaluations (tens of seconds on
+        one CPU core at tens of thousands of units).
 
         Parameters
         ----------

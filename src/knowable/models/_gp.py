@@ -190,15 +190,13 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         mean = torch.zeros(self.n_latent, dtype=torch.float64, device=dev)
         a_w = torch.zeros(m_v.shape, dtype=torch.float64, device=dev)  # (C, M)
         prior = torch.zeros(self.n_latent, dtype=torch.float64, device=dev)
-        starts = range(0, inputs.shape[0], chunk_size)
-        for i in starts:
+        n = inputs.shape[0]
+        for i in range(0, n, chunk_size):
             zi, wi = inputs[i : i + chunk_size], w[i : i + chunk_size]
             zbi = zi.unsqueeze(0).expand(self.n_latent, -1, -1)
             mean += self.mean_module(zbi).double() @ wi
             a_w += self._interp(chol, zi).double() @ wi
-            for j in starts:
-                if j < i:
-                    continue
+            for j in range(i, n, chunk_size):  # upper triangle of blocks; off-diagonal ones twice
                 zj, wj = inputs[j : j + chunk_size], w[j : j + chunk_size]
                 zbj = zj.unsqueeze(0).expand(self.n_latent, -1, -1)
                 k_ij = self.covar_module(zbi, zbj).to_dense().double()  # (C, ni, nj)
@@ -261,7 +259,9 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         a = self._interp(chol, flat).double().cpu()  # (C, M, N)
         zb = flat.unsqueeze(0).expand(self.n_latent, -1, -1)
         prior_mean = self.mean_module(zb).double().cpu()  # (C, N)
-        if b > 1:
+        if b == 1:
+            prior_var = self.covar_module(zb, diag=True).double().cpu()  # (C, N), per latent
+        else:
             a_blocks = a.reshape(self.n_latent, -1, n, b)
             exact = self._prior_block(blocks).double().cpu() - torch.einsum(
                 "cmni,cmnj->cnij", a_blocks, a_blocks
@@ -269,8 +269,6 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         z = flat.double().cpu()
         z_ind = self.variational_strategy.inducing_points.double().cpu()  # (C, M, d)
         chol64 = chol.double().cpu()
-        if b == 1:
-            prior_var = self.covar_module(zb, diag=True).double().cpu()  # (C, N), per latent
         gen_rff = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
         out = torch.empty((n_samples, self.n_latent, n * b), dtype=torch.float64)
         for c in range(self.n_latent):
