@@ -318,6 +318,63 @@ def _compare(curves: dict[str, Any], n_initial: int) -> dict[str, Any] | None:
     return out
 
 
+def _paired(rows: list[dict[str, Any]], task: str) -> dict[str, Any] | None:
+    """Per step, the mu-rho-BALD / random √PEHE ratio paired by trial, with a 95 % t-interval.
+
+    Both strategies of a trial share the warm start and every model seed, so
+    pairing removes the between-trial spread. The comparison is on log √PEHE
+    because IHDP realisations differ in scale by two orders of magnitude
+    (realisation 9's whole-pool √PEHE is 16, the others' 0.2-0.7): a difference
+    of means is one realisation's difference, a ratio is every realisation's.
+    Reported as geometric-mean ratios; the interval says at which steps the two
+    strategies are distinguishable at all with this many trials.
+    """
+    from scipy import stats
+
+    by = {
+        s: {
+            r["trial"]: np.asarray(r["pehe"])
+            for r in rows
+            if r["task"] == task and r["strategy"] == s
+        }
+        for s in ("random", "mu-rho-bald")
+    }
+    trials = sorted(set(by["random"]) & set(by["mu-rho-bald"]))
+    if len(trials) < 2:
+        return None
+    log_ratio = np.array([np.log(by["mu-rho-bald"][k] / by["random"][k]) for k in trials])
+    n_labels = next(r["n_labels"] for r in rows if r["task"] == task and r["strategy"] == "random")
+    t = stats.t.ppf(0.975, len(trials) - 1)
+    mean = log_ratio.mean(0)
+    half = t * log_ratio.std(0, ddof=1) / np.sqrt(len(trials))
+    after = np.arange(log_ratio.shape[1]) > 5  # step 0 = warm start
+    lower, upper = mean - half, mean + half
+    # one number per trial: the log ratio averaged over the steps after the 5th
+    overall = log_ratio[:, after].mean(1)
+    overall_half = t * overall.std(ddof=1) / np.sqrt(len(trials))
+    return {
+        "trials": trials,
+        "n_labels": n_labels,
+        "ratio": np.exp(mean).tolist(),
+        "ratio_ci95": [np.exp(lower).tolist(), np.exp(upper).tolist()],
+        "trials_mu_rho_lower": (log_ratio < 0).sum(0).tolist(),
+        "steps_after_5th": int(after.sum()),
+        "labels_significantly_below": [
+            int(v) for v in np.asarray(n_labels)[after][upper[after] < 0]
+        ],
+        "labels_significantly_above": [
+            int(v) for v in np.asarray(n_labels)[after][lower[after] > 0]
+        ],
+        "labels_ratio_not_below_1": [int(v) for v in np.asarray(n_labels)[after][mean[after] >= 0]],
+        "ratio_after_5th": float(np.exp(overall.mean())),
+        "ratio_after_5th_ci95": [
+            float(np.exp(overall.mean() - overall_half)),
+            float(np.exp(overall.mean() + overall_half)),
+        ],
+        "trials_lower_after_5th": int((overall < 0).sum()),
+    }
+
+
 def _figure(result: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -326,7 +383,7 @@ def _figure(result: dict[str, Any], path: Path) -> None:
 
     tasks = [t for t in ("ihdp", "synthetic") if t in result["curves"]]
     # mean ± s.e.m. (the criterion) and the per-step median (robust to one wild trial)
-    fig, axes = plt.subplots(2, len(tasks), figsize=(6 * len(tasks), 8), squeeze=False)
+    fig, axes = plt.subplots(3, len(tasks), figsize=(6 * len(tasks), 12), squeeze=False)
     for col, task in enumerate(tasks):
         curves = result["curves"][task]
         for row, stat in enumerate(("mean", "median")):
@@ -344,6 +401,20 @@ def _figure(result: dict[str, Any], path: Path) -> None:
             ax.set_ylabel("test √PEHE (" + ("mean ± s.e.m." if stat == "mean" else "median") + ")")
             ax.set_title(f"{task} ({len(curves['trials'])} trials): {stat}")
             ax.legend(fontsize=8)
+        ax = axes[2, col]
+        paired = result.get("paired", {}).get(task)
+        if paired:
+            n = np.asarray(paired["n_labels"])
+            lo, hi = (np.asarray(v) for v in paired["ratio_ci95"])
+            ax.plot(n, paired["ratio"], color="C4")
+            ax.fill_between(n, lo, hi, color="C4", alpha=0.2)
+            ax.axhline(1.0, color="k", lw=0.8)
+            ax.set_yscale("log")
+            ax.set_xlabel("acquired outcomes (labels)")
+            ax.set_ylabel("mu-rho-BALD / random √PEHE (paired, 95 % CI)")
+            ax.set_title(f"{task}: paired ratio over {len(paired['trials'])} trials")
+        else:
+            ax.set_axis_off()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -436,6 +507,26 @@ def _markdown(result: dict[str, Any]) -> str:
                     f"{med['mu_rho_labels_to_reach_random_final']} labels "
                     f"({_pct(med['fraction_of_random_acquired'])} of random's acquired ones)."
                 )
+        paired = result.get("paired", {}).get(task)
+        if paired:
+            below, above = (
+                paired["labels_significantly_below"],
+                paired["labels_significantly_above"],
+            )
+            lo, hi = paired["ratio_after_5th_ci95"]
+            lines.append(
+                f"- Paired by trial, on the ratio mu-rho-BALD / random √PEHE (geometric mean, 95 % "
+                f"t-interval over {len(paired['trials'])} trials): averaged over the "
+                f"{paired['steps_after_5th']} steps after the 5th, {paired['ratio_after_5th']:.3f} "
+                f"[{lo:.3f}, {hi:.3f}], lower in {paired['trials_lower_after_5th']} of "
+                f"{len(paired['trials'])} trials. Per step: below 1 at "
+                f"{paired['steps_after_5th'] - len(paired['labels_ratio_not_below_1'])} steps (not "
+                f"at {', '.join(str(v) for v in paired['labels_ratio_not_below_1']) or 'any'}), "
+                f"significantly below 1 at {len(below)} "
+                f"steps, significantly above at {len(above)}"
+                + (f" ({', '.join(str(v) for v in above)} labels)" if above else "")
+                + ", indistinguishable at the rest."
+            )
         totals = [c.get("seconds_total") for c in curves["strategies"].values()]
         if all(t is not None for t in totals):
             cpu = sum(c["cpu_seconds_total"] for c in curves["strategies"].values())
@@ -519,6 +610,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
         "curves": curves,
         "comparison": {t: _compare(c, 100 if t == "ihdp" else 10) for t, c in curves.items()},
+        "paired": {t: _paired(rows, t) for t in curves},
         "rows": rows,
     }
     (RESULTS / f"causal_active{suffix}.json").write_text(json.dumps(result, indent=1))
