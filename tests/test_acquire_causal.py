@@ -252,3 +252,11 @@ def test_bad_inputs_give_clear_errors():
         sundin_information(np.ones((2, 3)), noise_scale=0.0)
     with pytest.raises(TypeError, match="Posterior"):
         arm_moments(post.draws)
+    # one draw and no exact covariance: no spread to score, so not silently random
+    one_draw = Posterior(post.draws[:1], output_names=["mu0", "mu1"])
+    for strategy in ("mu-bald", "tau-bald", "rho-bald", "mu-rho-bald", "mu-pi-bald", "sundin"):
+        with pytest.raises(ValueError, match="one draw"):
+            causal_log_weights(one_draw, t, strategy, propensity=np.full(len(t), 0.5))
+    assert np.all(causal_log_weights(one_draw, t, "pi-bald", propensity=np.full(len(t), 0.5)) < 0)
+    exact = Posterior(post.draws[:1], covariance=post.cov(), output_names=["mu0", "mu1"])
+    assert np.isfinite(causal_log_weights(exact, t, "mu-rho-bald")).all()

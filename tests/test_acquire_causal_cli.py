@@ -51,8 +51,8 @@ def test_causal_batch_equals_the_library_call(fitted_cate, tmp_path):
 
 
 @pytest.mark.parametrize("strategy", ["pi-bald", "mu-pi-bald", "sundin", "random", "tau-bald"])
-def test_every_causal_strategy_runs(fitted_cate, tmp_path, strategy):
-    _, folder, pool, _ = fitted_cate
+def test_every_causal_strategy_equals_the_library_call(fitted_cate, tmp_path, strategy):
+    model, folder, pool, frame = fitted_cate
     out = tmp_path / "b.csv"
     extra = ["--propensity", "p"] if strategy == "pi-bald" else []
     result = invoke(
@@ -63,7 +63,21 @@ def test_every_causal_strategy_runs(fitted_cate, tmp_path, strategy):
         *extra,
     )
     assert result.exit_code == 0, result.output
-    assert pd.read_csv(out)["row"].nunique() == 4
+    x = frame[["x"]].to_numpy()
+    # pi-bald takes the given column, mu-pi-bald the model's propensity; Sundin's noise scale
+    # is the training outcomes' sd
+    propensity = frame["p"].to_numpy() if strategy == "pi-bald" else model.propensity(x)
+    expected = select_causal(
+        model.predict_outcomes(x),
+        frame["treated"].to_numpy(),
+        4,
+        strategy,
+        propensity=propensity,
+        temperature=0.25,
+        noise_scale=model.y_scale_,
+        random_state=0,
+    )
+    np.testing.assert_array_equal(pd.read_csv(out)["row"], expected.indices)
 
 
 @pytest.mark.parametrize(
@@ -74,6 +88,7 @@ def test_every_causal_strategy_runs(fitted_cate, tmp_path, strategy):
         (["--treatment", "treated", "--strategy", "power-bald"], "not a causal strategy"),
         (["--treatment", "treated", "--batch", "41"], "exceeds"),
         (["--treatment", "x", "--columns", "p"], "binary"),
+        (["--treatment", "treated", "--columns", "x,treated"], "special column"),
     ],
 )
 def test_causal_errors_are_one_line(fitted_cate, tmp_path, extra, needle):

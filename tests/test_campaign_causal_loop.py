@@ -246,3 +246,65 @@ def test_validation_units_reach_every_fit_and_are_never_trained_on():
         run(validation=Dataset(valid.x))
     with pytest.raises(TypeError, match="validation must be"):
         run(validation=valid.x)
+
+
+def test_a_propensity_classifier_is_seeded_by_random_state():
+    from sklearn.ensemble import RandomForestClassifier
+
+    forest = RandomForestClassifier(n_estimators=5, max_depth=3)
+    a, b = (run("pi-bald", seed=0, propensity=forest) for _ in range(2))
+    np.testing.assert_array_equal(a.labelled, b.labelled)
+    np.testing.assert_array_equal(a.acquisitions["propensity"], b.acquisitions["propensity"])
+    assert forest.get_params()["random_state"] is None  # the user's object is not touched
+    # an explicit classifier seed is kept
+    fixed = RandomForestClassifier(n_estimators=5, max_depth=3, random_state=7)
+    c, d = run("pi-bald", seed=0, propensity=fixed), run("pi-bald", seed=1, propensity=fixed)
+    expected = fixed.fit(POOL.x, POOL.t).predict_proba(POOL.x)[:, 1]
+    for res in (c, d):
+        np.testing.assert_allclose(
+            res.acquisitions["propensity"],
+            np.clip(expected, 1e-6, 1 - 1e-6)[res.acquisitions["index"]],
+        )
+
+
+def test_a_propensity_array_may_hold_exact_zeros_and_ones():
+    p = np.array(POOL.truth["propensity"], dtype=float)
+    p[:5], p[5:10] = 0.0, 1.0
+    res = run("pi-bald", propensity=p)
+    assert len(res.labelled) == 60
+
+
+def test_a_failing_round_keeps_the_finished_ones():
+    class FailsOnFourthFit(BayesianTLearner):
+        fits = 0
+
+        def fit(self, X, t, y):
+            type(self).fits += 1
+            if type(self).fits == 4:
+                raise RuntimeError("out of memory")
+            return super().fit(X, t, y)
+
+    loop = CausalActiveLoop(
+        FailsOnFourthFit, POOL, TEST, n_initial=20, max_labels=60, random_state=0
+    )
+    with pytest.raises(RuntimeError, match="out of memory") as info:
+        loop.run()
+    assert any("3 finished rounds" in note for note in info.value.__notes__)
+    partial = loop.partial_result_
+    assert partial.metric("pehe")["n_labels"].tolist() == [20, 30, 40]
+    assert len(partial.labelled) == 50  # round 2's batch was acquired before round 3's fit
+    assert set(partial.acquisitions["round"]) == {0, 1, 2}
+    full = run(seed=0)
+    np.testing.assert_array_equal(partial.labelled, full.labelled[:50])
+
+
+def test_numpy_integer_seeds_are_recorded():
+    res = run(seed=np.int64(3))
+    assert set(res.history["seed"]) == {3}
+    np.testing.assert_array_equal(res.labelled, run(seed=3).labelled)
+
+
+def test_n_initial_above_the_pool_names_the_pool():
+    small = Dataset(POOL.x[:30], t=POOL.t[:30], y=POOL.y[:30])
+    with pytest.raises(ValueError, match="exceeds the pool size 30"):
+        CausalActiveLoop(BayesianTLearner, small, TEST, n_initial=40).run()

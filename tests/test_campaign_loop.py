@@ -236,3 +236,31 @@ def test_bad_candidate_settings():
         _loop(candidate_groups=np.zeros(len(POOL))).run()
     with pytest.raises(ValueError, match="one group per pool row"):
         _loop(n_candidates=10, candidate_groups=np.zeros(3)).run()
+
+
+def test_an_interrupted_run_keeps_the_finished_rounds():
+    fits = []
+
+    class InterruptedOnThirdFit(NoisyCentroids):
+        def fit(self, X, y):
+            fits.append(len(y))
+            if len(fits) == 3:
+                raise KeyboardInterrupt
+            return super().fit(X, y)
+
+    loop = ActiveLoop(
+        lambda s: InterruptedOnThirdFit(s),
+        POOL,
+        TEST,
+        batch_size=5,
+        n_initial=6,
+        max_labels=31,
+        random_state=np.int64(0),
+    )
+    with pytest.raises(KeyboardInterrupt) as info:
+        loop.run()
+    assert any("2 finished rounds" in note for note in info.value.__notes__)
+    partial = loop.partial_result_
+    assert partial.metric("accuracy")["n_labels"].tolist() == [6, 11]
+    assert set(partial.history["seed"]) == {0}
+    np.testing.assert_array_equal(partial.labelled, _loop().run().labelled[:16])

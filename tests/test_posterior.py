@@ -186,6 +186,14 @@ def test_bad_arguments_rejected():
         post.quantile(2.0)
     with pytest.raises(ValueError, match="covariance"):
         Posterior(_draws(n=3), covariance=np.zeros((2, 2, 2)))
+    bad_cov = np.ones((3, 2, 2))
+    bad_cov[1] = np.nan
+    with pytest.raises(ValueError, match="covariance contains NaN"):
+        Posterior(_draws(n=3), covariance=bad_cov)
+    with pytest.raises(ValueError, match="mean contains NaN"):
+        Posterior(_draws(n=3), mean=np.full((3, 2), np.inf))
+    assert Posterior(_draws(n=3), covariance=np.ones((3, 2, 2))).has_exact_cov
+    assert not Posterior(_draws(n=3)).has_exact_cov
     with pytest.raises(ValueError, match="output_names"):
         Posterior(_draws(k=2), output_names=["a"])
     with pytest.raises(ValueError, match="positive"):

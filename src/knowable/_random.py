@@ -16,7 +16,7 @@ import numpy as np
 if TYPE_CHECKING:  # torch is imported lazily so that data-only use stays fast
     import torch
 
-__all__ = ["check_random_state", "spawn_seeds", "torch_generator"]
+__all__ = ["check_random_state", "seed_tag", "spawn_seeds", "torch_generator"]
 
 RandomState = int | np.random.Generator | None
 
@@ -45,6 +45,23 @@ def check_random_state(random_state: Any) -> np.random.Generator:
     raise TypeError(
         f"random_state must be None, an int or a numpy.random.Generator, got {type(random_state).__name__}."
     )
+
+
+def seed_tag(random_state: Any) -> int:
+    """The integer seed to record in a results table, or -1 when there is none.
+
+    Parameters
+    ----------
+    random_state : None, int or numpy.random.Generator
+        As accepted by :func:`check_random_state` (numpy integers included).
+
+    Returns
+    -------
+    int
+    """
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    return -1
 
 
 def spawn_seeds(rng: np.random.Generator, n: int) -> list[int]:

@@ -211,6 +211,11 @@ def causal_log_weights(
             raise ValueError(f"propensity must have shape ({n},), got {pi.shape}.")
     if strategy == "random":
         return np.zeros(n)
+    if strategy != "pi-bald" and post.n_draws < 2 and not post.has_exact_cov:
+        raise ValueError(
+            f"strategy {strategy!r} needs the posterior's spread, but the Posterior has one "
+            "draw and no exact covariance: every unit would score the same."
+        )
     if strategy == "sundin":
         draws = post.draws
         return sundin_information(draws[..., 1] - draws[..., 0], noise_scale, eps)

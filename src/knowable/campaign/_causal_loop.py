@@ -20,7 +20,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from .._progress import progress_bar
-from .._random import check_random_state, spawn_seeds
+from .._random import check_random_state, seed_tag, spawn_seeds
 from .._validation import (
     check_array,
     check_binary_treatment,
@@ -107,7 +107,8 @@ class CausalActiveLoop:
         Outcome noise scale for ``"sundin"``; default the standard deviation of
         the labelled outcomes each round (the reference code's standardisation).
     random_state : None, int or numpy.random.Generator
-        Seed of everything: warm-start set, estimator seeds, acquisition. The
+        Seed of everything: warm-start set, estimator seeds, acquisition, and
+        a propensity classifier whose ``random_state`` is None. The
         same seed gives every strategy the same warm-start set and the same
         model seed in every round (common random numbers), and each round's
         estimator sees the acquired units in pool order, so two strategies
@@ -190,22 +191,29 @@ class CausalActiveLoop:
         if cap > len(x_pool):
             raise ValueError(f"max_labels = {cap} exceeds the pool size {len(x_pool)}.")
         if n0 > cap:
-            raise ValueError(f"n_initial = {n0} exceeds max_labels = {cap}.")
+            limit = "the pool size" if self.max_labels is None else "max_labels ="
+            raise ValueError(f"n_initial = {n0} exceeds {limit} {cap}.")
         check_real(self.temperature, "temperature", low=0.0)
         if self.noise_scale is not None:
             check_real(self.noise_scale, "noise_scale", low=0.0, low_inclusive=False)
         return b, n0, cap, x_pool, t_pool, cate
 
-    def _pool_propensity(self, x_pool: np.ndarray, t_pool: np.ndarray) -> np.ndarray | None:
+    def _pool_propensity(
+        self, x_pool: np.ndarray, t_pool: np.ndarray, seed: int
+    ) -> np.ndarray | None:
         if self.strategy not in _NEEDS_PROPENSITY:
             return None
         given = self.propensity
         if given is None or hasattr(given, "fit"):
             model = LogisticRegression(max_iter=1000) if given is None else clone(given)
+            params = model.get_params()
+            if "random_state" in params and params["random_state"] is None:
+                model.set_params(random_state=seed)
             model.fit(x_pool, t_pool)
             p = model.predict_proba(x_pool)[:, list(model.classes_).index(1.0)]
             return np.clip(p, 1e-6, 1 - 1e-6)
-        p = check_probability_array(given, "propensity")
+        # 0 and 1 are allowed, as in select_causal: they are the no-overlap units pi-BALD avoids
+        p = check_probability_array(given, "propensity", open_interval=False)
         if p.shape != (len(x_pool),):
             raise ValueError(f"propensity must have shape ({len(x_pool)},), got {p.shape}.")
         return p
@@ -232,13 +240,17 @@ class CausalActiveLoop:
     def run(self) -> CausalLoopResult:
         """Run the rounds until ``max_labels`` units are labelled.
 
+        If a round fails or the run is interrupted (Ctrl-C included), the
+        rounds finished before it are kept in ``partial_result_`` (a
+        ``CausalLoopResult``) and the exception is re-raised with a note saying so.
+
         Returns
         -------
         CausalLoopResult
         """
         b, n0, cap, x_pool, t_pool, cate = self._check()
         rng = check_random_state(self.random_state)
-        seed_tag = self.random_state if isinstance(self.random_state, int) else -1
+        tag = seed_tag(self.random_state)
         oracle = DatasetOracle(self.pool)
         x_test = np.asarray(self.test.x)
         fit_kwargs = (
@@ -252,87 +264,99 @@ class CausalActiveLoop:
                 )
             }
         )
-        pi_pool = self._pool_propensity(x_pool, t_pool)
         n_rounds = 1 + -(-(cap - n0) // b)
         # drawn before anything strategy-dependent, so every strategy gets the same ones
         model_seeds = [seed % (2**31) for seed in spawn_seeds(rng, n_rounds)]
+        # a classifier's seed derived from them, so the acquisition stream stays the same
+        propensity_seed = int(np.random.SeedSequence([model_seeds[0], 1]).generate_state(1)[0])
+        pi_pool = self._pool_propensity(x_pool, t_pool, propensity_seed % (2**31))
         labelled = self._warm_start(t_pool, n0, rng)
         outcomes = list(oracle.query(np.asarray(labelled)))
         rows: list[dict[str, Any]] = []
         acq_rows: list[dict[str, Any]] = []
+
+        def result() -> CausalLoopResult:
+            return CausalLoopResult(
+                pd.DataFrame(rows),
+                pd.DataFrame(
+                    acq_rows, columns=["round", "rank", "index", "t", "propensity", "log_weight"]
+                ),
+                np.asarray(labelled, dtype=np.int64),
+            )
+
         with progress_bar(
             n_rounds, f"causal active learning ({self.strategy})", self.verbose
         ) as advance:
-            for rnd in range(n_rounds):
-                estimator = self.estimator_factory(model_seeds[rnd])
-                order = np.argsort(labelled, kind="stable")
-                idx = np.asarray(labelled)[order]
-                y_lab = np.asarray(outcomes, dtype=float)[order]
-                start = time.perf_counter()
-                estimator.fit(x_pool[idx], t_pool[idx], y_lab, **fit_kwargs)
-                fit_s = time.perf_counter() - start
-                tau_hat = np.asarray(estimator.effect(x_test), dtype=float)
-                if tau_hat.shape != cate.shape:
-                    raise ValueError(
-                        f"estimator.effect returned shape {tau_hat.shape} for {len(cate)} test "
-                        f"units; expected {cate.shape}."
-                    )
-                metrics = {
-                    "pehe": float(np.sqrt(np.mean((tau_hat - cate) ** 2))),
-                    "ate_error": float(abs(tau_hat.mean() - cate.mean())),
-                    "n_treated": float(t_pool[idx].sum()),
-                    "fit_seconds": fit_s,
-                }
-                acquire_s = 0.0
-                if len(labelled) < cap:
-                    rest = np.setdiff1d(np.arange(len(x_pool)), idx)
+            try:
+                for rnd in range(n_rounds):
+                    estimator = self.estimator_factory(model_seeds[rnd])
+                    order = np.argsort(labelled, kind="stable")
+                    idx = np.asarray(labelled)[order]
+                    y_lab = np.asarray(outcomes, dtype=float)[order]
                     start = time.perf_counter()
-                    noise = self.noise_scale
-                    if noise is None:
-                        noise = float(y_lab.std()) or 1.0
-                    batch = select_causal(
-                        estimator.predict_outcomes(x_pool[rest]),
-                        t_pool[rest],
-                        min(b, cap - len(labelled)),
-                        self.strategy,
-                        propensity=None if pi_pool is None else pi_pool[rest],
-                        temperature=self.temperature,
-                        noise_scale=noise,
-                        random_state=rng,
-                    )
-                    acquire_s = time.perf_counter() - start
-                    new = rest[batch.indices]
-                    for rank, (i, w) in enumerate(zip(new, batch.scores, strict=True)):
-                        acq_rows.append(
+                    estimator.fit(x_pool[idx], t_pool[idx], y_lab, **fit_kwargs)
+                    fit_s = time.perf_counter() - start
+                    tau_hat = np.asarray(estimator.effect(x_test), dtype=float)
+                    if tau_hat.shape != cate.shape:
+                        raise ValueError(
+                            f"estimator.effect returned shape {tau_hat.shape} for {len(cate)} test "
+                            f"units; expected {cate.shape}."
+                        )
+                    metrics = {
+                        "pehe": float(np.sqrt(np.mean((tau_hat - cate) ** 2))),
+                        "ate_error": float(abs(tau_hat.mean() - cate.mean())),
+                        "n_treated": float(t_pool[idx].sum()),
+                        "fit_seconds": fit_s,
+                    }
+                    acquire_s = 0.0
+                    if len(labelled) < cap:
+                        rest = np.setdiff1d(np.arange(len(x_pool)), idx)
+                        start = time.perf_counter()
+                        noise = self.noise_scale
+                        if noise is None:
+                            noise = float(y_lab.std()) or 1.0
+                        batch = select_causal(
+                            estimator.predict_outcomes(x_pool[rest]),
+                            t_pool[rest],
+                            min(b, cap - len(labelled)),
+                            self.strategy,
+                            propensity=None if pi_pool is None else pi_pool[rest],
+                            temperature=self.temperature,
+                            noise_scale=noise,
+                            random_state=rng,
+                        )
+                        acquire_s = time.perf_counter() - start
+                        new = rest[batch.indices]
+                        for rank, (i, w) in enumerate(zip(new, batch.scores, strict=True)):
+                            acq_rows.append(
+                                {
+                                    "round": rnd,
+                                    "rank": rank,
+                                    "index": int(i),
+                                    "t": float(t_pool[i]),
+                                    "propensity": np.nan if pi_pool is None else float(pi_pool[i]),
+                                    "log_weight": float(w),
+                                }
+                            )
+                    metrics["acquire_seconds"] = acquire_s
+                    for name, value in metrics.items():
+                        rows.append(
                             {
+                                "strategy": self.strategy,
+                                "seed": tag,
                                 "round": rnd,
-                                "rank": rank,
-                                "index": int(i),
-                                "t": float(t_pool[i]),
-                                "propensity": np.nan if pi_pool is None else float(pi_pool[i]),
-                                "log_weight": float(w),
+                                "n_labels": len(labelled),
+                                "metric": name,
+                                "value": float(value),
                             }
                         )
-                metrics["acquire_seconds"] = acquire_s
-                for name, value in metrics.items():
-                    rows.append(
-                        {
-                            "strategy": self.strategy,
-                            "seed": seed_tag,
-                            "round": rnd,
-                            "n_labels": len(labelled),
-                            "metric": name,
-                            "value": float(value),
-                        }
-                    )
-                if len(labelled) < cap:
-                    labelled.extend(int(i) for i in new)
-                    outcomes.extend(oracle.query(new))
-                advance(1)
-        return CausalLoopResult(
-            pd.DataFrame(rows),
-            pd.DataFrame(
-                acq_rows, columns=["round", "rank", "index", "t", "propensity", "log_weight"]
-            ),
-            np.asarray(labelled, dtype=np.int64),
-        )
+                    if len(labelled) < cap:
+                        labelled.extend(int(i) for i in new)
+                        outcomes.extend(oracle.query(new))
+                    advance(1)
+            except BaseException as exc:  # KeyboardInterrupt too: keep what was paid for
+                self.partial_result_ = result()
+                finished = rows[-1]["round"] + 1 if rows else 0
+                exc.add_note(f"{finished} finished rounds are kept in loop.partial_result_.")
+                raise
+        return result()

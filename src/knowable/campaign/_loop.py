@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._progress import progress_bar
-from .._random import check_random_state, spawn_seeds
+from .._random import check_random_state, seed_tag, spawn_seeds
 from .._validation import check_positive_int
 from ..acquire import check_posterior, parse_strategy, select
 from ..acquire._strategies import _EMBEDDING_STRATEGIES
@@ -267,13 +267,17 @@ class ActiveLoop:
     def run(self) -> ActiveLoopResult:
         """Run the rounds until ``max_labels`` points are labelled.
 
+        If a round fails or the run is interrupted (Ctrl-C included), the
+        rounds finished before it are kept in ``partial_result_`` (a
+        ``ActiveLoopResult``) and the exception is re-raised with a note saying so.
+
         Returns
         -------
         ActiveLoopResult
         """
         b, n0, cap = self._check()
         rng = check_random_state(self.random_state)
-        seed_tag = self.random_state if isinstance(self.random_state, int) else -1
+        tag = seed_tag(self.random_state)
         oracle = DatasetOracle(self.pool)
         x_pool = np.asarray(self.pool.x)
         labelled = list(_initial_indices(np.asarray(self.pool.y), n0, self.initial, rng))
@@ -284,65 +288,75 @@ class ActiveLoop:
         rows: list[dict[str, Any]] = []
         acq_rows: list[dict[str, Any]] = []
         model = None
+
+        def result() -> ActiveLoopResult:
+            return ActiveLoopResult(
+                pd.DataFrame(rows),
+                pd.DataFrame(acq_rows, columns=["round", "rank", "index", "score", "label"]),
+                np.asarray(labelled, dtype=np.int64),
+            )
+
         with progress_bar(n_rounds, f"active learning ({self.strategy})", self.verbose) as advance:
-            for rnd in range(n_rounds):
-                if model is None or not self.warm_start:
-                    model = self.model_factory(spawn_seeds(rng, 1)[0] % (2**31))
-                idx = np.asarray(labelled)
-                t0 = time.perf_counter()
-                model.fit(x_pool[idx], np.asarray(labels))
-                fit_s = time.perf_counter() - t0
-                metrics = evaluate_posterior(
-                    model.posterior(np.asarray(self.test.x)),
-                    self.test.y,
-                    getattr(model, "classes_", None),
-                )
-                metrics["fit_seconds"] = fit_s
-                acquire_s = 0.0
-                if len(labelled) < cap:
-                    mask = np.ones(len(x_pool), dtype=bool)
-                    mask[idx] = False
-                    rest = self._candidates(np.flatnonzero(mask), rng)
+            try:
+                for rnd in range(n_rounds):
+                    if model is None or not self.warm_start:
+                        model = self.model_factory(spawn_seeds(rng, 1)[0] % (2**31))
+                    idx = np.asarray(labelled)
                     t0 = time.perf_counter()
-                    batch = self._acquire(
-                        model, x_pool, rest, idx, min(b, cap - len(labelled)), rng
+                    model.fit(x_pool[idx], np.asarray(labels))
+                    fit_s = time.perf_counter() - t0
+                    metrics = evaluate_posterior(
+                        model.posterior(np.asarray(self.test.x)),
+                        self.test.y,
+                        getattr(model, "classes_", None),
                     )
-                    acquire_s = time.perf_counter() - t0
-                    new = rest[batch.indices]
-                    new_labels = oracle.query(new)
-                    for rank, (i, s, lab) in enumerate(
-                        zip(new, batch.scores, new_labels, strict=True)
-                    ):
-                        acq_rows.append(
+                    metrics["fit_seconds"] = fit_s
+                    acquire_s = 0.0
+                    if len(labelled) < cap:
+                        mask = np.ones(len(x_pool), dtype=bool)
+                        mask[idx] = False
+                        rest = self._candidates(np.flatnonzero(mask), rng)
+                        t0 = time.perf_counter()
+                        batch = self._acquire(
+                            model, x_pool, rest, idx, min(b, cap - len(labelled)), rng
+                        )
+                        acquire_s = time.perf_counter() - t0
+                        new = rest[batch.indices]
+                        new_labels = oracle.query(new)
+                        for rank, (i, s, lab) in enumerate(
+                            zip(new, batch.scores, new_labels, strict=True)
+                        ):
+                            acq_rows.append(
+                                {
+                                    "round": rnd,
+                                    "rank": rank,
+                                    "index": int(i),
+                                    "score": float(s),
+                                    "label": lab,
+                                }
+                            )
+                    metrics["acquire_seconds"] = acquire_s
+                    for name, value in metrics.items():
+                        rows.append(
                             {
+                                "strategy": self.strategy,
+                                "seed": tag,
                                 "round": rnd,
-                                "rank": rank,
-                                "index": int(i),
-                                "score": float(s),
-                                "label": lab,
+                                "n_labels": len(labelled),
+                                "metric": name,
+                                "value": float(value),
                             }
                         )
-                metrics["acquire_seconds"] = acquire_s
-                for name, value in metrics.items():
-                    rows.append(
-                        {
-                            "strategy": self.strategy,
-                            "seed": seed_tag,
-                            "round": rnd,
-                            "n_labels": len(labelled),
-                            "metric": name,
-                            "value": float(value),
-                        }
-                    )
-                if len(labelled) < cap:
-                    labelled.extend(int(i) for i in new)
-                    labels.extend(new_labels)
-                advance(1)
-        return ActiveLoopResult(
-            pd.DataFrame(rows),
-            pd.DataFrame(acq_rows, columns=["round", "rank", "index", "score", "label"]),
-            np.asarray(labelled, dtype=np.int64),
-        )
+                    if len(labelled) < cap:
+                        labelled.extend(int(i) for i in new)
+                        labels.extend(new_labels)
+                    advance(1)
+            except BaseException as exc:  # KeyboardInterrupt too: keep what was paid for
+                self.partial_result_ = result()
+                finished = rows[-1]["round"] + 1 if rows else 0
+                exc.add_note(f"{finished} finished rounds are kept in loop.partial_result_.")
+                raise
+        return result()
 
     def _acquire(
         self,

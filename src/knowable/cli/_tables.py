@@ -72,7 +72,8 @@ def covariate_columns(
     covariates : str or None
         Comma-separated names given on the command line.
     exclude : list of str
-        Columns that are never covariates by default (treatment, outcome, ...).
+        Columns that are never covariates (treatment, outcome, ...); naming one
+        in ``covariates`` is an error.
     path : pathlib.Path
         The file (for messages).
     option : str
@@ -85,6 +86,12 @@ def covariate_columns(
     if covariates:
         cols = [c.strip() for c in covariates.split(",") if c.strip()]
         require_columns(frame, cols, path)
+        clash = [c for c in cols if c in exclude]
+        if clash:
+            raise ValueError(
+                f"{option} names {clash}, which the command uses as the treatment, outcome "
+                "or another special column, not as a covariate."
+            )
     else:
         cols = [c for c in frame.columns if c not in exclude]
     if not cols:

@@ -91,12 +91,16 @@ class Posterior:
                     f"covariance must have shape (n, k, k) = {(arr.shape[1], arr.shape[2], arr.shape[2])}, "
                     f"got {covariance.shape}."
                 )
+            if not np.isfinite(covariance).all():
+                raise ValueError("Posterior covariance contains NaN or infinite values.")
         if mean is not None:
             mean = np.asarray(mean, dtype=float)
             if mean.shape != arr.shape[1:]:
                 raise ValueError(
                     f"mean must have shape (n, k) = {arr.shape[1:]}, got {mean.shape}."
                 )
+            if not np.isfinite(mean).all():
+                raise ValueError("Posterior mean contains NaN or infinite values.")
         if output_names is not None and len(output_names) != arr.shape[2]:
             raise ValueError(
                 f"output_names has {len(output_names)} names for k = {arr.shape[2]} outputs."
@@ -122,6 +126,11 @@ class Posterior:
     def output_names(self) -> list[str] | None:
         """Names of the ``k`` outputs, if known."""
         return self._output_names
+
+    @property
+    def has_exact_cov(self) -> bool:
+        """Whether the model supplied the exact covariance (else :attr:`cov` comes from the draws)."""
+        return self._covariance is not None
 
     @property
     def shape(self) -> tuple[int, int, int]:
