@@ -30,7 +30,7 @@ from .._validation import (
 )
 from ..acquire._causal import _NEEDS_PROPENSITY, CAUSAL_STRATEGIES, select_causal
 from ..data._dataset import Dataset
-from ._loop import metric_rows
+from ._loop import keep_partial, metric_rows
 from ._oracle import DatasetOracle
 
 __all__ = ["CausalActiveLoop", "CausalLoopResult"]
@@ -284,79 +284,76 @@ class CausalActiveLoop:
                 np.asarray(labelled, dtype=np.int64),
             )
 
-        with progress_bar(
-            n_rounds, f"causal active learning ({self.strategy})", self.verbose
-        ) as advance:
-            try:
-                for rnd in range(n_rounds):
-                    estimator = self.estimator_factory(model_seeds[rnd])
-                    order = np.argsort(labelled, kind="stable")
-                    idx = np.asarray(labelled)[order]
-                    y_lab = np.asarray(outcomes, dtype=float)[order]
+        with (
+            progress_bar(
+                n_rounds, f"causal active learning ({self.strategy})", self.verbose
+            ) as advance,
+            keep_partial(self, result, rows),
+        ):
+            for rnd in range(n_rounds):
+                estimator = self.estimator_factory(model_seeds[rnd])
+                order = np.argsort(labelled, kind="stable")
+                idx = np.asarray(labelled)[order]
+                y_lab = np.asarray(outcomes, dtype=float)[order]
+                start = time.perf_counter()
+                estimator.fit(x_pool[idx], t_pool[idx], y_lab, **fit_kwargs)
+                fit_s = time.perf_counter() - start
+                tau_hat = np.asarray(estimator.effect(x_test), dtype=float)
+                if tau_hat.shape != cate.shape:
+                    raise ValueError(
+                        f"estimator.effect returned shape {tau_hat.shape} for {len(cate)} test "
+                        f"units; expected {cate.shape}."
+                    )
+                metrics = {
+                    "pehe": float(np.sqrt(np.mean((tau_hat - cate) ** 2))),
+                    "ate_error": float(abs(tau_hat.mean() - cate.mean())),
+                    "n_treated": float(t_pool[idx].sum()),
+                    "fit_seconds": fit_s,
+                }
+                acquire_s = 0.0
+                if len(labelled) < cap:
+                    rest = np.setdiff1d(np.arange(len(x_pool)), idx)
                     start = time.perf_counter()
-                    estimator.fit(x_pool[idx], t_pool[idx], y_lab, **fit_kwargs)
-                    fit_s = time.perf_counter() - start
-                    tau_hat = np.asarray(estimator.effect(x_test), dtype=float)
-                    if tau_hat.shape != cate.shape:
-                        raise ValueError(
-                            f"estimator.effect returned shape {tau_hat.shape} for {len(cate)} test "
-                            f"units; expected {cate.shape}."
-                        )
-                    metrics = {
-                        "pehe": float(np.sqrt(np.mean((tau_hat - cate) ** 2))),
-                        "ate_error": float(abs(tau_hat.mean() - cate.mean())),
-                        "n_treated": float(t_pool[idx].sum()),
-                        "fit_seconds": fit_s,
-                    }
-                    acquire_s = 0.0
-                    if len(labelled) < cap:
-                        rest = np.setdiff1d(np.arange(len(x_pool)), idx)
-                        start = time.perf_counter()
-                        noise = self.noise_scale
-                        if noise is None:
-                            noise = float(y_lab.std()) or 1.0
-                        batch = select_causal(
-                            estimator.predict_outcomes(x_pool[rest]),
-                            t_pool[rest],
-                            min(b, cap - len(labelled)),
-                            self.strategy,
-                            propensity=None if pi_pool is None else pi_pool[rest],
-                            temperature=self.temperature,
-                            noise_scale=noise,
-                            random_state=rng,
-                        )
-                        acquire_s = time.perf_counter() - start
-                        new = rest[batch.indices]
-                        for rank, (i, w) in enumerate(zip(new, batch.scores, strict=True)):
-                            acq_rows.append(
-                                {
-                                    "round": rnd,
-                                    "rank": rank,
-                                    "index": int(i),
-                                    "t": float(t_pool[i]),
-                                    "propensity": np.nan if pi_pool is None else float(pi_pool[i]),
-                                    "log_weight": float(w),
-                                }
-                            )
-                    metrics["acquire_seconds"] = acquire_s
-                    for name, value in metrics.items():
-                        rows.append(
+                    noise = self.noise_scale
+                    if noise is None:
+                        noise = float(y_lab.std()) or 1.0
+                    batch = select_causal(
+                        estimator.predict_outcomes(x_pool[rest]),
+                        t_pool[rest],
+                        min(b, cap - len(labelled)),
+                        self.strategy,
+                        propensity=None if pi_pool is None else pi_pool[rest],
+                        temperature=self.temperature,
+                        noise_scale=noise,
+                        random_state=rng,
+                    )
+                    acquire_s = time.perf_counter() - start
+                    new = rest[batch.indices]
+                    for rank, (i, w) in enumerate(zip(new, batch.scores, strict=True)):
+                        acq_rows.append(
                             {
-                                "strategy": self.strategy,
-                                "seed": tag,
                                 "round": rnd,
-                                "n_labels": len(labelled),
-                                "metric": name,
-                                "value": float(value),
+                                "rank": rank,
+                                "index": int(i),
+                                "t": float(t_pool[i]),
+                                "propensity": np.nan if pi_pool is None else float(pi_pool[i]),
+                                "log_weight": float(w),
                             }
                         )
-                    if len(labelled) < cap:
-                        labelled.extend(int(i) for i in new)
-                        outcomes.extend(oracle.query(new))
-                    advance(1)
-            except BaseException as exc:  # KeyboardInterrupt too: keep what was paid for
-                self.partial_result_ = result()
-                finished = rows[-1]["round"] + 1 if rows else 0
-                exc.add_note(f"{finished} finished rounds are kept in loop.partial_result_.")
-                raise
+                metrics["acquire_seconds"] = acquire_s
+                for name, value in metrics.items():
+                    rows.append(
+                        {
+                            "strategy": self.strategy,
+                            "seed": tag,
+                            "round": rnd,
+                            "n_labels": len(labelled),
+                            "metric": name,
+                            "value": float(value),
+                        }
+                    )
+                if len(labelled) < cap:
+                    labelled.extend(int(i) for i in new)
+                    outcomes.extend(oracle.query(new))
+                advance(1)
         return result()

@@ -10,7 +10,8 @@ The model is any object with ``fit(X, y)`` and ``posterior(X)``; pass a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,24 @@ from ._oracle import DatasetOracle
 __all__ = ["ActiveLoop", "ActiveLoopResult", "evaluate_posterior"]
 
 ModelFactory = Callable[[int], Any]
+
+
+@contextmanager
+def keep_partial(
+    loop: Any, result: Callable[[], Any], rows: list[dict[str, Any]]
+) -> Iterator[None]:
+    """On any exception (Ctrl-C included) store ``result()`` as ``loop.partial_result_``.
+
+    The exception is re-raised with a note naming how many rounds finished, so
+    an error late in a long simulated campaign does not lose the rounds paid for.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        loop.partial_result_ = result()
+        finished = rows[-1]["round"] + 1 if rows else 0
+        exc.add_note(f"{finished} finished rounds are kept in loop.partial_result_.")
+        raise
 
 
 def metric_rows(history: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -296,66 +315,63 @@ class ActiveLoop:
                 np.asarray(labelled, dtype=np.int64),
             )
 
-        with progress_bar(n_rounds, f"active learning ({self.strategy})", self.verbose) as advance:
-            try:
-                for rnd in range(n_rounds):
-                    if model is None or not self.warm_start:
-                        model = self.model_factory(spawn_seeds(rng, 1)[0] % (2**31))
-                    idx = np.asarray(labelled)
+        with (
+            progress_bar(n_rounds, f"active learning ({self.strategy})", self.verbose) as advance,
+            keep_partial(self, result, rows),
+        ):
+            for rnd in range(n_rounds):
+                if model is None or not self.warm_start:
+                    model = self.model_factory(spawn_seeds(rng, 1)[0] % (2**31))
+                idx = np.asarray(labelled)
+                t0 = time.perf_counter()
+                model.fit(x_pool[idx], np.asarray(labels))
+                fit_s = time.perf_counter() - t0
+                metrics = evaluate_posterior(
+                    model.posterior(np.asarray(self.test.x)),
+                    self.test.y,
+                    getattr(model, "classes_", None),
+                )
+                metrics["fit_seconds"] = fit_s
+                acquire_s = 0.0
+                if len(labelled) < cap:
+                    mask = np.ones(len(x_pool), dtype=bool)
+                    mask[idx] = False
+                    rest = self._candidates(np.flatnonzero(mask), rng)
                     t0 = time.perf_counter()
-                    model.fit(x_pool[idx], np.asarray(labels))
-                    fit_s = time.perf_counter() - t0
-                    metrics = evaluate_posterior(
-                        model.posterior(np.asarray(self.test.x)),
-                        self.test.y,
-                        getattr(model, "classes_", None),
+                    batch = self._acquire(
+                        model, x_pool, rest, idx, min(b, cap - len(labelled)), rng
                     )
-                    metrics["fit_seconds"] = fit_s
-                    acquire_s = 0.0
-                    if len(labelled) < cap:
-                        mask = np.ones(len(x_pool), dtype=bool)
-                        mask[idx] = False
-                        rest = self._candidates(np.flatnonzero(mask), rng)
-                        t0 = time.perf_counter()
-                        batch = self._acquire(
-                            model, x_pool, rest, idx, min(b, cap - len(labelled)), rng
-                        )
-                        acquire_s = time.perf_counter() - t0
-                        new = rest[batch.indices]
-                        new_labels = oracle.query(new)
-                        for rank, (i, s, lab) in enumerate(
-                            zip(new, batch.scores, new_labels, strict=True)
-                        ):
-                            acq_rows.append(
-                                {
-                                    "round": rnd,
-                                    "rank": rank,
-                                    "index": int(i),
-                                    "score": float(s),
-                                    "label": lab,
-                                }
-                            )
-                    metrics["acquire_seconds"] = acquire_s
-                    for name, value in metrics.items():
-                        rows.append(
+                    acquire_s = time.perf_counter() - t0
+                    new = rest[batch.indices]
+                    new_labels = oracle.query(new)
+                    for rank, (i, s, lab) in enumerate(
+                        zip(new, batch.scores, new_labels, strict=True)
+                    ):
+                        acq_rows.append(
                             {
-                                "strategy": self.strategy,
-                                "seed": tag,
                                 "round": rnd,
-                                "n_labels": len(labelled),
-                                "metric": name,
-                                "value": float(value),
+                                "rank": rank,
+                                "index": int(i),
+                                "score": float(s),
+                                "label": lab,
                             }
                         )
-                    if len(labelled) < cap:
-                        labelled.extend(int(i) for i in new)
-                        labels.extend(new_labels)
-                    advance(1)
-            except BaseException as exc:  # KeyboardInterrupt too: keep what was paid for
-                self.partial_result_ = result()
-                finished = rows[-1]["round"] + 1 if rows else 0
-                exc.add_note(f"{finished} finished rounds are kept in loop.partial_result_.")
-                raise
+                metrics["acquire_seconds"] = acquire_s
+                for name, value in metrics.items():
+                    rows.append(
+                        {
+                            "strategy": self.strategy,
+                            "seed": tag,
+                            "round": rnd,
+                            "n_labels": len(labelled),
+                            "metric": name,
+                            "value": float(value),
+                        }
+                    )
+                if len(labelled) < cap:
+                    labelled.extend(int(i) for i in new)
+                    labels.extend(new_labels)
+                advance(1)
         return result()
 
     def _acquire(
