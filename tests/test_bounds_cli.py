@@ -119,6 +119,11 @@ def test_bounds_cli_sharp_small_network(csv: Path, tmp_path: Path) -> None:
         (["--lam", "a,b"], "comma-separated"),
         (["--treatment", "nope"], "nope"),
         (["--method", "quince"], "--method"),
+        (["--lam", "nan,2"], "finite"),
+        (["--lam", "inf"], "finite"),
+        (["--lam", "1.5,1.5000000000001"], "12 digits"),
+        (["--lam-max", "nan"], "--lam-max"),
+        (["--covariates", "x,treated"], "special column"),
     ],
 )
 def test_bounds_cli_errors(csv: Path, tmp_path: Path, args, needle) -> None:

@@ -155,7 +155,8 @@ def test_msm_bounds_ensemble_spread_and_ate() -> None:
 def test_msm_robustness_matches_closed_form() -> None:
     model, _ = _oracle_msm(2.0, kind="gauss")
     x = np.array([[0.05], [0.3], [0.8], [-0.5], [0.0], [30.0]])
-    rob = model.robustness(x, "sharp", lam_max=50.0, tol=1e-7)
+    with pytest.warns(UserWarning, match="1 of 6 units"):  # x = 30: propensity 1 - 1e-10
+        rob = model.robustness(x, "sharp", lam_max=50.0, tol=1e-7)
 
     def c(lam: float) -> float:
         tau = lam / (1 + lam)
@@ -168,7 +169,12 @@ def test_msm_robustness_matches_closed_form() -> None:
         ref = optimize.brentq(lambda lam, t=tau: c(lam) - abs(t), 1.0 + 1e-12, 50.0)
         assert rob.unit[i] == pytest.approx(ref, rel=1e-5)
     assert np.isinf(rob.unit[5])
-    assert 1.0 <= rob.ate <= 50.0 or np.isinf(rob.ate)
+    # the ATE bounds are the mean CATE -+ c(Λ); c(50) = 2.39 is below the mean CATE 5.11
+    assert c(50.0) < abs(x[:, 0].mean())
+    assert np.isinf(rob.ate)
+    rob_small = model.robustness(x[:4], "sharp", lam_max=50.0, tol=1e-7)
+    ref = optimize.brentq(lambda lam: c(lam) - abs(x[:4, 0].mean()), 1.0 + 1e-12, 50.0)
+    assert rob_small.ate == pytest.approx(ref, rel=1e-5)
 
 
 def test_msm_bounds_with_uncertain_regressor_smoke() -> None:
@@ -258,6 +264,22 @@ def test_blearner_robustness_and_alpha_quantile_model() -> None:
     assert ((rob.unit >= 1.0) | np.isinf(rob.unit)).all()
     with pytest.raises(TypeError, match="quantile"):
         BLearner(quantile_model=LinearRegression(), cv=2).fit(x, t, y).bounds(x[:3], 2.0)
+
+
+def test_quantile_levels_reach_the_quantile_model() -> None:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from knowable.bounds._blearner import _with_level
+
+    gb = _with_level(GradientBoostingRegressor(loss="quantile"), 0.8, seed=0)
+    assert gb.get_params()["alpha"] == 0.8
+    hgb = _with_level(HistGradientBoostingRegressor(loss="quantile"), 0.2, seed=0)
+    assert hgb.get_params()["quantile"] == 0.2
+    # HistGradientBoostingRegressor has `quantile` under every loss, but only uses it for one
+    with pytest.raises(TypeError, match="loss='squared_error'"):
+        _with_level(HistGradientBoostingRegressor(), 0.2, seed=0)
+    with pytest.raises(TypeError, match="alpha"):
+        _with_level(GradientBoostingRegressor(), 0.2, seed=0)
 
 
 # --------------------------------------------------------------------------- robustness
@@ -573,3 +595,39 @@ def test_cross_validated_boosting_never_touches_the_global_rng() -> None:
     np.random.seed(0)  # noqa: NPY002
     CrossValidatedBoosting(max_iter=5, cv=2).fit(x, y)
     assert np.random.random() == expected  # noqa: NPY002
+
+
+def test_sampled_bounds_of_a_unit_do_not_depend_on_the_batch() -> None:
+    model, data = _oracle_msm(2.0, estimator="samples")
+    model.set_params(n_draws=200)
+    batch = model.bounds(data.x[:50], 2.0)
+    alone = model.bounds(data.x[:1], 2.0)
+    assert alone.lower[0] == batch.lower[0] and alone.upper[0] == batch.upper[0]
+    shuffled = model.bounds(data.x[[7, 3, 0, 0]], 2.0)
+    assert shuffled.upper[2] == shuffled.upper[3] == batch.upper[0]
+    assert shuffled.lower[0] == batch.lower[7]
+
+
+def test_settings_changed_after_fit_are_not_served_from_the_cache() -> None:
+    model, data = _oracle_msm(2.0, estimator="samples")
+    x = data.x[:20]
+    sampled = model.bounds(x, 2.0, method="kallus")
+    model.set_params(estimator="analytic")
+    analytic = model.bounds(x, 2.0, method="kallus")
+    assert not np.array_equal(sampled.upper, analytic.upper)
+    np.testing.assert_allclose(sampled.upper, analytic.upper, atol=0.1)
+
+
+def test_no_overlap_is_reported_not_hidden_by_the_clip() -> None:
+    x, _, y, _ = _normal_dgp(300, 2)
+    t = (x[:, 0] > 0).astype(float)  # treatment decided by x: no overlap anywhere
+    learner = BLearner(
+        quantile_model=GradientBoostingRegressor(loss="quantile", n_estimators=10),
+        cvar_model=LinearRegression(),
+        outcome_model=LinearRegression(),
+        final_model=LinearRegression(),
+        cv=2,
+        random_state=0,
+    )
+    with pytest.warns(UserWarning, match="no overlap"):
+        learner.fit(x, t, y)

@@ -112,6 +112,12 @@ def test_gaussian_closed_form_flip_lambda() -> None:
 def test_crossed_bounds_use_the_hull() -> None:
     # a separately fitted lower above the upper (B-Learner, finite sample) straddles zero
     assert ignorance_defer_mask(np.array([0.2]), np.array([-0.1]))[0]
+    # and robustness_from_grid agrees: the unit flips where its crossed bounds straddle zero
+    lam = np.array([1.0, 2.0])
+    rob = robustness_from_grid(np.array([[0.3], [0.1]]), np.array([[0.4], [-0.05]]), lam)
+    assert 1.0 < rob[0] <= 2.0
+    score = ignorance_scores(np.array([[0.3], [0.1]]), np.array([[0.4], [-0.05]]), lam)
+    assert score[0] == 1.0 + 1.0 / 2.0  # flips at the grid value 2
 
 
 @pytest.mark.parametrize(

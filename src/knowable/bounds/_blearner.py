@@ -194,6 +194,12 @@ def _with_level(model: Any, level: float, seed: int) -> Any:
     fresh = clone_seeded(model, seed)
     params = fresh.get_params(deep=False)
     if "quantile" in params:
+        # HistGradientBoostingRegressor has `quantile` whatever its loss; only one loss uses it
+        if "loss" in params and params["loss"] != "quantile":
+            raise TypeError(
+                f"quantile_model has loss={params['loss']!r}, so it fits the conditional mean, "
+                "not a quantile; set loss='quantile'."
+            )
         return fresh.set_params(quantile=level)
     if params.get("loss") == "quantile" and "alpha" in params:
         return fresh.set_params(alpha=level)

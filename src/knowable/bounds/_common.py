@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -80,9 +81,22 @@ def check_predict_X(X: Any, n_features: int) -> np.ndarray:
 
 
 def predict_propensity(model: Any, x: np.ndarray, clip: float) -> np.ndarray:
-    """P(T = 1 | x) from a fitted classifier, clipped to [clip, 1 − clip]."""
+    """P(T = 1 | x) from a fitted classifier, clipped to [clip, 1 − clip].
+
+    Warns when units fall outside the clip range: there one arm is (almost)
+    never observed, and their bounds rest on the clipped value, not on data.
+    """
     proba = np.asarray(model.predict_proba(x), dtype=float)
     p1 = proba[:, 1] if proba.ndim == 2 else proba
+    outside = int(((p1 < clip) | (p1 > 1.0 - clip)).sum())
+    if outside:
+        warnings.warn(
+            f"{outside} of {len(p1)} units have an estimated propensity outside "
+            f"[{clip:g}, {1 - clip:g}] (no overlap): their bounds use the clipped propensity and "
+            "say little; restrict the analysis to the overlap region or defer those units.",
+            UserWarning,
+            stacklevel=3,
+        )
     return np.clip(p1, clip, 1.0 - clip)
 
 

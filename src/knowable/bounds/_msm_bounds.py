@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,19 +62,37 @@ class _ArmDensity:
     def mean(self) -> np.ndarray:
         return (self.weights * self.loc).sum(-1)
 
-    def sample(self, m: int, rng: np.random.Generator) -> np.ndarray:
-        """Draws of shape (S, n, m)."""
+    def sample(self, m: int, unit_seeds: list[np.random.SeedSequence]) -> np.ndarray:
+        """Draws of shape (S, n, m), unit ``i``'s from its own ``unit_seeds[i]``.
+
+        One stream per unit makes a unit's draws (and so its bounds) the same
+        whatever other units share the batch.
+        """
         cum = np.cumsum(self.weights, -1)
-        out = np.empty((*self.loc.shape[:2], m))
-        n = self.loc.shape[1]
+        n_members, n = self.loc.shape[:2]
+        out = np.empty((n_members, n, m))
         for start in range(0, n, _CHUNK):
             sl = slice(start, min(start + _CHUNK, n))
-            u = rng.random((*cum[:, sl].shape[:2], m, 1))
-            comp = np.minimum((u > cum[:, sl, None, :]).sum(-1), cum.shape[-1] - 1)
+            uniform = np.empty((n_members, sl.stop - start, m, 1))
+            normal = np.empty((n_members, sl.stop - start, m))
+            for j, seq in enumerate(unit_seeds[sl]):
+                rng = np.random.default_rng(seq)
+                uniform[:, j] = rng.random((n_members, m, 1))
+                normal[:, j] = rng.standard_normal((n_members, m))
+            comp = np.minimum((uniform > cum[:, sl, None, :]).sum(-1), cum.shape[-1] - 1)
             loc = np.take_along_axis(self.loc[:, sl], comp, -1)
             scale = np.take_along_axis(self.scale[:, sl], comp, -1)
-            out[:, sl] = loc + scale * rng.standard_normal(loc.shape)
+            out[:, sl] = loc + scale * normal
         return out
+
+
+def _row_keys(x: np.ndarray) -> list[int]:
+    """A 64-bit key per row from its bytes (stable across processes, unlike ``hash``)."""
+    rows = np.ascontiguousarray(x, dtype=np.float64)
+    return [
+        int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "little")
+        for row in rows
+    ]
 
 
 def _density_from_posterior(post: Any) -> _ArmDensity:
@@ -146,7 +165,8 @@ class MSMBounds(BaseEstimator):
     each ensemble member the bounds on E[Y(1) | x] and E[Y(0) | x] are computed
     from that member's density, combined into CATE bounds
     τ⁻ = μ⁻₁ − μ⁺₀, τ⁺ = μ⁺₁ − μ⁻₀, and then averaged over members; the
-    standard deviation across members is kept as the epistemic spread (Quince).
+    standard deviation of each bound across members is kept as its epistemic
+    spread (Quince widens by the members' spread of the point CATE instead).
 
     Two bound estimators:
 
@@ -270,7 +290,9 @@ class MSMBounds(BaseEstimator):
     def _prepare(self, X: Any) -> _Prepared:
         self._check_fitted()
         x = check_predict_X(X, self.n_features_in_)
-        key = hash((x.shape, x.tobytes()))
+        # the settings read here belong in the key: set_params may change them after fit
+        settings = (self.estimator, int(self.n_draws), float(self.propensity_clip))
+        key = hash((x.shape, x.tobytes(), settings))
         if self._prepared_cache is not None and self._prepared_cache[0] == key:
             return self._prepared_cache[1]
         d0 = _density_from_posterior(self.outcome_models_[0].posterior(x))
@@ -283,10 +305,11 @@ class MSMBounds(BaseEstimator):
         e = predict_propensity(self.propensity_model_, x, self.propensity_clip)
         dev = None
         if self.estimator == "samples":
-            rng = np.random.default_rng(self._draw_seed)
+            keys = _row_keys(x)
             dev = {}
             for arm, dens in ((0, d0), (1, d1)):
-                draws = dens.sample(int(self.n_draws), rng)
+                seeds = [np.random.SeedSequence([self._draw_seed, arm, k]) for k in keys]
+                draws = dens.sample(int(self.n_draws), seeds)
                 dev[arm] = np.sort(draws, axis=-1) - dens.mean[..., None]
         prepared = _Prepared(d1, d0, e, dev)
         self._prepared_cache = (key, prepared)

@@ -64,7 +64,12 @@ class Bounds:
         return self.lower.shape
 
     def widened(self, k: float = 2.0) -> Bounds:
-        """Bounds widened by ``k`` epistemic spreads on each side (Quince's "ignorance" idea).
+        """Bounds widened by ``k`` epistemic spreads of the bounds on each side.
+
+        Quince's "ignorance" interval widens by the spread of the members' point
+        CATE estimates instead; this widens each bound by its own spread
+        (``lower_spread``, ``upper_spread``: across ensemble members for
+        :class:`MSMBounds`, across bootstrap refits for :class:`BLearner`).
 
         Parameters
         ----------

@@ -93,6 +93,7 @@ def robustness_from_grid(lower: Any, upper: Any, lam: Any) -> np.ndarray:
     -------
     numpy.ndarray of shape (n,)
         ``inf`` where no grid value contains zero; ``lam[0]`` where the first does.
+        Crossed bounds (lower > upper) count as their hull.
     """
     lo = check_array(lower, "lower", ndim=2)
     up = check_array(upper, "upper", ndim=2)
@@ -103,6 +104,9 @@ def robustness_from_grid(lower: Any, upper: Any, lam: Any) -> np.ndarray:
         )
     if np.any(np.diff(grid) <= 0):
         raise ValueError("lam must be strictly increasing.")
+    # Separately fitted bounds (B-Learner) can cross in finite samples: use the hull, as
+    # knowable.decide does, so both say the same about where a unit flips.
+    lo, up = np.minimum(lo, up), np.maximum(lo, up)
     inside = (lo <= 0) & (up >= 0)
     # Force monotonicity: once zero is inside, it stays inside (bounds nest).
     inside = np.maximum.accumulate(inside, axis=0)

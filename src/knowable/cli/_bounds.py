@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,7 +19,7 @@ __all__ = ["bounds_command", "parse_lambdas", "plot_bounds"]
 
 
 def parse_lambdas(text: str) -> list[float]:
-    """Parse ``"1,1.5,2"`` into sorted, unique Λ values ≥ 1.
+    """Parse ``"1,1.5,2"`` into sorted, unique, finite Λ values ≥ 1.
 
     Parameters
     ----------
@@ -37,6 +38,10 @@ def parse_lambdas(text: str) -> list[float]:
         ) from None
     if not values:
         raise ValueError("--lam needs at least one value.")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"--lam values must be finite numbers; got {text!r}.")
+    if len({f"{v:.12g}" for v in values}) < len(values):
+        raise ValueError(f"--lam values must differ in their first 12 digits; got {text!r}.")
     if values[0] < 1:
         raise ValueError(
             f"--lam values must be >= 1 (Λ = 1 means no hidden confounding); got {values[0]}."
@@ -136,8 +141,8 @@ def bounds_command(
     if method not in ("sharp", "kallus", "blearner"):
         raise ValueError(f"--method must be sharp, kallus or blearner, got {method!r}.")
     lams = np.asarray(parse_lambdas(lam))
-    if lam_max <= 1:
-        raise ValueError(f"--lam-max must be > 1, got {lam_max}.")
+    if not np.isfinite(lam_max) or lam_max <= 1:
+        raise ValueError(f"--lam-max must be a finite number > 1, got {lam_max}.")
     frame = read_table(data)
     require_columns(frame, [treatment, outcome], data)
     cols = covariate_columns(frame, covariates, [treatment, outcome], data)
@@ -158,12 +163,12 @@ def bounds_command(
         effect = est.effect(x)
     table: dict[str, Any] = {"unit": np.arange(len(frame)), "effect": effect}
     for i, lv in enumerate(lams):
-        table[f"lower_lam{lv:g}"] = b.lower[i]
-        table[f"upper_lam{lv:g}"] = b.upper[i]
+        table[f"lower_lam{lv:.12g}"] = b.lower[i]
+        table[f"upper_lam{lv:.12g}"] = b.upper[i]
     if b.lower_spread is not None and b.upper_spread is not None:
         for i, lv in enumerate(lams):  # ensemble or bootstrap sd: the band is bound ∓ k·sd
-            table[f"lower_sd_lam{lv:g}"] = b.lower_spread[i]
-            table[f"upper_sd_lam{lv:g}"] = b.upper_spread[i]
+            table[f"lower_sd_lam{lv:.12g}"] = b.lower_spread[i]
+            table[f"upper_sd_lam{lv:.12g}"] = b.upper_spread[i]
     table["robustness"] = rob.unit
     out.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(table).to_csv(out, index=False)
