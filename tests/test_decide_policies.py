@@ -28,6 +28,10 @@ def test_variance_scores_from_draws_and_moments():
 def test_sign_scores_from_draws_and_normal_approximation():
     draws = np.array([[1.0, -1.0], [2.0, -2.0], [-1.0, -3.0], [3.0, 1.0]])
     np.testing.assert_allclose(sign_scores(draws), [0.25, 0.25])
+    # a zero mean recommends "do not treat": the draws above zero are the wrong side
+    np.testing.assert_allclose(sign_scores(np.array([[1.0], [-1.0]])), [0.5])
+    # draws skewed against their mean: the recommendation is wrong more often than not
+    np.testing.assert_allclose(sign_scores(np.array([[-10.0], [1.0], [1.0], [1.0]])), [0.75])
     got = sign_scores(effect_mean=[1.0, -2.0, 0.0], effect_var=[1.0, 4.0, 0.0])
     np.testing.assert_allclose(got, [stats.norm.cdf(-1.0), stats.norm.cdf(-1.0), 0.0])
 
@@ -78,6 +82,13 @@ def test_deferral_curve_random_is_nested_and_uses_training_thresholds():
     est, true = rng.normal(size=40), rng.normal(size=40)
     curve = deferral_curve(est, true, "random", [0.0, 0.1, 0.5], random_state=1)
     np.testing.assert_allclose(curve.deferred_fraction, [0.0, 0.1, 0.5])
+    # nested: every unit deferred at one rate stays deferred at higher rates, so the
+    # wrong recommendations kept (error_rate, over all units) can only fall
+    half_wrong = np.where(np.arange(40) < 20, est, -est)
+    rates = np.linspace(0.0, 0.95, 20)
+    nested = deferral_curve(est, half_wrong, "random", rates, random_state=2)
+    assert np.all(np.diff(nested.error_rate) <= 0)
+    assert nested.error_rate[0] == 0.5
     train = np.linspace(0, 1, 11)
     curve = deferral_curve(est, true, np.full(40, 0.95), [0.5], train_scores=train)
     assert curve.deferred_fraction[0] == 1.0  # all test scores exceed the training median

@@ -62,6 +62,8 @@ def fit_command(
 
     if not 0 <= defer_rate <= 1:
         raise ValueError(f"--defer-rate must lie in [0, 1], got {defer_rate}.")
+    if not 0 < alpha < 1:  # checked before the fit, which can take long
+        raise ValueError(f"--alpha must lie in (0, 1), got {alpha}.")
     classes = {"tarnet": TARNet, "dragonnet": DragonNet}
     if model not in classes:
         raise ValueError(f"--model must be 'tarnet' or 'dragonnet', got {model!r}.")
@@ -85,7 +87,8 @@ def fit_command(
         "effect_std": np.sqrt(var),
         "sign_flip_prob": sign_scores(effect_mean=tau, effect_var=var),
         "propensity": est.propensity(X),
-        "defer": defer_mask(score, defer_rate, train_scores=score),
+        # ranked, so ties at the top (e.g. DUE units at the prior variance) still fill the rate
+        "defer": defer_mask(score, defer_rate),
     }
     import pandas as pd
 

@@ -58,11 +58,15 @@ def variance_scores(effect_samples: Any = None, *, effect_var: Any = None) -> np
 def sign_scores(
     effect_samples: Any = None, *, effect_mean: Any = None, effect_var: Any = None
 ) -> np.ndarray:
-    """Sign-uncertainty score: posterior probability that the CATE's sign differs from its mean's.
+    """Sign-uncertainty score: posterior probability that the recommendation from the mean is wrong.
 
-    From draws: the share of draws whose sign differs from the sign of the
-    draws' mean. From moments (normal approximation):
-    ``Phi(-|mean| / sd)``. Values lie in ``[0, 0.5]`` (up to sampling noise).
+    The recommendation is "treat" when the mean CATE is > 0 (a mean of exactly
+    0 counts as "do not treat", as in
+    :func:`knowable.effects.metrics.recommendation_error_rate`). From draws:
+    the share of draws on the other side, ``mean(tau_s > 0)`` or
+    ``mean(tau_s <= 0)``; it can exceed 0.5 when the draws are skewed
+    against their mean. From moments (normal approximation):
+    ``Phi(-|mean| / sd)``, in ``[0, 0.5]``.
 
     Parameters
     ----------
@@ -79,8 +83,8 @@ def sign_scores(
         if effect_mean is not None or effect_var is not None:
             raise ValueError("give effect_samples or (effect_mean, effect_var), not both.")
         draws = check_array(effect_samples, "effect_samples", ndim=2)
-        sign = np.sign(draws.mean(0))
-        return np.mean(np.sign(draws) != sign, axis=0)
+        treat = draws.mean(0) > 0
+        return np.mean((draws > 0) != treat, axis=0)
     if effect_mean is None or effect_var is None:
         raise ValueError("give effect_samples (S, n) or both effect_mean and effect_var (n,).")
     mean = check_array(effect_mean, "effect_mean", ndim=1)

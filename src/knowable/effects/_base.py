@@ -242,6 +242,7 @@ class CATEEstimator(UncertainModel):
         x, t_arr, y_arr = self._check_fit_inputs(X, t, y)
         valid = self._check_validation_data(validation_data, x.shape[1])
         self.input_shape_ = tuple(x.shape[1:])
+        self._record_feature_names(X)
         self.n_features_in_ = int(x.shape[1])
         self._fit_input_scaler(x)
         self.y_mean_ = float(y_arr.mean())
@@ -443,7 +444,9 @@ class CATEEstimator(UncertainModel):
         -------
         lower, upper : numpy.ndarray of shape (n,)
         """
-        alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
+        alpha = check_real(
+            alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
+        )
         mean, var = self._effect_moments(X)
         half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(var)
         return mean - half, mean + half
@@ -488,7 +491,9 @@ class CATEEstimator(UncertainModel):
         -------
         lower, upper : float
         """
-        alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
+        alpha = check_real(
+            alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
+        )
         X = self._ate_X(X)
         if self.resolved_params_["method"] == "due":
             centre, var = self._exact_ate_moments(X)

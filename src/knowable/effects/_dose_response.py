@@ -263,6 +263,7 @@ class DoseResponse(UncertainModel):
 
     def _check_X(self, X: Any) -> np.ndarray:
         self._check_fitted()
+        self._check_feature_names(X)
         x = check_array(X, "X", ndim=2, dtype=np.float32)
         if x.shape[1:] != self.input_shape_:
             raise ValueError(
@@ -320,6 +321,7 @@ class DoseResponse(UncertainModel):
         self.resolved_params_ = self._resolved()
         x, t_arr, y_arr = self._check_fit_inputs(X, t, y)
         self.input_shape_ = tuple(x.shape[1:])
+        self._record_feature_names(X)
         self.n_features_in_ = int(x.shape[1])
         xt = np.column_stack([x.astype(np.float64), t_arr])
         self._fit_input_scaler(xt)  # t is standardised as the last input column
@@ -330,10 +332,6 @@ class DoseResponse(UncertainModel):
         self.X_fit_ = x
         y_std = torch.as_tensor((y_arr - self.y_mean_) / self.y_scale_, dtype=torch.float32)
         self._fit_networks(self._standardise_X(xt.astype(np.float32)), {"y": y_std})
-        if self._is_due:  # k-means may return fewer centres than asked (repeated inputs)
-            self.n_inducing_ = int(
-                self.members_[0].gp.variational_strategy.inducing_points.shape[-2]
-            )
         return self
 
     # ------------------------------------------------------------ prediction
@@ -447,7 +445,9 @@ class DoseResponse(UncertainModel):
         -------
         mean, lower, upper : numpy.ndarray of shape (n,) or (n, g)
         """
-        alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
+        alpha = check_real(
+            alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
+        )
         draws = self.apo_samples(X, t, grid=grid, allow_extrapolation=allow_extrapolation)
         return _normal_band(draws, alpha)
 
@@ -484,7 +484,9 @@ class DoseResponse(UncertainModel):
         -------
         DoseResponseCurve
         """
-        alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
+        alpha = check_real(
+            alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
+        )
         self._check_fitted()
         grid = check_array(t_grid, "t_grid", ndim=1)
         self._check_t_values(grid, "t_grid", allow_extrapolation)

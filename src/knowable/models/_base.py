@@ -175,11 +175,32 @@ class UncertainModel(BaseEstimator):
         raise NotImplementedError
 
     # ---------------------------------------------------------------- inputs
+    def _record_feature_names(self, X: Any) -> None:
+        """Keep a DataFrame's column names (``feature_names_in_``), as scikit-learn does."""
+        names = getattr(X, "columns", None)
+        if names is not None and all(isinstance(c, str) for c in names):
+            self.feature_names_in_ = np.asarray(list(names), dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def _check_feature_names(self, X: Any) -> None:
+        """A DataFrame at prediction must have the fitted columns in the fitted order."""
+        fitted = getattr(self, "feature_names_in_", None)
+        names = getattr(X, "columns", None)
+        if fitted is None or names is None or list(names) == list(fitted):
+            return
+        raise ValueError(
+            f"X has columns {list(names)}, but the model was fitted on {list(fitted)} (in that "
+            "order); columns are matched by position, so select them as fitted: "
+            "X[model.feature_names_in_]."
+        )
+
     def _validate_X(self, X: Any, *, fitting: bool) -> np.ndarray:
         arr = check_array(X, "X", ndim=(2, 4), dtype=np.float32)
         if fitting:
             return arr
         self._check_fitted()
+        self._check_feature_names(X)
         if arr.shape[1:] != self.input_shape_:
             raise ValueError(
                 f"X has shape (n, {', '.join(map(str, arr.shape[1:]))}) but the model was fitted on "
@@ -276,11 +297,12 @@ class UncertainModel(BaseEstimator):
         ) as advance:
             for i in range(r["n_members"]):
                 gen = torch_generator(seeds[2 * i])
-                if r["method"] == "due":
-                    self.n_inducing_ = min(r["n_inducing"], x.shape[0])
                 module = self._build_member(gen, x if r["method"] == "due" else None).to(device)
                 groups = None
                 if r["method"] == "due":
+                    # the builders may place fewer centres than asked (a subsample of the
+                    # inputs, repeated inputs); loading rebuilds the GP with this many
+                    self.n_inducing_ = int(module.gp.variational_strategy.inducing_points.shape[-2])
                     module.mc_generator = torch_generator(seeds[2 * i] + 1)  # type: ignore[attr-defined]
                     gp_params = list(module.gp.parameters()) + (
                         [module.log_noise] if module.log_noise is not None else []
@@ -369,6 +391,9 @@ class UncertainModel(BaseEstimator):
             "prediction_seed": self.prediction_seed_,
             "n_inducing": getattr(self, "n_inducing_", None),
             "n_fit": self._n_fit,
+            "feature_names": (
+                list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
+            ),
             "history": [
                 {"train_loss": h.train_loss, "valid_loss": h.valid_loss, "best_epoch": h.best_epoch}
                 for h in self.history_
@@ -394,6 +419,8 @@ class UncertainModel(BaseEstimator):
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.prediction_seed_ = int(meta["prediction_seed"])
         self._n_fit = int(meta["n_fit"])
+        if meta.get("feature_names") is not None:
+            self.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
         if meta.get("n_inducing") is not None:
             self.n_inducing_ = int(meta["n_inducing"])
         self._restore_extra(meta)

@@ -88,6 +88,7 @@ class UncertainClassifier(UncertainModel):
                 f"y has a single class ({self.classes_[0]}); a classifier needs at least two."
             )
         self.input_shape_ = tuple(x.shape[1:])
+        self._record_feature_names(X)
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self._fit_input_scaler(x)
         codes = torch.as_tensor(np.searchsorted(self.classes_, y_arr.astype(np.int64)))

@@ -210,6 +210,7 @@ class UncertainRegressor(UncertainModel):
         self.y_is_1d_ = y_arr.ndim == 1
         y2 = y_arr.reshape(len(y_arr), -1)
         self.input_shape_ = tuple(x.shape[1:])
+        self._record_feature_names(X)
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.n_outputs_ = y2.shape[1]
         self._fit_input_scaler(x)
