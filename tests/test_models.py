@@ -434,3 +434,24 @@ def test_separate_validation_set_trains_on_every_row_and_keeps_its_best_epoch():
     assert history.valid_loss[history.best_epoch] == min(history.valid_loss)
     with pytest.raises(ValueError, match="keys"):
         train_module(module, loss_fn, {"x": x, "y": y}, config, seed=0, validation={"x": xv})
+
+
+@pytest.mark.parametrize("method", ["ensemble", "dropout", "due"])
+def test_fit_leaves_the_global_torch_stream_alone(method):
+    from knowable.effects import TARNet
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    t = (rng.random(60) < 0.5).astype(float)
+    y = x[:, 0] + t
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    for seed_before in (123, 7):
+        torch.manual_seed(seed_before)
+        est = TARNet(method, n_members=1, hidden_size=8, depth=1, max_epochs=1, random_state=0)
+        effect = est.fit(x, t, y).effect(x[:5])
+        if seed_before == 123:
+            np.testing.assert_array_equal(torch.rand(3), expected)  # stream untouched
+            reference = effect
+        else:
+            np.testing.assert_array_equal(effect, reference)  # and results do not use it

@@ -208,6 +208,13 @@ class UncertainModel(BaseEstimator):
             )
         return arr
 
+    def _seeded_build(self, generator: torch.Generator, x_train: Any = None) -> nn.Module:
+        """Build a member; torch's default initialisation, which every seeded
+        initialisation then overwrites, draws from the global RNG, whose state is
+        restored so that fitting leaves the user's global stream untouched."""
+        with torch.random.fork_rng(devices=[]):
+            return self._build_member(generator, x_train)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "members_"):
             raise NotFittedError(
@@ -297,7 +304,7 @@ class UncertainModel(BaseEstimator):
         ) as advance:
             for i in range(r["n_members"]):
                 gen = torch_generator(seeds[2 * i])
-                module = self._build_member(gen, x if r["method"] == "due" else None).to(device)
+                module = self._seeded_build(gen, x if r["method"] == "due" else None).to(device)
                 groups = None
                 if r["method"] == "due":
                     # the builders may place fewer centres than asked (a subsample of the
@@ -430,7 +437,7 @@ class UncertainModel(BaseEstimator):
         for i in range(self.resolved_params_["n_members"]):
             prefix = f"member{i}."
             state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-            module = self._build_member(torch_generator(0))
+            module = self._seeded_build(torch_generator(0))
             module.load_state_dict(state, strict=True)
             module.eval()
             members.append(module)
