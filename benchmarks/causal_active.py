@@ -323,11 +323,11 @@ def _paired(rows: list[dict[str, Any]], task: str) -> dict[str, Any] | None:
 
     Both strategies of a trial share the warm start and every model seed, so
     pairing removes the between-trial spread. The comparison is on log √PEHE
-    because IHDP realisations differ in scale by two orders of magnitude
-    (realisation 9's whole-pool √PEHE is 16, the others' 0.2-0.7): a difference
-    of means is one realisation's difference, a ratio is every realisation's.
-    Reported as geometric-mean ratios; the interval says at which steps the two
-    strategies are distinguishable at all with this many trials.
+    because trials can differ in scale by orders of magnitude (on IHDP, see
+    ``random_final_by_trial`` in the report): a difference of means is then one
+    trial's difference, a ratio is every trial's. Reported as geometric-mean
+    ratios; the interval says at which steps the two strategies are
+    distinguishable at all with this many trials.
     """
     from scipy import stats
 
@@ -343,33 +343,30 @@ def _paired(rows: list[dict[str, Any]], task: str) -> dict[str, Any] | None:
     if len(trials) < 2:
         return None
     log_ratio = np.array([np.log(by["mu-rho-bald"][k] / by["random"][k]) for k in trials])
-    n_labels = next(r["n_labels"] for r in rows if r["task"] == task and r["strategy"] == "random")
-    t = stats.t.ppf(0.975, len(trials) - 1)
-    mean = log_ratio.mean(0)
-    half = t * log_ratio.std(0, ddof=1) / np.sqrt(len(trials))
+    t = stats.t.ppf(0.975, len(trials) - 1) / np.sqrt(len(trials))
+    mean, half = log_ratio.mean(0), t * log_ratio.std(0, ddof=1)
     after = np.arange(log_ratio.shape[1]) > 5  # step 0 = warm start
-    lower, upper = mean - half, mean + half
+    n_labels = np.asarray(
+        next(r["n_labels"] for r in rows if r["task"] == task and r["strategy"] == "random")
+    )
     # one number per trial: the log ratio averaged over the steps after the 5th
     overall = log_ratio[:, after].mean(1)
-    overall_half = t * overall.std(ddof=1) / np.sqrt(len(trials))
+    overall_mean, overall_half = overall.mean(), t * overall.std(ddof=1)
     return {
         "trials": trials,
-        "n_labels": n_labels,
+        "n_labels": n_labels.tolist(),
+        "random_final_by_trial": [float(by["random"][k][-1]) for k in trials],
         "ratio": np.exp(mean).tolist(),
-        "ratio_ci95": [np.exp(lower).tolist(), np.exp(upper).tolist()],
+        "ratio_ci95": [np.exp(mean - half).tolist(), np.exp(mean + half).tolist()],
         "trials_mu_rho_lower": (log_ratio < 0).sum(0).tolist(),
         "steps_after_5th": int(after.sum()),
-        "labels_significantly_below": [
-            int(v) for v in np.asarray(n_labels)[after][upper[after] < 0]
-        ],
-        "labels_significantly_above": [
-            int(v) for v in np.asarray(n_labels)[after][lower[after] > 0]
-        ],
-        "labels_ratio_not_below_1": [int(v) for v in np.asarray(n_labels)[after][mean[after] >= 0]],
-        "ratio_after_5th": float(np.exp(overall.mean())),
+        "labels_significantly_below": n_labels[after][(mean + half)[after] < 0].tolist(),
+        "labels_significantly_above": n_labels[after][(mean - half)[after] > 0].tolist(),
+        "labels_ratio_not_below_1": n_labels[after][mean[after] >= 0].tolist(),
+        "ratio_after_5th": float(np.exp(overall_mean)),
         "ratio_after_5th_ci95": [
-            float(np.exp(overall.mean() - overall_half)),
-            float(np.exp(overall.mean() + overall_half)),
+            float(np.exp(overall_mean - overall_half)),
+            float(np.exp(overall_mean + overall_half)),
         ],
         "trials_lower_after_5th": int((overall < 0).sum()),
     }
@@ -526,6 +523,12 @@ def _markdown(result: dict[str, Any]) -> str:
                 f"steps, significantly above at {len(above)}"
                 + (f" ({', '.join(str(v) for v in above)} labels)" if above else "")
                 + ", indistinguishable at the rest."
+            )
+            finals = paired["random_final_by_trial"]
+            lines.append(
+                "- random's final √PEHE by trial (the scale the ratio removes): "
+                + ", ".join(f"{k}: {v:.3g}" for k, v in zip(paired["trials"], finals, strict=True))
+                + "."
             )
         totals = [c.get("seconds_total") for c in curves["strategies"].values()]
         if all(t is not None for t in totals):
