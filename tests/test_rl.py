@@ -245,3 +245,69 @@ def test_vsop_smoke_run_on_inverted_pendulum_learns():
     # 20k steps take a random policy's ~10-step episodes to hundreds of steps
     assert returns[-5:].mean() > 10 * returns[:5].mean()
     assert math.isfinite(run.evaluate(1)[0])
+
+
+@needs_mujoco
+def test_cli_train_and_evaluate(tmp_path):
+    from typer.testing import CliRunner
+
+    from knowable.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        [
+            "rl",
+            "train",
+            "--env",
+            "InvertedPendulum-v5",
+            "--steps",
+            "2048",
+            "--out",
+            str(out),
+            "--eval-episodes",
+            "2",
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("weights.safetensors", "config.json", "episodes.csv", "curve.png"):
+        assert (out / name).exists()
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    result = runner.invoke(app, ["rl", "evaluate", "--run", str(out), "--episodes", "2"])
+    assert result.exit_code == 0, result.output
+    assert f"{evaluation['mean_return']:.1f}" in result.output
+
+
+def test_cli_rejects_unknown_algorithm(tmp_path):
+    from typer.testing import CliRunner
+
+    from knowable.cli import app
+
+    result = CliRunner().invoke(
+        app, ["rl", "train", "--env", "Hopper-v5", "--algo", "sac", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "--algo must be one of" in result.output
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("procgen") is None,
+    reason="ProcGen needs the procgen2 wheel (knowable[procgen], installed as docs/rl.md says)",
+)
+@pytest.mark.parametrize("network", ["3d", "2d"])
+def test_procgen_smoke_run_on_coinrun(network):
+    from knowable.rl import train_procgen
+
+    run = train_procgen("coinrun", network, total_steps=64, num_envs=2, num_steps=16, frames=2)
+    assert run.steps == 64
+    assert all(torch.isfinite(p).all() for p in run.model.parameters())
+
+
+def test_procgen_without_the_wheel_names_the_extra(monkeypatch):
+    from knowable.rl import train_procgen
+
+    monkeypatch.setitem(sys.modules, "procgen", None)
+    with pytest.raises(ImportError, match=r"knowable\[procgen\]"):
+        train_procgen("coinrun", "2d", total_steps=8)

@@ -18,6 +18,7 @@ from ._losses import (
     positive_advantage_loss,
     value_loss,
 )
+from ._procgen import ProcgenRun, train_procgen
 from ._trainer import TrainingRun, gae, load_run, train_agent
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ImpalaCNN",
     "ImpalaCNN3D",
     "OnPolicyConfig",
+    "ProcgenRun",
     "TrainingRun",
     "clipped_surrogate_loss",
     "dropout_weight_decay",
@@ -37,5 +39,6 @@ __all__ = [
     "positive_advantage_loss",
     "preset",
     "train_agent",
+    "train_procgen",
     "value_loss",
 ]
