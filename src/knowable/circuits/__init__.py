@@ -1,0 +1,34 @@
+"""Hypothesis tests for circuits in transformers (Shi et al., NeurIPS 2024).
+
+A *circuit* is a set of edges of a transformer's computational graph. The five
+tests ask whether it is equivalent to the model, whether the rest of the model
+is independent of the task, whether every edge is needed (minimality), whether it
+is more faithful than random circuits of its size (sufficiency), and whether
+knocking it out hurts more than knocking out random circuits (partial
+necessity). :class:`EdgeMaskedTransformer` runs any circuit on a small
+transformer; the induction task ships a 2-layer attention-only model trained here.
+"""
+
+from ._hypothesis import (
+    CircuitTestResult,
+    equivalence_test,
+    hsic,
+    independence_test,
+    minimality_test,
+    partial_necessity_test,
+    sufficiency_test,
+)
+from ._model import Edge, EdgeMaskedTransformer, TransformerSpec
+
+__all__ = [
+    "CircuitTestResult",
+    "Edge",
+    "EdgeMaskedTransformer",
+    "TransformerSpec",
+    "equivalence_test",
+    "hsic",
+    "independence_test",
+    "minimality_test",
+    "partial_necessity_test",
+    "sufficiency_test",
+]
