@@ -182,3 +182,133 @@ def test_empty_circuit_and_knockouts():
     assert len(model.edges) == n_q + (3 + 6) + 7
     with pytest.raises(ValueError, match="not an edge"):
         model(tokens, [("m1", "a0.h0.q")])
+
+
+def _planted_model() -> EdgeMaskedTransformer:
+    """Two layers of four heads: head a0.h0 copies the current token into the dimensions
+    the unembedding reads; every other head and the embedding write elsewhere. The task
+    path is embed -> a0.h0.v and a0.h0 -> out (its query and key only shape the pattern)."""
+    spec = TransformerSpec(
+        vocab_size=3,
+        n_ctx=4,
+        d_model=6,
+        n_layers=2,
+        n_heads=4,
+        d_head=3,
+        d_vocab_out=3,
+        causal=True,
+    )
+    model = EdgeMaskedTransformer(spec).double()
+    gen = torch_generator(5)
+    with torch.no_grad():
+        model.W_E.zero_()
+        model.W_E[:, :3] = torch.eye(3)
+        model.W_pos.normal_(0, 0.1, generator=gen)
+        model.W_pos[:, 3:] = 0
+        model.W_Q.normal_(0, 0.3, generator=gen)
+        model.W_K.normal_(0, 0.3, generator=gen)
+        model.W_Q[:, :, 3:] = 0
+        model.W_K[:, :, 3:] = 0
+        model.W_V.zero_()
+        model.W_V[:, :, :3, :] = torch.eye(3)
+        model.W_O.zero_()
+        model.W_O[:, :, :, :3] = 0.5 * torch.eye(3)  # every head writes an unread subspace
+        model.W_O[0, 0, :, :3] = 0
+        model.W_O[0, 0, :, 3:] = 4 * torch.eye(3)  # ... but a0.h0 writes the read one
+        model.W_U.zero_()
+        model.W_U[3:, :] = torch.eye(3)
+    return model.eval()
+
+
+def _planted_scores(model):
+    tokens = torch.randint(0, 3, (60, 4), generator=torch_generator(6))
+
+    def score(circuit, invert):
+        with torch.no_grad():
+            logits = torch.log_softmax(model(tokens, circuit, invert), -1)
+        return logits.gather(-1, tokens[..., None]).squeeze(-1).mean(1).numpy()
+
+    return score
+
+
+def test_support_circuit_finds_the_planted_path():
+    from knowable.circuits import support_circuit
+
+    model = _planted_model()
+    circuit = support_circuit(model)
+    assert ("a0.h0", "out") in circuit and ("embed", "a0.h0.v") in circuit
+    assert ("a0.h1", "out") not in circuit and ("embed", "out") not in circuit
+    assert not any(receiver.startswith("a1.") for _, receiver in circuit)
+
+
+def test_planted_circuit_passes_sufficiency_and_necessity_and_empty_circuit_fails():
+    from knowable.circuits import run_circuit_tests, support_circuit
+
+    model = _planted_model()
+    score = _planted_scores(model)
+    circuit = support_circuit(model)
+    results = run_circuit_tests(
+        score, model.edges, circuit, n_random=60, n_permutations=99, random_state=0
+    )
+    assert results["equivalence"].details.get("degenerate")  # exact circuit: Δ ≡ 0
+    assert results["sufficiency"].holds
+    # about 1 random 4-edge knockout in 10 also cuts the single task path (a tie), so with
+    # q* = 0.9 necessity is not significant here; the candidate still beats >= 80 % of them
+    assert results["partial_necessity"].statistic >= 0.8 * 60
+    empty = run_circuit_tests(
+        score, model.edges, [], tests=["sufficiency"], n_random=60, random_state=0
+    )
+    assert not empty["sufficiency"].holds
+    # a redundant edge (into the unread head) makes the circuit not minimal
+    padded = [*circuit, ("embed", "a1.h2.v")]
+    minimal = run_circuit_tests(
+        score, model.edges, padded, tests=["minimality"], n_random=60, random_state=0
+    )
+    assert len(padded) - 1 in minimal["minimality"].details["not_minimal_edges"]
+    with pytest.raises(ValueError, match="tests must be among"):
+        run_circuit_tests(score, model.edges, circuit, tests=["faithfulness"])
+
+
+needs_tracr = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("tracr") is None,
+    reason="the Tracr tasks need the extra knowable[circuits] (tracr-pypi, JAX)",
+)
+
+
+@needs_tracr
+@pytest.mark.parametrize("task", ["tracr-reverse", "tracr-proportion"])
+def test_tracr_canonical_circuit_passes_and_random_circuits_fail(task):
+    from knowable.circuits import canonical_circuit, run_circuit_tests, tracr_task
+
+    t = tracr_task(task)
+    circuit = canonical_circuit(t)
+    torch.testing.assert_close(
+        torch.as_tensor(t.scores(circuit)), torch.as_tensor(t.scores()), rtol=0, atol=1e-5
+    )
+    res = run_circuit_tests(
+        t.scores,
+        t.model.edges,
+        circuit,
+        tests=["minimality", "sufficiency"],
+        n_random=100,
+        random_state=0,
+    )
+    assert res["minimality"].holds and res["sufficiency"].holds
+    rng = np.random.default_rng(1)
+    edges = t.model.edges
+    random_circuit = [edges[i] for i in rng.choice(len(edges), len(circuit), replace=False)]
+    rand = run_circuit_tests(
+        t.scores, edges, random_circuit, tests=["sufficiency"], n_random=100, random_state=0
+    )
+    assert not rand["sufficiency"].holds
+
+
+def test_tracr_without_the_extra_names_it(monkeypatch):
+    import sys
+
+    from knowable.circuits import tracr_task
+
+    monkeypatch.setitem(sys.modules, "tracr", None)
+    monkeypatch.setitem(sys.modules, "tracr.compiler", None)
+    with pytest.raises(ImportError, match=r"knowable\[circuits\]"):
+        tracr_task("tracr-reverse")

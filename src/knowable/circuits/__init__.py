@@ -6,9 +6,11 @@ is independent of the task, whether every edge is needed (minimality), whether i
 is more faithful than random circuits of its size (sufficiency), and whether
 knocking it out hurts more than knocking out random circuits (partial
 necessity). :class:`EdgeMaskedTransformer` runs any circuit on a small
-transformer; the induction task ships a 2-layer attention-only model trained here.
+transformer; :func:`tracr_task` loads Tracr-compiled RASP programs into it (extra
+``knowable[circuits]``).
 """
 
+from ._experiment import TESTS, run_circuit_tests, score_metric
 from ._hypothesis import (
     CircuitTestResult,
     equivalence_test,
@@ -19,16 +21,24 @@ from ._hypothesis import (
     sufficiency_test,
 )
 from ._model import Edge, EdgeMaskedTransformer, TransformerSpec
+from ._tracr import TracrTask, canonical_circuit, support_circuit, tracr_task
 
 __all__ = [
+    "TESTS",
     "CircuitTestResult",
     "Edge",
     "EdgeMaskedTransformer",
+    "TracrTask",
     "TransformerSpec",
+    "canonical_circuit",
     "equivalence_test",
     "hsic",
     "independence_test",
     "minimality_test",
     "partial_necessity_test",
+    "run_circuit_tests",
+    "score_metric",
     "sufficiency_test",
+    "support_circuit",
+    "tracr_task",
 ]

@@ -8,6 +8,8 @@ checked against simulated data with known truth. Where the reference code
   plugs a mean *difference* into that place;
 * minimality applies a multiple-testing correction over edges (Holm by default),
   which the code only plans;
+* sufficiency counts ties against the circuit (strict ``<``; the code's ``<=`` lets an
+  empty circuit pass by tying with random circuits that also miss the task's path);
 * the permutation p-value of the independence test counts the observed statistic
   among the permutations, ``(1 + #{perm >= obs}) / (1 + B)``, so it is valid at
   every B (the code uses ``#{perm >= obs} / B``).
@@ -240,9 +242,11 @@ def sufficiency_test(
 ) -> CircuitTestResult:
     """Is the circuit more faithful to the model than random circuits of its size?
 
-    Statistic ``k = #{metric(M, C) <= metric(M, R_j)}`` over R random same-size circuits;
-    H0: P(circuit at least as faithful) <= q, rejected by a one-sided binomial test
-    (the circuit is sufficient when H0 is rejected).
+    Statistic ``k = #{metric(M, C) < metric(M, R_j)}`` over R random same-size circuits;
+    H0: P(circuit more faithful) <= q, rejected by a one-sided binomial test (the circuit
+    is sufficient when H0 is rejected). Ties count against the circuit: the reference
+    code's ``<=`` credits an empty circuit for tying with random circuits that also miss
+    the task's path.
 
     Parameters
     ----------
@@ -262,7 +266,7 @@ def sufficiency_test(
     ref = _vector("random_metrics", random_metrics)
     c = float(_vector("circuit_metric", [circuit_metric])[0])
     _check_level(alpha, q)
-    k = int(np.sum(c <= ref))
+    k = int(np.sum(c < ref))
     p = float(stats.binomtest(k, ref.size, q, alternative="greater").pvalue)
     return CircuitTestResult(
         "sufficiency",
