@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -312,3 +313,53 @@ def test_tracr_without_the_extra_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "tracr.compiler", None)
     with pytest.raises(ImportError, match=r"knowable\[circuits\]"):
         tracr_task("tracr-reverse")
+
+
+def test_equivalence_treats_float_noise_as_ties():
+    with pytest.raises(ValueError, match="degenerate"):
+        equivalence_test(np.full(6, 1.0 + 1e-9), np.ones(6))
+    assert equivalence_test(np.full(6, 1.0 + 1e-9), np.ones(6), atol=0).statistic == 6
+
+
+def test_cli_rejects_bad_options_before_loading_anything(tmp_path):
+    from typer.testing import CliRunner
+
+    from knowable.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["circuits", "test", "--task", "gpt2-ioi", "--out", str(tmp_path / "r.json")]
+    )
+    assert result.exit_code == 1 and "--task must be one of" in result.output
+    result = runner.invoke(app, ["circuits", "test", "--task", "tracr-reverse", "--tests", "faith"])
+    assert result.exit_code == 1 and "unknown test" in result.output
+
+
+@needs_tracr
+def test_cli_runs_the_tests_on_tracr_proportion(tmp_path):
+    from typer.testing import CliRunner
+
+    from knowable.cli import app
+
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "circuits",
+            "test",
+            "--task",
+            "tracr-proportion",
+            "--circuit",
+            "empty",
+            "--tests",
+            "sufficiency",
+            "--n-random",
+            "30",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["results"]["sufficiency"]["holds"] is False
+    assert out.with_suffix(".png").exists()

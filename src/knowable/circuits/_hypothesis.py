@@ -92,7 +92,11 @@ def _check_level(alpha: float, q: float | None = None) -> None:
 
 
 def equivalence_test(
-    circuit_scores: Any, model_scores: Any, epsilon: float = 0.1, alpha: float = 0.05
+    circuit_scores: Any,
+    model_scores: Any,
+    epsilon: float = 0.1,
+    alpha: float = 0.05,
+    atol: float = 1e-6,
 ) -> CircuitTestResult:
     """Is the circuit equivalent to the model? (the paper's binomial version)
 
@@ -109,11 +113,14 @@ def equivalence_test(
         Equivalence margin in (0, 1/2).
     alpha : float
         Level.
+    atol : float
+        Differences with ``|Δ| <= atol`` count as ties (floating-point noise of an exact
+        circuit must not decide the sign).
 
     Returns
     -------
     CircuitTestResult
-        ``statistic`` is #{Δ > 0}.
+        ``statistic`` is #{Δ > atol}.
 
     Raises
     ------
@@ -129,6 +136,9 @@ def equivalence_test(
         raise ValueError(f"epsilon must lie in (0, 0.5), got {epsilon}.")
     _check_level(alpha)
     delta = c - m
+    if atol < 0:
+        raise ValueError(f"atol must be >= 0, got {atol}.")
+    delta = np.where(np.abs(delta) <= atol, 0.0, delta)
     if np.all(delta == 0):
         raise ValueError(
             "the circuit's scores equal the model's on every example (Δ ≡ 0): the binomial "

@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from ._acquire import acquire_command
 from ._bounds import bounds_command
+from ._circuits import circuits_app
 from ._datasets import datasets_app
 from ._demo import demo_command
 from ._dose_response import dose_response_command
@@ -77,6 +78,7 @@ app.command("acquire")(acquire_command)
 app.command("bounds")(bounds_command)
 app.command("dose-response")(dose_response_command)
 app.add_typer(rl_app, name="rl")
+app.add_typer(circuits_app, name="circuits")
 
 
 def _version_callback(value: bool) -> None:
