@@ -44,6 +44,7 @@ def main() -> None:
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     rows = []
+    load_before = os.getloadavg()[0]
     for net, frames, width in (("3d", 4, 1), ("3d", 16, 2), ("2d", 1, 1)):
         run = train_procgen(
             args.game,
@@ -70,7 +71,9 @@ def main() -> None:
         f"# ProcGen smoke run ({args.game}, `python benchmarks/procgen_smoke.py --steps {args.steps}`)",
         "",
         f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads;"
-        " 8 environments x 64 steps per rollout, 4 minibatches, VSOP loss.",
+        " 8 environments x 64 steps per rollout, 4 minibatches, VSOP loss. 1-minute load average"
+        f" {load_before:.1f} before and {os.getloadavg()[0]:.1f} after the run (samples/s fall"
+        " with the machine's other load).",
         "",
         "| network | frames | width | steps | samples/s | episodes finished |",
         "|---|---|---|---|---|---|",
