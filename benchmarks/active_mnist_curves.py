@@ -51,7 +51,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from knowable.acquire import badge_embeddings, batchbald, score
+from knowable.acquire import badge_embeddings, batchbald, score, strategy_label
 from knowable.campaign import ActiveLoop, learning_curve_figure, learning_curve_table
 from knowable.data import Dataset, load_mnist
 from knowable.models import Categorical, Posterior
@@ -61,15 +61,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 FIGURES = ROOT / "docs" / "figures"
 CORE = ["random", "bald", "batchbald", "power-bald"]
 EXTRA = ["softmax-bald", "softrank-bald", "badge"]
-LABELS = {
-    "random": "random",
-    "bald": "BALD top-k",
-    "batchbald": "BatchBALD",
-    "power-bald": "PowerBALD",
-    "softmax-bald": "SoftmaxBALD",
-    "softrank-bald": "SoftrankBALD",
-    "badge": "BADGE",
-}
+LABELS = {name: strategy_label(name) for name in CORE + EXTRA}  # display names: the registry's
 MNIST_MEAN, MNIST_SD = 0.1307, 0.3081
 
 DEVIATIONS = [

@@ -56,15 +56,17 @@ import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
 LIBRARY = Path(__file__).resolve().parents[1] / "src" / "knowable"
-STRATEGIES = (
-    "random",
-    "mu-bald",
-    "tau-bald",
-    "rho-bald",
-    "mu-rho-bald",
-    "pi-bald",
-    "sundin",
-)
+# every registered causal strategy is run by default, except these
+NOT_BY_DEFAULT = ("mu-pi-bald",)  # not among the paper's curves
+
+
+def _registered() -> list[str]:
+    """The causal strategies of the acquisition registry, in registry order."""
+    from knowable.acquire import CAUSAL_STRATEGIES
+
+    return list(CAUSAL_STRATEGIES)
+
+
 ESTIMATORS: dict[str, dict[str, Any]] = {
     # DUE TARNet, sized for the 2-core budget (hidden 100, 50 inducing points)
     "ihdp": {
@@ -242,7 +244,7 @@ def _run(jobs: list[tuple], workers: int, budget_s: float | None, partial: Path)
 def _curves(rows: list[dict[str, Any]], task: str) -> dict[str, Any]:
     """Per strategy: n_labels, mean and s.e.m. of √PEHE over the trials every strategy finished."""
     task_rows = [r for r in rows if r["task"] == task]
-    strategies = sorted({r["strategy"] for r in task_rows}, key=STRATEGIES.index)
+    strategies = sorted({r["strategy"] for r in task_rows}, key=_registered().index)
     trials = sorted(
         set.intersection(
             *({r["trial"] for r in task_rows if r["strategy"] == s} for s in strategies)
@@ -563,7 +565,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tasks", default="ihdp,synthetic")
     parser.add_argument("--realisations", default=None, help="IHDP realisations, e.g. 1-10")
     parser.add_argument("--trials", default=None, help="synthetic trials, e.g. 0-9")
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument(
+        "--strategies",
+        default=",".join(s for s in _registered() if s not in NOT_BY_DEFAULT),
+        help="comma-separated names from knowable.acquire.CAUSAL_STRATEGIES",
+    )
     parser.add_argument("--ihdp-max-labels", type=int, default=None, help="default: whole pool")
     parser.add_argument(
         "--ihdp-no-validation",

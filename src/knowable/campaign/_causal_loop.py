@@ -28,8 +28,8 @@ from .._validation import (
     check_probability_array,
     check_real,
 )
-from ..acquire._causal import _NEEDS_PROPENSITY, CAUSAL_STRATEGIES, select_causal
-from ..data._dataset import Dataset
+from ..acquire import CAUSAL_STRATEGIES, get_strategy, select_causal
+from ..data import Dataset
 from ._loop import keep_partial, metric_rows
 from ._oracle import DatasetOracle
 
@@ -201,7 +201,7 @@ class CausalActiveLoop:
     def _pool_propensity(
         self, x_pool: np.ndarray, t_pool: np.ndarray, seed: int
     ) -> np.ndarray | None:
-        if self.strategy not in _NEEDS_PROPENSITY:
+        if not get_strategy(self.strategy, "causal").needs_propensity:
             return None
         given = self.propensity
         if given is None or hasattr(given, "fit"):

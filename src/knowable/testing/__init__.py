@@ -11,9 +11,12 @@ from typing import Any
 
 from ._acquisition_checks import (
     AcquisitionCheckData,
+    RegisteredCase,
     acquisition_checks,
     check_acquisition,
     make_acquisition_check_data,
+    make_causal_check_data,
+    registered_acquisition_cases,
     strategy_from_name,
 )
 from ._checks import CheckData, check_estimator, estimator_checks, make_check_data
@@ -21,13 +24,16 @@ from ._checks import CheckData, check_estimator, estimator_checks, make_check_da
 __all__ = [
     "AcquisitionCheckData",
     "CheckData",
+    "RegisteredCase",
     "acquisition_checks",
     "check_acquisition",
     "check_estimator",
     "estimator_checks",
     "make_acquisition_check_data",
+    "make_causal_check_data",
     "make_check_data",
     "parametrize_with_checks",
+    "registered_acquisition_cases",
     "strategy_from_name",
 ]
 
