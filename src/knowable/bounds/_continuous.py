@@ -43,6 +43,7 @@ from .._random import check_random_state
 from .._validation import (
     check_array,
     check_in_options,
+    check_is_fitted,
     check_lambda,
     check_positive_int,
     check_real,
@@ -357,7 +358,7 @@ class ContinuousMSMBounds:
         if not methods:
             raise ValueError("methods must name at least one of 'overcast', 'sharp'.")
         model = self.model
-        model._check_fitted()
+        check_is_fitted(model)
         lams = np.atleast_1d(check_lambda(lam, "lam"))
         grid = check_array(t_grid, "t_grid", ndim=1)
         chunk = check_positive_int(self.chunk_size, "chunk_size")

@@ -10,7 +10,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._random import check_random_state, spawn_seeds
-from .._validation import check_in_options, check_positive_int, check_real
+from .._validation import check_in_options, check_is_fitted, check_positive_int, check_real
+from ..exceptions import LegacyNotFittedError
 from ._closed_form import kallus_mixture_upper, sharp_mixture_upper
 from ._common import (
     check_clip,
@@ -283,12 +284,12 @@ class MSMBounds(BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ internals
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "outcome_models_"):
-            raise RuntimeError("MSMBounds is not fitted yet; call fit(X, t, y) first.")
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted once ``fit`` has built the outcome models (read by ``check_is_fitted``)."""
+        return hasattr(self, "outcome_models_")
 
     def _prepare(self, X: Any) -> _Prepared:
-        self._check_fitted()
+        check_is_fitted(self, error=LegacyNotFittedError)
         x = check_predict_X(X, self.n_features_in_)
         # the settings read here belong in the key: set_params may change them after fit
         settings = (self.estimator, int(self.n_draws), float(self.propensity_clip))
@@ -376,7 +377,7 @@ class MSMBounds(BaseEstimator):
         Bounds
             Shape () or (L,); spreads across ensemble members.
         """
-        self._check_fitted()
+        check_is_fitted(self, error=LegacyNotFittedError)
         method = check_in_options(method, "method", _METHODS)
         lams, scalar = check_lam_grid(lam)
         prepared = self._prepare(self._x_train if X is None else X)
@@ -433,7 +434,7 @@ class MSMBounds(BaseEstimator):
         -------
         Robustness
         """
-        self._check_fitted()
+        check_is_fitted(self, error=LegacyNotFittedError)
         method = check_in_options(method, "method", _METHODS)
         widen = check_real(widen, "widen", low=0.0)
         prepared = self._prepare(self._x_train if X is None else X)

@@ -33,6 +33,7 @@ from .._random import check_random_state
 from .._validation import (
     check_array,
     check_consistent_length,
+    check_is_fitted,
     check_positive_int,
     check_real,
 )
@@ -262,7 +263,7 @@ class DoseResponse(UncertainModel):
         return arr.astype(np.float64)
 
     def _check_X(self, X: Any) -> np.ndarray:
-        self._check_fitted()
+        check_is_fitted(self)
         self._check_feature_names(X)
         x = check_array(X, "X", ndim=2, dtype=np.float32)
         if x.shape[1:] != self.input_shape_:
@@ -487,7 +488,7 @@ class DoseResponse(UncertainModel):
         alpha = check_real(
             alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
         )
-        self._check_fitted()
+        check_is_fitted(self)
         grid = check_array(t_grid, "t_grid", ndim=1)
         self._check_t_values(grid, "t_grid", allow_extrapolation)
         x = self._check_X(self.X_fit_ if X is None else X)
@@ -750,7 +751,7 @@ class TreatmentDensity(UncertainRegressor):
         -------
         numpy.ndarray of bool of shape (n,) or (n, g)
         """
-        self._check_fitted()
+        check_is_fitted(self)
         return self.log_density(X, t, grid=grid) < self.threshold_
 
     def support_fraction(self, t_grid: Any, X: Any) -> np.ndarray:
