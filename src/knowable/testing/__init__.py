@@ -20,12 +20,14 @@ from ._acquisition_checks import (
     strategy_from_name,
 )
 from ._checks import CheckData, check_estimator, estimator_checks, make_check_data
+from ._references import bound_from_samples_bruteforce
 
 __all__ = [
     "AcquisitionCheckData",
     "CheckData",
     "RegisteredCase",
     "acquisition_checks",
+    "bound_from_samples_bruteforce",
     "check_acquisition",
     "check_estimator",
     "estimator_checks",
