@@ -32,10 +32,13 @@ __all__ = [
     "BACKENDS",
     "JobRecord",
     "RunReport",
+    "add_runner_arguments",
     "imap_jobs",
+    "load_records",
     "map_jobs",
     "parse_range",
     "run_jobs",
+    "runner_options",
     "source_hash",
 ]
 
@@ -364,6 +367,9 @@ def _write_record(store: Path, record: JobRecord) -> None:
 def _read_record(path: Path) -> JobRecord | None:
     try:
         payload = json.loads(path.read_text())
+        keys = ("key", "result", "cpu_seconds", "wall_seconds", "library")
+        if not isinstance(payload, dict) or any(k not in payload for k in keys):
+            return None
     except (OSError, json.JSONDecodeError):
         return None  # unreadable: run the job again
     return JobRecord(
@@ -374,6 +380,27 @@ def _read_record(path: Path) -> JobRecord | None:
         str(payload["library"]),
         resumed=True,
     )
+
+
+def load_records(store: str | Path) -> dict[str, JobRecord]:
+    """Every readable job record in a :func:`run_jobs` store, by key (sorted by file name).
+
+    Parameters
+    ----------
+    store : path
+        The folder given to :func:`run_jobs`.
+
+    Returns
+    -------
+    dict of str to JobRecord
+    """
+    folder = Path(store)
+    out: dict[str, JobRecord] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        record = _read_record(path)
+        if record is not None:
+            out[record.key] = record
+    return out
 
 
 def run_jobs(
@@ -487,3 +514,60 @@ def run_jobs(
         say(f"time budget reached; not run: {', '.join(report.not_run)}")
     report.wall_seconds = time.perf_counter() - start
     return report
+
+
+def add_runner_arguments(parser: Any, *, workers: int = 1) -> None:
+    """Add the runner's command-line options to an ``argparse`` parser.
+
+    ``--workers``, ``--backend``, ``--time-budget-min``, ``--fresh`` and
+    ``--mix-library``; :func:`runner_options` turns the parsed values into
+    keyword arguments of :func:`run_jobs`.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The benchmark's parser.
+    workers : int
+        Default of ``--workers``.
+    """
+    parser.add_argument("--workers", type=int, default=workers, help="jobs running at once")
+    parser.add_argument(
+        "--backend", default="local", choices=BACKENDS, help="local processes or a Ray cluster"
+    )
+    parser.add_argument(
+        "--time-budget-min",
+        type=float,
+        default=None,
+        help="start no new job after this many minutes (finished jobs are kept)",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="forget finished jobs and run everything again"
+    )
+    parser.add_argument(
+        "--mix-library",
+        action="store_true",
+        help="resume jobs that ran on other library code (default: run them again)",
+    )
+
+
+def runner_options(args: Any) -> dict[str, Any]:
+    """Keyword arguments of :func:`run_jobs` from options added by :func:`add_runner_arguments`.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Returns
+    -------
+    dict
+        ``workers``, ``backend``, ``time_budget_s``, ``fresh``, ``mix_library``.
+    """
+    budget = args.time_budget_min
+    return {
+        "workers": args.workers,
+        "backend": args.backend,
+        "time_budget_s": None if budget is None else 60.0 * budget,
+        "fresh": args.fresh,
+        "mix_library": args.mix_library,
+    }
