@@ -103,3 +103,6 @@ __all__ = [
     "variance_from_probs",
     "variation_ratio_from_probs",
 ]
+
+# last: the modules in strategies/ register themselves through the names above
+from . import strategies as strategies
