@@ -18,6 +18,7 @@ __all__ = [
     "as_feature_names",
     "check_array",
     "check_binary_treatment",
+    "check_broadcast",
     "check_consistent_length",
     "check_in_options",
     "check_is_fitted",
@@ -386,3 +387,28 @@ def check_is_fitted(
     raise (error or NotFittedError)(
         f"This {type(estimator).__name__} is not fitted yet; call fit({args}) first."
     )
+
+
+def check_broadcast(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """A read-only view of ``value`` broadcast to ``shape``, or a ValueError naming ``name``.
+
+    Parameters
+    ----------
+    value : array-like
+        The array to broadcast.
+    shape : tuple of int
+        Target shape (for example the units' batch shape).
+    name : str
+        Argument name used in the error message.
+
+    Returns
+    -------
+    numpy.ndarray of shape ``shape``
+    """
+    arr = np.asarray(value)
+    try:
+        return np.broadcast_to(arr, shape)
+    except ValueError:
+        raise ValueError(
+            f"{name} has shape {arr.shape}, which does not broadcast to the units' shape {shape}."
+        ) from None

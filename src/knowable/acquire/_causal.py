@@ -228,72 +228,41 @@ def _rho(inputs: CausalInputs) -> np.ndarray:
     return inputs.log_var_tau() - inputs.log_var_counterfactual()
 
 
+def _log_var_factual(inputs: CausalInputs) -> np.ndarray:
+    return inputs.log_var_factual()
+
+
+def _sundin(inputs: CausalInputs) -> np.ndarray:
+    return sundin_information(inputs.tau_draws(), inputs.noise_scale, inputs.eps)
+
+
+# name, log weights, label, description, needs (the paper's order)
 _SPREAD = {"needs_spread": True, "uses_exact_cov": True}
-register_strategy(
-    "random",
-    lambda inputs: np.zeros(inputs.n),
-    family="causal",
-    label="random",
-    description="uniform",
-    needs_posterior=False,
+_PI = {"needs_propensity": True}
+_BUILT_IN: tuple[tuple[str, Any, str, str, dict[str, bool]], ...] = (
+    ("random", lambda i: np.zeros(i.n), "random", "uniform", {"needs_posterior": False}),
+    ("mu-bald", _log_var_factual, "μBALD", "Var[mu_t]^(1/T)", _SPREAD),
+    ("tau-bald", CausalInputs.log_var_tau, "τBALD", "Var[tau]^(1/T)", _SPREAD),
+    ("rho-bald", _rho, "ρBALD", "(Var[tau] / Var[mu_{1-t}])^(1/T)", _SPREAD),
+    (
+        "mu-rho-bald",
+        lambda i: i.log_var_factual() + _rho(i),
+        "μρBALD",
+        "Var[mu_t] Var[tau] / Var[mu_{1-t}], to the 1/T",
+        _SPREAD,
+    ),
+    ("pi-bald", CausalInputs.log_counterfactual_propensity, "πBALD", "P(T = 1 - t | x)", _PI),
+    (
+        "mu-pi-bald",
+        lambda i: i.log_var_factual() + i.log_counterfactual_propensity(),
+        "μπBALD",
+        "Var[mu_t]^(1/T) P(T = 1 - t | x)",
+        {**_PI, **_SPREAD},
+    ),
+    ("sundin", _sundin, "Sundin", "exp(MI) of the sign of the CATE", {"needs_spread": True}),
 )
-register_strategy(
-    "mu-bald",
-    lambda inputs: inputs.log_var_factual(),
-    family="causal",
-    label="μBALD",
-    description="Var[mu_t]^(1/T)",
-    **_SPREAD,
-)
-register_strategy(
-    "tau-bald",
-    lambda inputs: inputs.log_var_tau(),
-    family="causal",
-    label="τBALD",
-    description="Var[tau]^(1/T)",
-    **_SPREAD,
-)
-register_strategy(
-    "rho-bald",
-    _rho,
-    family="causal",
-    label="ρBALD",
-    description="(Var[tau] / Var[mu_{1-t}])^(1/T)",
-    **_SPREAD,
-)
-register_strategy(
-    "mu-rho-bald",
-    lambda inputs: inputs.log_var_factual() + _rho(inputs),
-    family="causal",
-    label="μρBALD",
-    description="Var[mu_t] Var[tau] / Var[mu_{1-t}], to the 1/T",
-    **_SPREAD,
-)
-register_strategy(
-    "pi-bald",
-    lambda inputs: inputs.log_counterfactual_propensity(),
-    family="causal",
-    label="πBALD",
-    description="P(T = 1 - t | x)",
-    needs_propensity=True,
-)
-register_strategy(
-    "mu-pi-bald",
-    lambda inputs: inputs.log_var_factual() + inputs.log_counterfactual_propensity(),
-    family="causal",
-    label="μπBALD",
-    description="Var[mu_t]^(1/T) P(T = 1 - t | x)",
-    needs_propensity=True,
-    **_SPREAD,
-)
-register_strategy(
-    "sundin",
-    lambda inputs: sundin_information(inputs.tau_draws(), inputs.noise_scale, inputs.eps),
-    family="causal",
-    label="Sundin",
-    description="exp(MI) of the sign of the CATE",
-    needs_spread=True,
-)
+for _name, _fn, _label, _text, _needs in _BUILT_IN:
+    register_strategy(_name, _fn, family="causal", label=_label, description=_text, **_needs)
 
 CAUSAL_STRATEGIES: Sequence[str] = StrategyNames("causal")
 """Names :func:`select_causal` accepts: a live view of the ``"causal"`` family of the registry."""

@@ -207,43 +207,40 @@ def _uniform(chunk: Posterior, rng: np.random.Generator) -> np.ndarray:
     return rng.random(chunk.n_inputs)
 
 
-register_strategy(
-    "bald",
-    {"categorical": _on_probs(bald_from_probs), "gaussian": _gaussian_bald},
-    family="score",
-    label="BALD",
-    description="mutual information between the outcome and the model (epistemic)",
+_BUILT_IN: tuple[tuple[str, dict[str, Callable[..., np.ndarray]], str, str], ...] = (
+    (
+        "bald",
+        {"categorical": _on_probs(bald_from_probs), "gaussian": _gaussian_bald},
+        "BALD",
+        "mutual information between the outcome and the model (epistemic)",
+    ),
+    (
+        "entropy",
+        {"categorical": _on_probs(entropy_from_probs), "gaussian": _gaussian_predictive_entropy},
+        "Entropy",
+        "predictive entropy (epistemic + aleatoric)",
+    ),
+    (
+        "margin",
+        {"categorical": _on_probs(margin_from_probs)},
+        "Margin",
+        "one minus the gap between the two most probable classes",
+    ),
+    (
+        "variation-ratio",
+        {"categorical": _on_probs(variation_ratio_from_probs)},
+        "VariationRatio",
+        "one minus the largest mean class probability",
+    ),
+    (
+        "variance",
+        {"categorical": _on_probs(variance_from_probs), "gaussian": _gaussian_variance},
+        "Variance",
+        "epistemic variance of the outputs",
+    ),
 )
-register_strategy(
-    "entropy",
-    {"categorical": _on_probs(entropy_from_probs), "gaussian": _gaussian_predictive_entropy},
-    family="score",
-    label="Entropy",
-    description="predictive entropy (epistemic + aleatoric)",
-)
-register_strategy(
-    "margin",
-    _on_probs(margin_from_probs),
-    family="score",
-    observations=["categorical"],
-    label="Margin",
-    description="one minus the gap between the two most probable classes",
-)
-register_strategy(
-    "variation-ratio",
-    _on_probs(variation_ratio_from_probs),
-    family="score",
-    observations=["categorical"],
-    label="VariationRatio",
-    description="one minus the largest mean class probability",
-)
-register_strategy(
-    "variance",
-    {"categorical": _on_probs(variance_from_probs), "gaussian": _gaussian_variance},
-    family="score",
-    label="Variance",
-    description="epistemic variance of the outputs",
-)
+for _name, _fns, _label, _text in _BUILT_IN:
+    register_strategy(_name, _fns, family="score", label=_label, description=_text)
 register_strategy(
     "random",
     _uniform,

@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_array, check_in_options, check_lambda, check_probability_array
+from .._validation import (
+    check_array,
+    check_broadcast,
+    check_in_options,
+    check_lambda,
+    check_probability_array,
+)
 from ._weights import arm_propensity
 
 SIDES = ("upper", "lower")
@@ -36,12 +42,7 @@ def check_lam(lam: Any) -> tuple[np.ndarray, bool]:
 
 
 def broadcast_to_batch(value: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
-    try:
-        return np.broadcast_to(value, shape)
-    except ValueError:
-        raise ValueError(
-            f"{name} has shape {value.shape}, which does not broadcast to the units' shape {shape}."
-        ) from None
+    return check_broadcast(value, shape, name)
 
 
 def check_draws(y_draws: Any) -> np.ndarray:

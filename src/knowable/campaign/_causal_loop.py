@@ -30,7 +30,7 @@ from .._validation import (
 )
 from ..acquire import CAUSAL_STRATEGIES, get_strategy, select_causal
 from ..data import Dataset
-from ._loop import keep_partial, metric_rows
+from ._loop import keep_partial, metric_records, metric_rows
 from ._oracle import DatasetOracle
 
 __all__ = ["CausalActiveLoop", "CausalLoopResult"]
@@ -341,17 +341,7 @@ class CausalActiveLoop:
                             }
                         )
                 metrics["acquire_seconds"] = acquire_s
-                for name, value in metrics.items():
-                    rows.append(
-                        {
-                            "strategy": self.strategy,
-                            "seed": tag,
-                            "round": rnd,
-                            "n_labels": len(labelled),
-                            "metric": name,
-                            "value": float(value),
-                        }
-                    )
+                rows.extend(metric_records(self.strategy, tag, rnd, len(labelled), metrics))
                 if len(labelled) < cap:
                     labelled.extend(int(i) for i in new)
                     outcomes.extend(oracle.query(new))

@@ -49,6 +49,23 @@ def keep_partial(
         raise
 
 
+def metric_records(
+    strategy: str, seed: Any, rnd: int, n_labels: int, metrics: dict[str, float]
+) -> list[dict[str, Any]]:
+    """Tidy history rows of one round: one per metric."""
+    return [
+        {
+            "strategy": strategy,
+            "seed": seed,
+            "round": rnd,
+            "n_labels": n_labels,
+            "metric": name,
+            "value": float(value),
+        }
+        for name, value in metrics.items()
+    ]
+
+
 def metric_rows(history: pd.DataFrame, name: str) -> pd.DataFrame:
     """Rows of one metric of a tidy loop history, columns ``n_labels`` and ``value``."""
     rows = history[history["metric"] == name]
@@ -356,17 +373,7 @@ class ActiveLoop:
                             }
                         )
                 metrics["acquire_seconds"] = acquire_s
-                for name, value in metrics.items():
-                    rows.append(
-                        {
-                            "strategy": self.strategy,
-                            "seed": tag,
-                            "round": rnd,
-                            "n_labels": len(labelled),
-                            "metric": name,
-                            "value": float(value),
-                        }
-                    )
+                rows.extend(metric_records(self.strategy, tag, rnd, len(labelled), metrics))
                 if len(labelled) < cap:
                     labelled.extend(int(i) for i in new)
                     labels.extend(new_labels)

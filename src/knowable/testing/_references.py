@@ -11,19 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from knowable._validation import check_array, check_in_options
+from knowable._validation import check_array, check_broadcast, check_in_options
 from knowable.bounds.msm import msm_weights
 
 __all__ = ["bound_from_samples_bruteforce"]
-
-
-def _broadcast(value: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
-    try:
-        return np.broadcast_to(value, shape)
-    except ValueError:
-        raise ValueError(
-            f"{name} has shape {value.shape}, which does not broadcast to the units' shape {shape}."
-        ) from None
 
 
 def bound_from_samples_bruteforce(
@@ -69,9 +60,9 @@ def bound_from_samples_bruteforce(
     mu = (
         y.mean(-1)
         if mean is None
-        else _broadcast(check_array(mean, "mean", ndim=(0, 1, 2, 3)), batch, "mean")
+        else check_broadcast(check_array(mean, "mean", ndim=(0, 1, 2, 3)), batch, "mean")
     )
-    e = _broadcast(np.asarray(propensity, dtype=np.float64), batch, "propensity")
+    e = check_broadcast(np.asarray(propensity, dtype=np.float64), batch, "propensity")
     lams = np.atleast_1d(np.asarray(lam, dtype=np.float64))
     # α' per (Λ, unit) from the public weights (which check propensity, Λ and arm)
     a_prime = np.asarray(msm_weights(e, lams, arm=arm)[2]).reshape(lams.size, -1)
