@@ -20,17 +20,16 @@ Protocol (BatchBALD paper's Repeated-MNIST, with the deviations listed in ``DEVI
   ``baal``'s BALD scores and ``PowerSampling`` on the identical probabilities (every
   ``--peer-every`` rounds, when the peers are importable).
 
-Each finished (strategy, seed) run is appended to
-``benchmarks/results/active_mnist_curves.partial.jsonl`` (so two processes can share
-the work and a run can resume); ``--aggregate`` writes
+Each finished (strategy, seed) run is one JSON file in
+``benchmarks/results/active_mnist_curves.jobs/`` (:func:`knowable.parallel.run_jobs`:
+``--workers`` processes share the work and a run resumes); ``--aggregate`` writes
 ``active_mnist_curves.{json,md}`` and ``docs/figures/active_mnist_curves.png`` (``--quick``:
 ``active_mnist_curves_quick.{json,md,png}`` in ``benchmarks/results``).
 
 Usage (run in the environment holding the peers, one torch thread per process)::
 
-    python benchmarks/active_mnist_curves.py --claims /tmp/claims &
-    python benchmarks/active_mnist_curves.py --claims /tmp/claims &
-    wait; python benchmarks/active_mnist_curves.py --aggregate
+    python benchmarks/active_mnist_curves.py --workers 2
+    python benchmarks/active_mnist_curves.py --aggregate
     python benchmarks/active_mnist_curves.py --quick            # smoke run, minutes
 """
 
@@ -39,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import platform
 import sys
 import time
@@ -51,25 +49,18 @@ import pandas as pd
 import torch
 from torch import nn
 
-from knowable.acquire import badge_embeddings, batchbald, score
+from knowable.acquire import badge_embeddings, batchbald, score, strategy_label
 from knowable.campaign import ActiveLoop, learning_curve_figure, learning_curve_table
 from knowable.data import Dataset, load_mnist
 from knowable.models import Categorical, Posterior
+from knowable.parallel import add_runner_arguments, load_records, run_jobs, runner_options
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 FIGURES = ROOT / "docs" / "figures"
 CORE = ["random", "bald", "batchbald", "power-bald"]
 EXTRA = ["softmax-bald", "softrank-bald", "badge"]
-LABELS = {
-    "random": "random",
-    "bald": "BALD top-k",
-    "batchbald": "BatchBALD",
-    "power-bald": "PowerBALD",
-    "softmax-bald": "SoftmaxBALD",
-    "softrank-bald": "SoftrankBALD",
-    "badge": "BADGE",
-}
+LABELS = {name: strategy_label(name) for name in CORE + EXTRA}  # display names: the registry's
 MNIST_MEAN, MNIST_SD = 0.1307, 0.3081
 
 DEVIATIONS = [
@@ -369,22 +360,28 @@ def jobs(strategies: list[str], seeds: int) -> list[tuple[str, int]]:
     ]
 
 
-def done_runs(path: Path) -> set[tuple[str, int]]:
-    if not path.exists():
-        return set()
-    out = set()
-    for line in path.read_text().splitlines():
-        if line.strip():
-            r = json.loads(line)
-            out.add((r["strategy"], r["seed"]))
-    return out
+_STATE: dict[
+    str, Any
+] = {}  # config and data, set before the runner starts (forked workers share it)
+
+
+def _run_job(job: tuple[str, int]) -> dict:
+    strategy, seed = job
+    rec = run_one(strategy, seed, _STATE["cfg"], _STATE["data"])
+    rec["command"] = _STATE["command"]
+    return rec
+
+
+def _describe(record: Any) -> str:
+    rec = record.result
+    acc = [h for h in rec["history"] if h["metric"] == "accuracy"][-1]["value"]
+    return f"{rec['strategy']} seed {rec['seed']}: acc@{rec['config']['max_labels']} {acc:.4f}"
 
 
 # ------------------------------------------------------------------------- aggregate
-def aggregate(path: Path, stem: str, command: str) -> dict:
-    runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def aggregate(runs: list[dict], stem: str, command: str) -> dict:
     if not runs:
-        raise SystemExit(f"no finished runs in {path}")
+        raise SystemExit(f"no finished runs of {stem}")
     frame = pd.concat([pd.DataFrame(r["history"]) for r in runs], ignore_index=True)
     frame["strategy"] = frame["strategy"].map(LABELS).fillna(frame["strategy"])
     table = learning_curve_table(frame, "accuracy")
@@ -600,20 +597,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer-every", type=int, default=10)
     parser.add_argument("--peer-seeds", type=int, default=1, help="peer checks in seeds < this")
     parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument(
-        "--claims", default=None, help="folder of claim files: workers sharing it split the runs"
-    )
+    add_runner_arguments(parser, workers=1)
     parser.add_argument("--aggregate", action="store_true", help="only merge finished runs")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     stem = "active_mnist_curves_quick" if args.quick else "active_mnist_curves"
-    partial = RESULTS / f"{stem}.partial.jsonl"
+    store = RESULTS / f"{stem}.jobs"
     RESULTS.mkdir(exist_ok=True)
     command = "python benchmarks/active_mnist_curves.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    if args.aggregate:
-        aggregate(partial, stem, command)
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    keyed = {f"{s}-s{k}": (s, k) for s, k in jobs(strategies, 1 if args.quick else args.seeds)}
+    if args.aggregate:  # every finished run in the store, in job order
+        records = load_records(store)
+        order = {key: i for i, key in enumerate(keyed)}
+        runs = sorted(records.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+        aggregate([r.result for _, r in runs], stem, command)
         return
     peers = not args.no_peers
     if peers:
@@ -641,34 +641,10 @@ def main(argv: list[str] | None = None) -> None:
     x, y, base = repeated_mnist(args.repeats, args.noise, cfg["n_base"])
     test, valid = test_split(cfg["n_test"], cfg["n_valid"])
     data = {"pool": Dataset(x, y=y), "base": base, "test": test, "valid": valid}
-    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    claims = Path(args.claims) if args.claims else None
-    if claims is not None:
-        claims.mkdir(parents=True, exist_ok=True)
-    for strategy, seed in jobs(strategies, 1 if args.quick else args.seeds):
-        if (strategy, seed) in done_runs(partial):
-            continue
-        if claims is not None:
-            try:  # atomic: exactly one worker creates the claim file
-                os.close(os.open(claims / f"{strategy}-{seed}", os.O_CREAT | os.O_EXCL))
-            except FileExistsError:
-                continue
-        t0 = time.perf_counter()
-        rec = run_one(strategy, seed, cfg, data)
-        rec["command"] = command
-        fd = os.open(partial, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:  # one write() on an O_APPEND file: concurrent workers do not interleave lines
-            os.write(fd, (json.dumps(rec) + "\n").encode())
-        finally:
-            os.close(fd)
-        acc = [h for h in rec["history"] if h["metric"] == "accuracy"][-1]["value"]
-        print(
-            f"{strategy} seed {seed}: acc@{cfg['max_labels']} {acc:.4f} "
-            f"({time.perf_counter() - t0:.0f} s)",
-            flush=True,
-        )
+    _STATE.update(cfg=cfg, data=data, command=command)
+    report = run_jobs(_run_job, keyed, store, describe=_describe, **runner_options(args))
     if args.quick:
-        aggregate(partial, stem, command)
+        aggregate(report.results, stem, command)
 
 
 if __name__ == "__main__":

@@ -32,39 +32,41 @@ Usage::
     python benchmarks/causal_active.py --quick        # smoke run (CI)
     python benchmarks/causal_active.py --workers 2    # 10 IHDP realisations + 10 synthetic trials
 
-Writes ``benchmarks/results/causal_active{suffix}.{json,md,png}``; progress is
-appended to ``causal_active{suffix}.partial.jsonl`` and finished jobs are
-skipped when the same command is run again. Each curve records a hash of the
-library source it ran on; the report names the hashes, so a resumed run that
-mixes library versions says so.
+Writes ``benchmarks/results/causal_active{suffix}.{json,md,png}``. Jobs run
+through :func:`knowable.parallel.run_jobs`: each finished curve is one JSON file
+in ``causal_active{suffix}.jobs/`` and is skipped when the same command is run
+again (``--fresh`` forgets them). Each curve records a hash of the library
+source it ran on; curves from other library code run again unless
+``--mix-library``, and the report names the hashes.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from knowable.parallel import add_runner_arguments, parse_range
+
 RESULTS = Path(__file__).parent / "results"
-LIBRARY = Path(__file__).resolve().parents[1] / "src" / "knowable"
-STRATEGIES = (
-    "random",
-    "mu-bald",
-    "tau-bald",
-    "rho-bald",
-    "mu-rho-bald",
-    "pi-bald",
-    "sundin",
-)
+# every registered causal strategy is run by default, except these
+NOT_BY_DEFAULT = ("mu-pi-bald",)  # not among the paper's curves
+
+
+def _registered() -> list[str]:
+    """The causal strategies of the acquisition registry, in registry order."""
+    from knowable.acquire import CAUSAL_STRATEGIES
+
+    return list(CAUSAL_STRATEGIES)
+
+
 ESTIMATORS: dict[str, dict[str, Any]] = {
     # DUE TARNet, sized for the 2-core budget (hidden 100, 50 inducing points)
     "ihdp": {
@@ -93,17 +95,6 @@ ESTIMATORS: dict[str, dict[str, Any]] = {
         "n_samples": 20,
     },
 }
-
-
-def _parse_range(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            out.extend(range(int(lo), int(hi) + 1))
-        elif part:
-            out.append(int(part))
-    return out
 
 
 def _ihdp_task(realisation: int) -> tuple[Any, Any, Any]:
@@ -189,60 +180,36 @@ def run_job(job: tuple[str, int, str, bool, int | None, bool]) -> dict[str, Any]
     return row
 
 
-def _library_hash() -> str:
-    """First 12 hex digits of the SHA-256 of the library's Python sources."""
-    digest = hashlib.sha256()
-    for path in sorted(LIBRARY.rglob("*.py")):
-        digest.update(path.relative_to(LIBRARY).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
+def _run(jobs: list[tuple], store: Path, args: Any) -> list[dict]:
+    """The shared runner: one JSON per finished curve in ``store``; finished curves resume."""
+    from knowable.parallel import run_jobs, runner_options
 
+    keyed = {
+        f"{task}-{trial}-{strategy}-cap{cap}-val{int(val)}": (task, trial, strategy, q, cap, val)
+        for task, trial, strategy, q, cap, val in jobs
+    }
 
-def _run(jobs: list[tuple], workers: int, budget_s: float | None, partial: Path) -> list[dict]:
-    done_keys = set()
-    rows: list[dict[str, Any]] = []
-    if partial.exists():
-        for line in partial.read_text().splitlines():
-            row = json.loads(line)
-            rows.append(row)
-            done_keys.add((row["task"], row["trial"], row["strategy"]))
-    pending = [j for j in jobs if (j[0], j[1], j[2]) not in done_keys]
-    print(f"{len(rows)} jobs already done, {len(pending)} to run", flush=True)
-    library = _library_hash()
-    older = sum(r.get("library") != library for r in rows)
-    if older:
-        print(f"warning: {older} finished curves ran on other library code", flush=True)
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        running: set[Any] = set()
-        while pending or running:
-            while pending and len(running) < workers:
-                if budget_s is not None and time.perf_counter() - t0 > budget_s:
-                    print(f"time budget reached; {len(pending)} jobs not started", flush=True)
-                    pending = []
-                    break
-                running.add(pool.submit(run_job, pending.pop(0)))
-            if not running:
-                break
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                row = fut.result() | {"library": library}
-                rows.append(row)
-                with partial.open("a") as fh:
-                    fh.write(json.dumps(row) + "\n")
-                print(
-                    f"{row['task']:>9} {row['trial']:>3} {row['strategy']:>12} "
-                    f"final √PEHE {row['pehe'][-1]:.3f}  {row['seconds']:.0f}s  "
-                    f"[{(time.perf_counter() - t0) / 60:.1f} min]",
-                    flush=True,
-                )
-    return rows
+    def describe(record: Any) -> str:
+        row = record.result
+        return (
+            f"{row['task']:>9} {row['trial']:>3} {row['strategy']:>12} "
+            f"final √PEHE {row['pehe'][-1]:.3f}  {row['seconds']:.0f}s"
+        )
+
+    report = run_jobs(
+        run_job,
+        keyed,
+        store,
+        describe=describe,
+        **runner_options(args),
+    )
+    return [r.result | {"library": r.library} for r in report.records.values()]
 
 
 def _curves(rows: list[dict[str, Any]], task: str) -> dict[str, Any]:
     """Per strategy: n_labels, mean and s.e.m. of √PEHE over the trials every strategy finished."""
     task_rows = [r for r in rows if r["task"] == task]
-    strategies = sorted({r["strategy"] for r in task_rows}, key=STRATEGIES.index)
+    strategies = sorted({r["strategy"] for r in task_rows}, key=_registered().index)
     trials = sorted(
         set.intersection(
             *({r["trial"] for r in task_rows if r["strategy"] == s} for s in strategies)
@@ -563,28 +530,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tasks", default="ihdp,synthetic")
     parser.add_argument("--realisations", default=None, help="IHDP realisations, e.g. 1-10")
     parser.add_argument("--trials", default=None, help="synthetic trials, e.g. 0-9")
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument(
+        "--strategies",
+        default=",".join(s for s in _registered() if s not in NOT_BY_DEFAULT),
+        help="comma-separated names from knowable.acquire.CAUSAL_STRATEGIES",
+    )
     parser.add_argument("--ihdp-max-labels", type=int, default=None, help="default: whole pool")
     parser.add_argument(
         "--ihdp-no-validation",
         action="store_true",
         help="early-stop on 20%% of the acquired units instead of the 202 validation units",
     )
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--time-budget-min", type=float, default=None)
+    add_runner_arguments(parser, workers=2)
     parser.add_argument("--suffix", default=None)
     args = parser.parse_args(argv)
 
     quick = args.quick
     tasks = args.tasks.split(",")
     strategies = args.strategies.split(",") if not quick else ["random", "mu-rho-bald"]
-    realisations = _parse_range(args.realisations or ("1" if quick else "1-10"))
-    trials = _parse_range(args.trials or ("0" if quick else "0-9"))
+    realisations = parse_range(args.realisations or ("1" if quick else "1-10"))
+    trials = parse_range(args.trials or ("0" if quick else "0-9"))
     ihdp_cap = args.ihdp_max_labels or (150 if quick else 470)
     synth_cap = 60 if quick else 310
     suffix = args.suffix if args.suffix is not None else ("_quick" if quick else "")
     RESULTS.mkdir(exist_ok=True)
-    partial = RESULTS / f"causal_active{suffix}.partial.jsonl"
+    store = RESULTS / f"causal_active{suffix}.jobs"
 
     jobs: list[tuple] = []
     for task in tasks:
@@ -594,8 +564,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for s in strategies:
                 jobs.append((task, k, s, quick, cap, not args.ihdp_no_validation))
     start = time.perf_counter()
-    budget = args.time_budget_min * 60 if args.time_budget_min else None
-    rows = _run(jobs, args.workers, budget, partial)
+    rows = _run(jobs, store, args)
     wall = time.perf_counter() - start
     curves = {t: _curves(rows, t) for t in tasks if any(r["task"] == t for r in rows)}
     result = {

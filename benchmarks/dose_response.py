@@ -36,7 +36,9 @@ Usage::
 Writes ``benchmarks/results/dose_response[_quick|_scale].json`` and ``.md``;
 every uncertainty other than the ensemble adds its name to the file names
 (``dose_response_due[_quick|_unconfounded].md``), so a DUE run does not overwrite the
-ensemble results.
+ensemble results. Each finished (seed, n, uncertainty) is one JSON file in
+``dose_response{tag}.jobs/`` (:func:`knowable.parallel.run_jobs`): a re-run on the
+same library code resumes, ``--fresh`` starts over.
 """
 
 from __future__ import annotations
@@ -47,13 +49,14 @@ import os
 import platform
 import resource
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
+
+from knowable.parallel import add_runner_arguments, run_jobs, runner_options
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GRID = np.round(np.arange(0.01, 1.0, 0.02), 2)  # 50 values on the simulator's lattice
@@ -345,7 +348,7 @@ def main() -> None:
     parser.add_argument(
         "--large-seeds", type=int, default=3, help="seeds at the largest n (default 3)"
     )
-    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    add_runner_arguments(parser, workers=2)
     parser.add_argument(
         "--uncertainty",
         default="ensemble",
@@ -354,7 +357,7 @@ def main() -> None:
     parser.add_argument(
         "--from-partial",
         action="store_true",
-        help="summarise the rows already in results/dose_response[_quick].partial.jsonl",
+        help="summarise the jobs already finished in results/dose_response[_quick].jobs/",
     )
     args = parser.parse_args()
     uncertainties = [u.strip() for u in args.uncertainty.split(",") if u.strip()]
@@ -396,19 +399,18 @@ def main() -> None:
     ]
     tag = "".join(f"_{u}" for u in uncertainties if u != "ensemble")
     tag += ("_quick" if args.quick else "") + ("_unconfounded" if args.unconfounded else "")
-    partial = RESULTS / f"dose_response{tag}.partial.jsonl"
+    options = runner_options(args)
     if args.from_partial:  # an interrupted run: summarise what finished, say so in the table
-        rows = [json.loads(line) for line in partial.read_text().splitlines() if line.strip()]
+        options["time_budget_s"] = -1.0  # start nothing
         meta["command"] += " (summary of the finished rows of an interrupted run)"
+    keyed = {
+        f"s{s}-n{n}-{u}-gt{gt}-gy{gy}" + ("-quick" if q else ""): (s, n, q, gt, gy, u)
+        for s, n, q, gt, gy, u in jobs
+    }
+    report = run_jobs(seed_job, keyed, RESULTS / f"dose_response{tag}.jobs", **options)
+    rows = report.results
+    if args.from_partial:
         tag += "_partial"
-    else:
-        partial.write_text("")
-        rows = []
-        with ProcessPoolExecutor(args.workers) as pool:
-            for row in pool.map(seed_job, jobs):
-                rows.append(row)
-                with partial.open("a") as fh:
-                    fh.write(json.dumps(row) + "\n")
     meta["wall_s"] = time.perf_counter() - start
     summary = summarise(rows)
     meta["gamma_t"] = rows[0].get("gamma_t", 0.3)  # rows of older runs lack the gammas

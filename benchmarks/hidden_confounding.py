@@ -27,10 +27,12 @@ Usage::
 
     python benchmarks/hidden_confounding.py --workers 2          # full
     python benchmarks/hidden_confounding.py --quick --workers 2  # CI smoke run
-    python benchmarks/hidden_confounding.py --summarise-only     # from the .partial.jsonl
+    python benchmarks/hidden_confounding.py --summarise-only     # from the finished jobs
 
-Each finished job is appended to ``benchmarks/results/hidden_confounding[_quick].partial.jsonl``;
-the summary goes to ``hidden_confounding[_quick].json`` and ``.md``.
+Each finished job is one JSON file in ``benchmarks/results/hidden_confounding[_quick].jobs/``
+(:func:`knowable.parallel.run_jobs`; a re-run on the same library code resumes, ``--fresh``
+starts over, and the rows of parts not asked for are kept); the summary goes to
+``hidden_confounding[_quick].json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 from scipy.special import expit
+
+from knowable.parallel import add_runner_arguments
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RATES = tuple(np.round(np.arange(0.0, 1.0, 0.05), 2))
@@ -311,6 +314,7 @@ def ihdp_job(args: tuple[str, int]) -> dict[str, Any]:
 
 def speed_benchmark(m: int = 2000, n_units: int = 20, repeats: int = 3) -> dict[str, Any]:
     from knowable.bounds import msm
+    from knowable.testing import bound_from_samples_bruteforce
 
     rng = np.random.default_rng(0)
     y = rng.standard_normal((n_units, m))
@@ -321,7 +325,7 @@ def speed_benchmark(m: int = 2000, n_units: int = 20, repeats: int = 3) -> dict[
         fast = msm.bound_from_samples(y, e, 2.0, "upper")
         fast_t.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        slow = msm.bound_from_samples_bruteforce(y, e, 2.0, "upper")
+        slow = bound_from_samples_bruteforce(y, e, 2.0, "upper")
         slow_t.append(time.perf_counter() - t0)
     return {
         "m": m,
@@ -556,29 +560,6 @@ def markdown(summary: dict[str, Any], speed: dict[str, Any] | None, meta: dict[s
     return "\n".join(lines) + "\n"
 
 
-def _keep_other_parts(partial: Path, parts: set[str], previous_json: Path) -> None:
-    """Start the partial file afresh but keep the rows of the parts not being re-run.
-
-    Rows written before rows carried their command get the previous run's command.
-    """
-    if not partial.exists():
-        partial.write_text("")
-        return
-    old_command = None
-    if previous_json.exists():
-        old_command = json.loads(previous_json.read_text())["meta"].get("command")
-    kept = []
-    for line in partial.read_text().splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        if row["kind"] in parts or row["kind"] == "speed":
-            continue
-        row.setdefault("command", old_command)
-        kept.append(json.dumps(row, default=float))
-    partial.write_text("".join(k + "\n" for k in kept))
-
-
 def _commands_by_part(rows: list[dict[str, Any]], command: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for r in rows:
@@ -589,39 +570,49 @@ def _commands_by_part(rows: list[dict[str, Any]], command: str) -> dict[str, lis
     return out
 
 
-def _run(
-    jobs: list[tuple[Any, ...]], workers: int, partial: Path, budget: float | None, command: str
-) -> int:
+def _one_job(payload: tuple[tuple[Any, ...], str]) -> dict[str, Any]:
+    job, command = payload
     fns = {"coverage": coverage_job, "scaling": scaling_job, "ihdp": ihdp_job}
-    start = time.perf_counter()
-    done = 0
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending = set()
-        queue = list(jobs)
-        while queue or pending:
-            while queue and len(pending) < workers:
-                if budget is not None and time.perf_counter() - start > budget:
-                    queue = []
-                    break
-                job = queue.pop(0)
-                pending.add(pool.submit(fns[job[0]], job))
-            if not pending:
-                break
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                row = fut.result()
-                row["command"] = command
-                with partial.open("a") as fh:
-                    fh.write(json.dumps(row, default=float) + "\n")
-                done += 1
-                print(f"[{time.perf_counter() - start:7.0f} s] {row['kind']} done", flush=True)
-    return done
+    return fns[job[0]](job) | {"command": command}
+
+
+def _job_key(job: tuple[Any, ...]) -> str:
+    if job[0] == "coverage":
+        _, s, lam, n_train, n_test, confounder, estimators = job
+        return f"coverage-s{s}-lam{lam}-n{n_train}-{n_test}-{confounder}-" + estimators.replace(
+            ",", "+"
+        )
+    if job[0] == "scaling":
+        _, n, s, lam = job
+        return f"scaling-n{n}-s{s}-lam{lam}"
+    return f"ihdp-s{job[1]}"
+
+
+def _run(jobs: list[tuple[Any, ...]], store: Path, args: Any, command: str) -> list[dict]:
+    """The shared runner: one JSON per finished job; rows of parts not asked for are kept."""
+    from knowable.parallel import load_records, run_jobs, runner_options
+
+    keyed = {_job_key(job): (job, command) for job in jobs}
+    report = run_jobs(
+        _one_job,
+        keyed,
+        store,
+        describe=lambda record: f"{record.result['kind']} done",
+        **runner_options(args),
+    )
+    parts = {job[0] for job in jobs}
+    others = [
+        r.result
+        for key, r in load_records(store).items()
+        if key not in keyed and r.result["kind"] not in parts
+    ]
+    return others + report.results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CI smoke run: few seeds, small n.")
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    add_runner_arguments(parser, workers=min(2, os.cpu_count() or 1))
     parser.add_argument("--lam-star", type=float, default=2.0)
     parser.add_argument("--seeds", type=int, default=None, help="Seeds for the coverage part.")
     parser.add_argument("--scaling-seeds", type=int, default=None)
@@ -634,11 +625,9 @@ def main() -> None:
     parser.add_argument("--confounders", type=str, default="binary,continuous")
     parser.add_argument("--estimators", type=str, default="msm,blearner",
                         help="Coverage part: msm (Kallus and sharp MSMBounds), blearner.")  # fmt: skip
-    parser.add_argument("--time-budget-min", type=float, default=None,
-                        help="Start no new job after this many minutes.")  # fmt: skip
     parser.add_argument("--summarise-only", action="store_true")
     parser.add_argument("--run-command", type=str, default=None,
-                        help="With --summarise-only: the command that produced the partial file.")  # fmt: skip
+                        help="With --summarise-only: the command that produced the finished jobs.")  # fmt: skip
     args = parser.parse_args()
     start = time.perf_counter()
     q = args.quick
@@ -673,22 +662,18 @@ def main() -> None:
     if set(args.estimators.split(",")) != {"msm", "blearner"}:
         stem += "_" + args.estimators.replace(",", "_")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    partial = RESULTS / f"{stem}.partial.jsonl"
+    store = RESULTS / f"{stem}.jobs"
     command = " ".join(["python benchmarks/hidden_confounding.py", *sys.argv[1:]])
     if args.summarise_only and args.run_command:
         command = args.run_command
+    if args.summarise_only:  # the finished jobs only; the speed of the last full summary
+        args.time_budget_min = -1.0
+        previous = RESULTS / f"{stem}.json"
+        speed = json.loads(previous.read_text()).get("speed") if previous.exists() else None
+    rows = _run(jobs, store, args, command)
     if not args.summarise_only:
-        _keep_other_parts(partial, parts, RESULTS / f"{stem}.json")
-        budget = None if args.time_budget_min is None else 60 * args.time_budget_min
-        _run(jobs, args.workers, partial, budget, command)
         speed = speed_benchmark()
         speed.update(kind="speed", run_seconds=time.perf_counter() - start)
-        with partial.open("a") as fh:
-            fh.write(json.dumps(speed) + "\n")
-    lines = [json.loads(line) for line in partial.read_text().splitlines() if line.strip()]
-    rows = [r for r in lines if r["kind"] != "speed"]
-    speeds = [r for r in lines if r["kind"] == "speed"]
-    speed = speeds[-1] if speeds else None
     summary = summarise(rows)
     meta = {
         "mode": "quick" if q else "full",

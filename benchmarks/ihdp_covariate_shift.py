@@ -24,7 +24,9 @@ Usage::
     python benchmarks/ihdp_covariate_shift.py --realisations 1-50 --workers 2
     python benchmarks/ihdp_covariate_shift.py --render benchmarks/results/ihdp_covariate_shift.json
 
-Writes ``benchmarks/results/ihdp_covariate_shift{suffix}.json`` and ``.md``.
+Writes ``benchmarks/results/ihdp_covariate_shift{suffix}.json`` and ``.md``; each
+finished realisation is one JSON file in ``ihdp_covariate_shift{suffix}.jobs/``
+(:func:`knowable.parallel.run_jobs`), not run again on the same library code.
 """
 
 from __future__ import annotations
@@ -35,27 +37,17 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from knowable.parallel import add_runner_arguments, parse_range
+
 RATES = tuple(float(r) for r in np.round(np.arange(0.0, 1.0, 0.05), 2))
 REPORT_RATE = 0.5
 RESULTS = Path(__file__).parent / "results"
 POLICIES = ("uncertainty", "sign", "overlap", "random")
-
-
-def _parse_realisations(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            out.extend(range(int(lo), int(hi) + 1))
-        else:
-            out.append(int(part))
-    return out
 
 
 def run_one(k: int, fast: bool) -> dict[str, Any]:
@@ -120,38 +112,27 @@ def run_one(k: int, fast: bool) -> dict[str, Any]:
     return row
 
 
-def _run(ks: list[int], fast: bool, workers: int, budget_s: float | None, partial: Path):
-    """Run realisations in order; stop submitting after ``budget_s`` and keep what finished."""
-    rows: list[dict[str, Any]] = []
-    t0 = time.perf_counter()
-    pending = list(ks)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        running = set()
-        while pending or running:
-            while pending and len(running) < workers:
-                if budget_s is not None and time.perf_counter() - t0 > budget_s:
-                    print(f"time budget reached: not started {pending}", flush=True)
-                    pending = []
-                    break
-                running.add(pool.submit(run_one, pending.pop(0), fast))
-            if not running:
-                break
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                row = fut.result()
-                rows.append(row)
-                with partial.open("a") as fh:
-                    fh.write(json.dumps({k: v for k, v in row.items() if k != "curves"}) + "\n")
-                print(
-                    f"r{row['realisation']:<3} √PEHE {row['pehe_out']:.3f}  @50%: "
-                    + "  ".join(
-                        f"{p} {row[f'pehe50_{p}']:.3f} ({row[f'deferred50_{p}']:.2f})"
-                        for p in POLICIES
-                    )
-                    + f"  fit {row['fit_s']:.0f}s",
-                    flush=True,
-                )
-    return sorted(rows, key=lambda r: r["realisation"])
+def _job(job: tuple[int, bool]) -> dict[str, Any]:
+    return run_one(*job)
+
+
+def _run(ks: list[int], store: Path, args: Any) -> list[dict[str, Any]]:
+    """The shared runner: one JSON per finished realisation; finished ones resume."""
+    from knowable.parallel import run_jobs, runner_options
+
+    def describe(record: Any) -> str:
+        row = record.result
+        return (
+            f"r{row['realisation']:<3} √PEHE {row['pehe_out']:.3f}  @50%: "
+            + "  ".join(
+                f"{p} {row[f'pehe50_{p}']:.3f} ({row[f'deferred50_{p}']:.2f})" for p in POLICIES
+            )
+            + f"  fit {row['fit_s']:.0f}s"
+        )
+
+    jobs = {f"r{k}" + ("-fast" if args.fast else ""): (k, args.fast) for k in ks}
+    report = run_jobs(_job, jobs, store, describe=describe, **runner_options(args))
+    return sorted(report.results, key=lambda r: r["realisation"])
 
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -283,14 +264,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="realisations 1-3")
     parser.add_argument("--realisations", default="1-50")
-    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)))
     parser.add_argument("--fast", action="store_true", help="tiny training (smoke test only)")
-    parser.add_argument(
-        "--time-budget-min",
-        type=float,
-        default=None,
-        help="start no new realisation after this many minutes; report those finished",
-    )
+    add_runner_arguments(parser, workers=max(1, (os.cpu_count() or 1)))
     parser.add_argument("--suffix", default="")
     parser.add_argument(
         "--render",
@@ -311,13 +286,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     import knowable
     from knowable.data import load_ihdp_covariate_shift
 
-    ks = [1, 2, 3] if args.quick else _parse_realisations(args.realisations)
+    ks = [1, 2, 3] if args.quick else parse_range(args.realisations)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    partial = RESULTS / f"ihdp_covariate_shift{args.suffix}.partial.jsonl"
-    partial.write_text("")
     t0 = time.perf_counter()
-    budget = None if args.time_budget_min is None else 60 * args.time_budget_min
-    rows = _run(ks, args.fast, args.workers, budget, partial)
+    rows = _run(ks, RESULTS / f"ihdp_covariate_shift{args.suffix}.jobs", args)
     done = [r["realisation"] for r in rows]
     exe = Path(sys.executable)
     if exe.is_relative_to(Path.cwd()):

@@ -22,22 +22,27 @@ Usage::
     python benchmarks/ihdp_effects.py --realisations 1-10 --configs tarnet-ensemble
     .venv-peers/bin/python benchmarks/ihdp_effects.py --configs tarnet-due --workers 2
 
-Writes ``benchmarks/results/ihdp_effects{suffix}.json`` and ``.md``.
+Writes ``benchmarks/results/ihdp_effects{suffix}.json`` and ``.md``. Jobs run
+through :func:`knowable.parallel.run_jobs`: each finished (method,
+realisation) is one JSON file in ``ihdp_effects{suffix}.jobs/`` and is not
+run again by a later command on the same library code (``--fresh`` starts over).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from knowable.parallel import add_runner_arguments, parse_range
 
 CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "tarnet-ensemble": ("TARNet", {"uncertainty": "ensemble"}),
@@ -51,17 +56,6 @@ PEERS_ECONML = ("econml-causalforestdml", "econml-drlearner")
 PEER_CAUSALML = "causalml-xlearner"
 FOCUS = (9, 13)  # very heterogeneous realisations (CATE sd about 27 and 36)
 RESULTS = Path(__file__).parent / "results"
-
-
-def _parse_realisations(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            out.extend(range(int(lo), int(hi) + 1))
-        else:
-            out.append(int(part))
-    return out
 
 
 def _score(tau_test, tau_train, truth_test, truth_train, var_test, var_train, lo, hi, seed):
@@ -311,42 +305,29 @@ def _markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run_jobs(
-    jobs: list[tuple[str, int, bool, dict[str, Any]]],
-    workers: int,
-    budget_s: float | None,
-    partial: Path,
-) -> tuple[list[dict[str, Any]], list[int]]:
-    """Run jobs in order; after ``budget_s`` start no new job. Returns rows and unstarted ks."""
-    rows: list[dict[str, Any]] = []
-    pending = list(jobs)
-    skipped: list[int] = []
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        running: set[Any] = set()
-        while pending or running:
-            while pending and len(running) < workers:
-                if budget_s is not None and time.perf_counter() - t0 > budget_s:
-                    skipped = sorted({job[1] for job in pending})
-                    print(f"time budget reached; not started: {skipped}", flush=True)
-                    pending = []
-                    break
-                running.add(pool.submit(_job, pending.pop(0)))
-            if not running:
-                break
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                row = fut.result()
-                rows.append(row)
-                with partial.open("a") as fh:  # progress survives an interrupted run
-                    fh.write(json.dumps(row) + "\n")
-                print(
-                    f"{row['method']:>24} r{row['realisation']:<3} √PEHE out {row['pehe_out']:.3f} "
-                    f"in {row['pehe_in']:.3f}  fit {row['fit_s']:.1f}s  "
-                    f"[{(time.perf_counter() - t0) / 60:.1f} min]",
-                    flush=True,
-                )
-    return rows, skipped
+def _run_jobs(jobs: list[tuple[str, int, bool, dict[str, Any]]], store: Path, args: Any):
+    """The shared runner: one JSON per finished (method, realisation); finished jobs resume."""
+    from knowable.parallel import run_jobs, runner_options
+
+    def key(job: tuple[str, int, bool, dict[str, Any]]) -> str:
+        method, k, fast, overrides = job
+        tag = f"{method}-r{k}" + ("-fast" if fast else "")
+        if overrides:
+            text = json.dumps(overrides, sort_keys=True).encode()
+            tag += "-set" + hashlib.sha256(text).hexdigest()[:8]
+        return tag
+
+    def describe(record: Any) -> str:
+        row = record.result
+        return (
+            f"{row['method']:>24} r{row['realisation']:<3} √PEHE out {row['pehe_out']:.3f} "
+            f"in {row['pehe_in']:.3f}  fit {row['fit_s']:.1f}s"
+        )
+
+    report = run_jobs(
+        _job, {key(j): j for j in jobs}, store, describe=describe, **runner_options(args)
+    )
+    return report.results
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -354,15 +335,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="realisations 1-3")
     parser.add_argument("--realisations", default="1-50")
     parser.add_argument("--configs", default=",".join(CONFIGS))
-    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 1)))
     parser.add_argument("--fast", action="store_true", help="tiny training (smoke test only)")
     parser.add_argument("--suffix", default="")
-    parser.add_argument(
-        "--time-budget-min",
-        type=float,
-        default=None,
-        help="start no new job after this many minutes; report complete realisations only",
-    )
+    add_runner_arguments(parser, workers=max(1, (os.cpu_count() or 1)))
     parser.add_argument(
         "--no-peers", action="store_true", help="skip EconML/CausalML even if importable"
     )
@@ -374,7 +349,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="override an estimator parameter for every knowable config (experiments only)",
     )
     args = parser.parse_args(argv)
-    ks = [1, 2, 3] if args.quick else _parse_realisations(args.realisations)
+    ks = [1, 2, 3] if args.quick else parse_range(args.realisations)
     configs = [c for c in args.configs.split(",") if c]
     for c in configs:
         if c not in CONFIGS:
@@ -414,10 +389,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     jobs = [(c, k, args.fast, overrides) for k in ks for c in configs + peers]
     t0 = time.perf_counter()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    partial = RESULTS / f"ihdp_effects{args.suffix}.partial.jsonl"
-    partial.write_text("")
-    budget = None if args.time_budget_min is None else 60 * args.time_budget_min
-    rows, _ = _run_jobs(jobs, args.workers, budget, partial)
+    rows = _run_jobs(jobs, RESULTS / f"ihdp_effects{args.suffix}.jobs", args)
     methods = configs + peers
     done = {(r["method"], r["realisation"]) for r in rows}
     complete = [k for k in ks if all((m, k) in done for m in methods)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from threadpoolctl import threadpool_limits
 from knowable.bounds import (
     BLearner,
     Bounds,
+    ContinuousMSMBounds,
     MSMBounds,
     msm,
     robustness_from_grid,
@@ -91,7 +94,7 @@ def _oracle_msm(lam: float = 2.0, kind: str = "sim", estimator: str = "analytic"
     model = MSMBounds(
         outcome_model=(arm0, OracleDensity(1, lam, kind, shift=shift)),
         propensity_model=KnownPropensity(),
-        estimator=estimator,
+        computation=estimator,
         n_draws=3000,
         random_state=0,
     )
@@ -348,7 +351,12 @@ def test_unfitted_and_bad_params() -> None:
     with pytest.raises(RuntimeError, match="not fitted"):
         BLearner().bounds(np.ones((2, 1)), 2.0)
     x, t, y, _ = _normal_dgp(100, 4)
-    with pytest.raises(ValueError, match="estimator"):
+    with pytest.raises(ValueError, match="computation"):
+        MSMBounds(computation="magic").fit(x, t, y)
+    with (
+        pytest.warns(DeprecationWarning, match="computation"),
+        pytest.raises(ValueError, match="estimator"),
+    ):
         MSMBounds(estimator="magic").fit(x, t, y)
     with pytest.raises(ValueError, match="propensity_clip"):
         MSMBounds(propensity_clip=0.7).fit(x, t, y)
@@ -612,7 +620,7 @@ def test_settings_changed_after_fit_are_not_served_from_the_cache() -> None:
     model, data = _oracle_msm(2.0, estimator="samples")
     x = data.x[:20]
     sampled = model.bounds(x, 2.0, method="kallus")
-    model.set_params(estimator="analytic")
+    model.set_params(computation="analytic")
     analytic = model.bounds(x, 2.0, method="kallus")
     assert not np.array_equal(sampled.upper, analytic.upper)
     np.testing.assert_allclose(sampled.upper, analytic.upper, atol=0.1)
@@ -631,3 +639,28 @@ def test_no_overlap_is_reported_not_hidden_by_the_clip() -> None:
     )
     with pytest.warns(UserWarning, match="no overlap"):
         learner.fit(x, t, y)
+
+
+def test_renamed_estimator_warns_and_still_works() -> None:
+    model, data = _oracle_msm(2.0, estimator="samples")
+    x = data.x[:10]
+    sampled = model.bounds(x, 2.0)
+    model.set_params(computation="analytic", estimator="samples")  # the old name wins
+    with pytest.warns(DeprecationWarning, match="MSMBounds\\(computation=...\\)"):
+        old = model.bounds(x, 2.0)
+    np.testing.assert_array_equal(old.upper, sampled.upper)
+
+
+def test_method_is_a_parameter_as_in_the_continuous_msm() -> None:
+    model, data = _oracle_msm(2.0)
+    x = data.x[:10]
+    per_call = model.bounds(x, 2.0, method="kallus")
+    model.set_params(method="kallus")
+    assert model.bounds(x, 2.0).method == "kallus"
+    np.testing.assert_array_equal(model.bounds(x, 2.0).upper, per_call.upper)
+    np.testing.assert_array_equal(
+        model.ate_bounds(2.0).upper, model.ate_bounds(2.0, "kallus").upper
+    )
+    assert model.robustness(x[:3]).method == "kallus"
+    assert list(inspect.signature(MSMBounds).parameters)[2] == "method"
+    assert list(inspect.signature(ContinuousMSMBounds).parameters)[1] == "method"

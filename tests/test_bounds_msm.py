@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy import integrate, optimize, stats
 
 from knowable.bounds import msm
+from knowable.testing import bound_from_samples_bruteforce
 
 E2 = float(np.e**2)
 SQE = float(np.exp(0.5))
@@ -190,7 +191,7 @@ def test_lambda_one_collapses_exactly() -> None:
     for fn in (
         msm.bound_from_samples,
         msm.sharp_bound_from_samples,
-        msm.bound_from_samples_bruteforce,
+        bound_from_samples_bruteforce,
     ):
         for side in ("upper", "lower"):
             for arm in (0, 1):
@@ -209,7 +210,7 @@ def test_sorted_equals_bruteforce_fixed() -> None:
     for side in ("upper", "lower"):
         for arm in (0, 1):
             fast = msm.bound_from_samples(y, e, lam, side, arm=arm)
-            slow = msm.bound_from_samples_bruteforce(y, e, lam, side, arm=arm)
+            slow = bound_from_samples_bruteforce(y, e, lam, side, arm=arm)
             assert fast.shape == (6, 2, 3)
             np.testing.assert_allclose(fast, slow, atol=1e-9, rtol=0)
 
@@ -229,7 +230,7 @@ def test_sorted_equals_bruteforce_property(seed, m, e, lam, side, arm, analytic_
     y = rng.normal(size=(3, m)) * rng.uniform(0.1, 3.0)
     mean = rng.normal(size=3) * 0.1 if analytic_mean else None
     fast = msm.bound_from_samples(y, e, lam, side, mean, arm=arm)
-    slow = msm.bound_from_samples_bruteforce(y, e, lam, side, mean, arm=arm)
+    slow = bound_from_samples_bruteforce(y, e, lam, side, mean, arm=arm)
     np.testing.assert_allclose(fast, slow, atol=1e-9, rtol=0)
 
 
@@ -312,7 +313,7 @@ def test_cate_assembly() -> None:
 def test_bad_inputs_raise(kwargs, match) -> None:
     args = {"y_draws": np.ones((2, 5)), "propensity": 0.5, "lam": 2.0, "side": "upper"}
     args.update(kwargs)
-    fns = (msm.bound_from_samples, msm.sharp_bound_from_samples, msm.bound_from_samples_bruteforce)
+    fns = (msm.bound_from_samples, msm.sharp_bound_from_samples, bound_from_samples_bruteforce)
     for fn in fns:
         with pytest.raises(ValueError, match=match):
             fn(**args)
@@ -331,3 +332,10 @@ def test_bad_closed_form_inputs() -> None:
         msm.msm_weights([0.0, 0.5], 2.0)
     with pytest.raises(TypeError):
         msm.bound_from_samples(np.array(["a", "b"]), 0.5, 2.0)
+
+
+def test_the_old_bruteforce_path_warns_and_forwards() -> None:
+    y = np.random.default_rng(0).normal(size=(3, 20))
+    with pytest.warns(DeprecationWarning, match="knowable.testing"):
+        old = msm.bound_from_samples_bruteforce(y, 0.3, 2.0, "upper")
+    np.testing.assert_array_equal(old, bound_from_samples_bruteforce(y, 0.3, 2.0, "upper"))

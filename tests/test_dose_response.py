@@ -44,17 +44,17 @@ def test_closed_form_gaussian_lambda_2():
 
 def test_same_numerics_as_binary_sweep():
     # the CMSM bound is the binary sorting estimator's sweep with α' = 1/(Λ²−1)
-    from knowable.bounds.msm import _sweep_lower, _sweep_upper
+    from knowable.bounds._sweep import sweep_lower, sweep_upper
 
     y = np.random.default_rng(1).standard_normal((4, 200))
     lam = 1.7
     dev = np.sort(y, -1) - y.mean(-1, keepdims=True)
     a = cmsm_alpha_prime(lam)
     np.testing.assert_allclose(
-        capo_bound_from_samples(y, lam, "upper"), y.mean(-1) + _sweep_upper(dev, a)
+        capo_bound_from_samples(y, lam, "upper"), y.mean(-1) + sweep_upper(dev, a)
     )
     np.testing.assert_allclose(
-        capo_bound_from_samples(y, lam, "lower"), y.mean(-1) + _sweep_lower(dev, a)
+        capo_bound_from_samples(y, lam, "lower"), y.mean(-1) + sweep_lower(dev, a)
     )
 
 

@@ -18,8 +18,10 @@ __all__ = [
     "as_feature_names",
     "check_array",
     "check_binary_treatment",
+    "check_broadcast",
     "check_consistent_length",
     "check_in_options",
+    "check_is_fitted",
     "check_lambda",
     "check_positive_int",
     "check_probability_array",
@@ -328,3 +330,85 @@ def as_feature_names(value: Any, n_features: int) -> list[str]:
     if columns is not None and len(columns) == n_features:
         return [str(c) for c in columns]
     return [f"x{i}" for i in range(n_features)]
+
+
+def check_is_fitted(
+    estimator: Any,
+    attributes: str | Sequence[str] | None = None,
+    *,
+    error: type[Exception] | None = None,
+) -> None:
+    """Raise :class:`knowable.exceptions.NotFittedError` unless ``estimator`` is fitted.
+
+    The one fitted-check of the library (scikit-learn's rule): fitted means the
+    named attributes exist, or, without names, that ``fit`` set at least one
+    attribute ending in ``_``; an estimator's ``__sklearn_is_fitted__`` wins.
+
+    Parameters
+    ----------
+    estimator : object
+        An estimator with a ``fit`` method.
+    attributes : str or sequence of str, optional
+        Attributes that ``fit`` sets (all must exist).
+    error : type, optional
+        A subclass of ``NotFittedError`` to raise instead (the bounds classes
+        raise :class:`~knowable.exceptions.LegacyNotFittedError` for one release).
+
+    Raises
+    ------
+    NotFittedError
+        ``"This <Class> is not fitted yet; call fit(<args>) first."``
+    """
+    import inspect
+
+    from .exceptions import NotFittedError
+
+    if isinstance(estimator, type) or not hasattr(estimator, "fit"):
+        raise TypeError(f"{estimator!r} is not an estimator instance (it has no fit method).")
+    if hasattr(estimator, "__sklearn_is_fitted__"):
+        fitted = bool(estimator.__sklearn_is_fitted__())
+    elif attributes is not None:
+        names = [attributes] if isinstance(attributes, str) else list(attributes)
+        fitted = all(hasattr(estimator, name) for name in names)
+    else:
+        fitted = any(k.endswith("_") and not k.startswith("__") for k in vars(estimator))
+    if fitted:
+        return
+    try:
+        params = inspect.signature(estimator.fit).parameters.values()
+        args = ", ".join(
+            p.name
+            for p in params
+            if p.default is inspect.Parameter.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        )
+    except (TypeError, ValueError):  # builtins without a signature
+        args = "..."
+    raise (error or NotFittedError)(
+        f"This {type(estimator).__name__} is not fitted yet; call fit({args}) first."
+    )
+
+
+def check_broadcast(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """A read-only view of ``value`` broadcast to ``shape``, or a ValueError naming ``name``.
+
+    Parameters
+    ----------
+    value : array-like
+        The array to broadcast.
+    shape : tuple of int
+        Target shape (for example the units' batch shape).
+    name : str
+        Argument name used in the error message.
+
+    Returns
+    -------
+    numpy.ndarray of shape ``shape``
+    """
+    arr = np.asarray(value)
+    try:
+        return np.broadcast_to(arr, shape)
+    except ValueError:
+        raise ValueError(
+            f"{name} has shape {arr.shape}, which does not broadcast to the units' shape {shape}."
+        ) from None

@@ -8,11 +8,19 @@ baselines on embeddings (core-set, k-means, BADGE). :func:`select` is the one
 entry point by strategy name (``"power-bald"``, ``"batchbald"``, ...).
 :func:`select_causal` chooses whose factual outcomes to measure to learn a
 treatment effect (the Causal-BALD family).
+
+Every strategy is registered once in one table (:func:`register_strategy`,
+:func:`registered_strategies`, :func:`get_strategy`): its score function per
+observation model, or its batch or causal rule, and what it needs. ``SCORES``,
+``CAUSAL_STRATEGIES``, :func:`available_strategies`, :func:`select`,
+:func:`select_causal`, the loops of :mod:`knowable.campaign` and the CLI read
+names and needs from it, so a new strategy is one new file.
 """
 
 from ._batchbald import BatchResult, batchbald, joint_entropy_exact, joint_entropy_sampled
 from ._causal import (
     CAUSAL_STRATEGIES,
+    CausalInputs,
     arm_moments,
     causal_log_weights,
     select_causal,
@@ -21,6 +29,18 @@ from ._causal import (
 from ._diversity import badge, badge_embeddings, coreset, kmeans_batch
 from ._epig import epig
 from ._inputs import check_batch_size, check_posterior, check_scores, iter_chunks
+from ._registry import (
+    FAMILIES,
+    OBSERVATION_KINDS,
+    SelectContext,
+    StrategyNames,
+    StrategySpec,
+    get_strategy,
+    register_strategy,
+    registered_strategies,
+    strategy_label,
+    unregister_strategy,
+)
 from ._scores import (
     SCORES,
     bald_from_draws,
@@ -32,14 +52,20 @@ from ._scores import (
     variation_ratio_from_probs,
 )
 from ._select import STOCHASTIC_MODES, gumbel_top_k, log_weights, stochastic_batch, top_k
-from ._strategies import Batch, available_strategies, parse_strategy, select
+from ._strategies import Batch, available_strategies, parse_strategy, select, strategy_spec
 
 __all__ = [
     "CAUSAL_STRATEGIES",
+    "FAMILIES",
+    "OBSERVATION_KINDS",
     "SCORES",
     "STOCHASTIC_MODES",
     "Batch",
     "BatchResult",
+    "CausalInputs",
+    "SelectContext",
+    "StrategyNames",
+    "StrategySpec",
     "arm_moments",
     "available_strategies",
     "badge",
@@ -54,6 +80,7 @@ __all__ = [
     "coreset",
     "entropy_from_probs",
     "epig",
+    "get_strategy",
     "gumbel_top_k",
     "iter_chunks",
     "joint_entropy_exact",
@@ -62,12 +89,20 @@ __all__ = [
     "log_weights",
     "margin_from_probs",
     "parse_strategy",
+    "register_strategy",
+    "registered_strategies",
     "score",
     "select",
     "select_causal",
     "stochastic_batch",
+    "strategy_label",
+    "strategy_spec",
     "sundin_information",
     "top_k",
+    "unregister_strategy",
     "variance_from_probs",
     "variation_ratio_from_probs",
 ]
+
+# last: the modules in strategies/ register themselves through the names above
+from . import strategies as strategies

@@ -37,6 +37,9 @@ space (no overflow). ``temperature=0`` selects the top ``b`` deterministically.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -50,30 +53,21 @@ from .._validation import (
     check_probability_array,
     check_real,
 )
-from ..models._posterior import Posterior
+from ..models import Posterior
 from ._inputs import check_batch_size
+from ._registry import StrategyNames, get_strategy, register_strategy
 from ._select import gumbel_top_k, top_k
 from ._strategies import Batch
 
 __all__ = [
     "CAUSAL_STRATEGIES",
+    "CausalInputs",
     "arm_moments",
     "causal_log_weights",
     "select_causal",
     "sundin_information",
 ]
 
-CAUSAL_STRATEGIES: tuple[str, ...] = (
-    "random",
-    "mu-bald",
-    "tau-bald",
-    "rho-bald",
-    "mu-rho-bald",
-    "pi-bald",
-    "mu-pi-bald",
-    "sundin",
-)
-_NEEDS_PROPENSITY = ("pi-bald", "mu-pi-bald")
 DEFAULT_EPS = 1e-7
 
 
@@ -112,7 +106,10 @@ def arm_moments(posterior: Posterior) -> tuple[np.ndarray, np.ndarray, np.ndarra
         ``Var[mu0]``, ``Var[mu1]`` and ``Var[mu1 - mu0]`` (including the
         cross-covariance), clipped at 0.
     """
-    post = _check_outcome_posterior(posterior)
+    return _moments(_check_outcome_posterior(posterior))
+
+
+def _moments(post: Posterior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cov = post.cov()
     var0 = np.maximum(cov[:, 0, 0], 0.0)
     var1 = np.maximum(cov[:, 1, 1], 0.0)
@@ -154,6 +151,123 @@ def sundin_information(
     )
 
 
+@dataclass(frozen=True)
+class CausalInputs:
+    """Validated inputs of a ``"causal"`` strategy, built by :func:`causal_log_weights`.
+
+    A registered causal strategy is ``log_weights_fn(inputs) -> (n,)``; the
+    helpers below give the terms of the Causal-BALD family, so a new rule is
+    a line of arithmetic on them.
+
+    Attributes
+    ----------
+    posterior : Posterior
+        Joint posterior over ``(mu0, mu1)`` at the pool units, draws ``(S, n, 2)``.
+    t : numpy.ndarray of shape (n,)
+        Factual treatments, 0.0 or 1.0.
+    beta : float
+        ``1 / temperature`` (1 where the temperature is 0).
+    eps : float
+        Added to every variance (and propensity) before its logarithm.
+    noise_scale : float
+        Outcome noise standard deviation (units of ``y``).
+    propensity : numpy.ndarray of shape (n,) or None
+        ``P(T = 1 | x)``, given to strategies registered with ``needs_propensity``.
+    """
+
+    posterior: Posterior
+    t: np.ndarray
+    beta: float
+    eps: float
+    noise_scale: float = 1.0
+    propensity: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of pool units."""
+        return int(self.posterior.n_inputs)
+
+    @property
+    def factual(self) -> np.ndarray:
+        """``t == 1`` as a boolean mask of shape (n,)."""
+        return self.t == 1.0
+
+    @cached_property
+    def moments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(Var[mu0], Var[mu1], Var[tau])``, each (n,) (see :func:`arm_moments`)."""
+        return _moments(self.posterior)
+
+    def log_var_factual(self) -> np.ndarray:
+        """``beta * log(Var[mu_t] + eps)``, shape (n,)."""
+        var0, var1, _ = self.moments
+        return self.beta * np.log(np.where(self.factual, var1, var0) + self.eps)
+
+    def log_var_counterfactual(self) -> np.ndarray:
+        """``beta * log(Var[mu_{1-t}] + eps)``, shape (n,)."""
+        var0, var1, _ = self.moments
+        return self.beta * np.log(np.where(self.factual, var0, var1) + self.eps)
+
+    def log_var_tau(self) -> np.ndarray:
+        """``beta * log(Var[tau] + eps)``, shape (n,)."""
+        return self.beta * np.log(self.moments[2] + self.eps)
+
+    def log_counterfactual_propensity(self) -> np.ndarray:
+        """``log(P(T = 1 - t | x) + eps)``, shape (n,)."""
+        if self.propensity is None:
+            raise ValueError("this strategy needs the pool's propensity P(T=1|x).")
+        pi = self.propensity
+        return np.log(np.where(self.factual, 1.0 - pi, pi) + self.eps)
+
+    def tau_draws(self) -> np.ndarray:
+        """Draws of ``tau = mu1 - mu0``, shape (S, n)."""
+        draws = self.posterior.draws
+        return draws[..., 1] - draws[..., 0]
+
+
+def _rho(inputs: CausalInputs) -> np.ndarray:
+    return inputs.log_var_tau() - inputs.log_var_counterfactual()
+
+
+def _log_var_factual(inputs: CausalInputs) -> np.ndarray:
+    return inputs.log_var_factual()
+
+
+def _sundin(inputs: CausalInputs) -> np.ndarray:
+    return sundin_information(inputs.tau_draws(), inputs.noise_scale, inputs.eps)
+
+
+# name, log weights, label, description, needs (the paper's order)
+_SPREAD = {"needs_spread": True, "uses_exact_cov": True}
+_PI = {"needs_propensity": True}
+_BUILT_IN: tuple[tuple[str, Any, str, str, dict[str, bool]], ...] = (
+    ("random", lambda i: np.zeros(i.n), "random", "uniform", {"needs_posterior": False}),
+    ("mu-bald", _log_var_factual, "μBALD", "Var[mu_t]^(1/T)", _SPREAD),
+    ("tau-bald", CausalInputs.log_var_tau, "τBALD", "Var[tau]^(1/T)", _SPREAD),
+    ("rho-bald", _rho, "ρBALD", "(Var[tau] / Var[mu_{1-t}])^(1/T)", _SPREAD),
+    (
+        "mu-rho-bald",
+        lambda i: i.log_var_factual() + _rho(i),
+        "μρBALD",
+        "Var[mu_t] Var[tau] / Var[mu_{1-t}], to the 1/T",
+        _SPREAD,
+    ),
+    ("pi-bald", CausalInputs.log_counterfactual_propensity, "πBALD", "P(T = 1 - t | x)", _PI),
+    (
+        "mu-pi-bald",
+        lambda i: i.log_var_factual() + i.log_counterfactual_propensity(),
+        "μπBALD",
+        "Var[mu_t]^(1/T) P(T = 1 - t | x)",
+        {**_PI, **_SPREAD},
+    ),
+    ("sundin", _sundin, "Sundin", "exp(MI) of the sign of the CATE", {"needs_spread": True}),
+)
+for _name, _fn, _label, _text, _needs in _BUILT_IN:
+    register_strategy(_name, _fn, family="causal", label=_label, description=_text, **_needs)
+
+CAUSAL_STRATEGIES: Sequence[str] = StrategyNames("causal")
+"""Names :func:`select_causal` accepts: a live view of the ``"causal"`` family of the registry."""
+
+
 def causal_log_weights(
     posterior: Posterior,
     t: Any,
@@ -193,6 +307,7 @@ def causal_log_weights(
         ``w_i`` (all zeros for ``"random"``).
     """
     check_in_options(strategy, "strategy", CAUSAL_STRATEGIES)
+    spec = get_strategy(strategy, "causal")
     post = _check_outcome_posterior(posterior)
     n = post.n_inputs
     t_arr = check_binary_treatment(t, "t")
@@ -202,42 +317,20 @@ def causal_log_weights(
     beta = 1.0 / temp if temp > 0 else 1.0
     eps = check_real(eps, "eps", low=0.0, high=0.5, low_inclusive=False, high_inclusive=False)
     pi = None
-    if strategy in _NEEDS_PROPENSITY:
+    if spec.needs_propensity:
         if propensity is None:
             raise ValueError(f"strategy {strategy!r} needs the pool's propensity P(T=1|x).")
         # 0 and 1 are allowed: log(p + eps) keeps the weight finite, as in the reference
         pi = check_probability_array(propensity, "propensity", open_interval=False)
         if pi.shape != (n,):
             raise ValueError(f"propensity must have shape ({n},), got {pi.shape}.")
-    if strategy == "random":
-        return np.zeros(n)
-    if strategy != "pi-bald" and post.n_draws < 2 and not post.has_exact_cov:
+    if spec.needs_spread and post.n_draws < 2 and not post.has_exact_cov:
         raise ValueError(
             f"strategy {strategy!r} needs the posterior's spread, but the Posterior has one "
             "draw and no exact covariance: every unit would score the same."
         )
-    if strategy == "sundin":
-        draws = post.draws
-        return sundin_information(draws[..., 1] - draws[..., 0], noise_scale, eps)
-    factual = t_arr == 1.0
-    log_counterfactual_pi = None
-    if pi is not None:
-        log_counterfactual_pi = np.log(np.where(factual, 1.0 - pi, pi) + eps)
-    if strategy == "pi-bald":
-        return log_counterfactual_pi
-    var0, var1, var_tau = arm_moments(post)
-    log_mu = beta * np.log(np.where(factual, var1, var0) + eps)
-    if strategy == "mu-bald":
-        return log_mu
-    if strategy == "mu-pi-bald":
-        return log_mu + log_counterfactual_pi
-    log_tau = beta * np.log(var_tau + eps)
-    if strategy == "tau-bald":
-        return log_tau
-    log_rho = log_tau - beta * np.log(np.where(factual, var0, var1) + eps)
-    if strategy == "rho-bald":
-        return log_rho
-    return log_mu + log_rho  # mu-rho-bald
+    inputs = CausalInputs(post, t_arr, beta, eps, noise_scale=noise_scale, propensity=pi)
+    return spec.log_weights_fn(inputs)  # type: ignore[misc]
 
 
 def select_causal(

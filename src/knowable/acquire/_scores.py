@@ -27,16 +27,16 @@ outputs over draws and ``D = diag(mean_s sigma_s**2)``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._random import check_random_state
 from .._validation import check_in_options
-from ..models._observation import Categorical
-from ..models._posterior import Posterior
+from ..models import Categorical, Posterior
 from ._inputs import DEFAULT_CHUNK, iter_chunks, observation_kind
+from ._registry import StrategyNames, StrategySpec, get_strategy, register_strategy
 
 __all__ = [
     "SCORES",
@@ -182,29 +182,95 @@ def _gaussian_entropy(cov: np.ndarray, noise: np.ndarray) -> np.ndarray:
     return 0.5 * (k * _LOG_2PI_E + np.linalg.slogdet(total)[1])
 
 
-# ------------------------------------------------------------------ dispatch
-def _chunk_score(method: str, chunk: Posterior) -> np.ndarray:
-    kind = observation_kind(chunk, f"score {method!r}")
-    if kind == "categorical":
-        probs = chunk.draws
-        fn = {
-            "bald": bald_from_probs,
-            "entropy": entropy_from_probs,
-            "margin": margin_from_probs,
-            "variation-ratio": variation_ratio_from_probs,
-            "variance": variance_from_probs,
-        }[method]
-        return fn(probs)
-    if method in ("margin", "variation-ratio"):
-        raise ValueError(f"score {method!r} is defined for classification (Categorical) only.")
-    if method == "variance":
-        return chunk.draws.var(axis=0, dtype=np.float64).sum(axis=-1)
-    cov, noise = _gaussian_parts(chunk)
-    return _gaussian_mi(cov, noise) if method == "bald" else _gaussian_entropy(cov, noise)
+# ------------------------------------------------------------------ registry
+def _on_probs(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Posterior], np.ndarray]:
+    def chunk_score(chunk: Posterior) -> np.ndarray:
+        return fn(chunk.draws)
+
+    chunk_score.__name__ = fn.__name__
+    return chunk_score
 
 
-SCORES: tuple[str, ...] = ("bald", "entropy", "margin", "variation-ratio", "variance", "random")
-"""Names accepted by :func:`score`."""
+def _gaussian_bald(chunk: Posterior) -> np.ndarray:
+    return _gaussian_mi(*_gaussian_parts(chunk))
+
+
+def _gaussian_predictive_entropy(chunk: Posterior) -> np.ndarray:
+    return _gaussian_entropy(*_gaussian_parts(chunk))
+
+
+def _gaussian_variance(chunk: Posterior) -> np.ndarray:
+    return chunk.draws.var(axis=0, dtype=np.float64).sum(axis=-1)
+
+
+def _uniform(chunk: Posterior, rng: np.random.Generator) -> np.ndarray:
+    return rng.random(chunk.n_inputs)
+
+
+_BUILT_IN: tuple[tuple[str, dict[str, Callable[..., np.ndarray]], str, str], ...] = (
+    (
+        "bald",
+        {"categorical": _on_probs(bald_from_probs), "gaussian": _gaussian_bald},
+        "BALD",
+        "mutual information between the outcome and the model (epistemic)",
+    ),
+    (
+        "entropy",
+        {"categorical": _on_probs(entropy_from_probs), "gaussian": _gaussian_predictive_entropy},
+        "Entropy",
+        "predictive entropy (epistemic + aleatoric)",
+    ),
+    (
+        "margin",
+        {"categorical": _on_probs(margin_from_probs)},
+        "Margin",
+        "one minus the gap between the two most probable classes",
+    ),
+    (
+        "variation-ratio",
+        {"categorical": _on_probs(variation_ratio_from_probs)},
+        "VariationRatio",
+        "one minus the largest mean class probability",
+    ),
+    (
+        "variance",
+        {"categorical": _on_probs(variance_from_probs), "gaussian": _gaussian_variance},
+        "Variance",
+        "epistemic variance of the outputs",
+    ),
+)
+for _name, _fns, _label, _text in _BUILT_IN:
+    register_strategy(_name, _fns, family="score", label=_label, description=_text)
+register_strategy(
+    "random",
+    _uniform,
+    family="score",
+    label="random",
+    description="uniform scores in [0, 1) (select's 'random' is a batch strategy)",
+    needs_posterior=False,
+    uses_random_state=True,
+    selectable=False,
+)
+
+SCORES: Sequence[str] = StrategyNames("score")
+"""Names accepted by :func:`score`: a live view of the ``"score"`` family of the registry."""
+
+
+def _chunk_score(spec: StrategySpec, chunk: Posterior, rng: Any) -> np.ndarray:
+    if spec.uses_random_state:
+        return spec.scores[next(iter(spec.scores))](chunk, rng)
+    kind = observation_kind(chunk, f"score {spec.name!r}")
+    fn = spec.scores.get(kind)
+    if fn is None:
+        allowed = " or ".join(
+            {
+                "categorical": "classification (Categorical)",
+                "gaussian": "regression (GaussianNoise)",
+            }[k]
+            for k in spec.scores
+        )
+        raise ValueError(f"score {spec.name!r} is defined for {allowed} only.")
+    return fn(chunk)
 
 
 def score(
@@ -223,12 +289,15 @@ def score(
         Draws over the pool: one Posterior, or consecutive chunks of it
         (for example a generator calling ``model.posterior`` on slices of the
         pool, so that draws for a pool of millions never sit in memory at once).
-    method : {"bald", "entropy", "margin", "variation-ratio", "variance", "random"}
-        Which score (see the module docstring for the formulas).
+    method : str
+        A registered score (:data:`SCORES`: ``"bald"``, ``"entropy"``,
+        ``"margin"``, ``"variation-ratio"``, ``"variance"``, ``"random"``, and
+        any added with :func:`~knowable.acquire.register_strategy`); see the
+        module docstring for the formulas.
     chunk_size : int
         Inputs scored at once.
     random_state : None, int or numpy.random.Generator
-        Only for ``"random"`` (uniform scores in [0, 1)).
+        Only for random scores (``"random"``: uniform in [0, 1)).
     callback : callable, optional
         Called with the number of inputs scored after each chunk (progress).
 
@@ -246,10 +315,11 @@ def score(
     0.693147
     """
     check_in_options(method, "method", SCORES)
-    rng = check_random_state(random_state) if method == "random" else None
+    spec = get_strategy(method, "score")
+    rng = check_random_state(random_state) if spec.uses_random_state else None
     parts = []
     for chunk in iter_chunks(pool, chunk_size):
-        part = rng.random(chunk.n_inputs) if rng is not None else _chunk_score(method, chunk)
+        part = _chunk_score(spec, chunk, rng)
         parts.append(part)
         if callback is not None:
             callback(chunk.n_inputs)

@@ -12,7 +12,14 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
 
 from .._random import check_random_state, spawn_seeds
-from .._validation import check_array, check_consistent_length, check_positive_int, check_real
+from .._validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    check_positive_int,
+    check_real,
+)
+from ..exceptions import LegacyNotFittedError
 from ._common import (
     check_clip,
     check_fit_inputs,
@@ -159,8 +166,7 @@ class CrossValidatedBoosting(RegressorMixin, BaseEstimator):
         -------
         numpy.ndarray of shape (m,)
         """
-        if not hasattr(self, "estimators_"):
-            raise RuntimeError("CrossValidatedBoosting is not fitted yet; call fit(X, y) first.")
+        check_is_fitted(self, "estimators_", error=LegacyNotFittedError)
         x = check_array(X, "X", ndim=2)
         out = np.zeros(len(x))
         for model in self.estimators_:
@@ -360,9 +366,9 @@ class BLearner(BaseEstimator):
         self._stages: dict[float, _LamStage] = {}
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "propensity_"):
-            raise RuntimeError("BLearner is not fitted yet; call fit(X, t, y) first.")
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted once ``fit`` has built the nuisance models (read by ``check_is_fitted``)."""
+        return hasattr(self, "propensity_")
 
     # ------------------------------------------------------------------ per-Λ stage
     def _pseudo_targets(self, y: np.ndarray, q: np.ndarray, lam: float, side: str) -> np.ndarray:
@@ -472,7 +478,7 @@ class BLearner(BaseEstimator):
         return self._bounds(X, lam, band=True)
 
     def _bounds(self, X: Any, lam: Any, *, band: bool) -> Bounds:
-        self._check_fitted()
+        check_is_fitted(self, error=LegacyNotFittedError)
         x = check_predict_X(X, self.n_features_in_)
         lams, scalar = check_lam_grid(lam)
         low, up, low_sd, up_sd = [], [], [], []
@@ -505,7 +511,7 @@ class BLearner(BaseEstimator):
         Bounds
             Shape () or (L,); the spreads hold the standard errors of the means.
         """
-        self._check_fitted()
+        check_is_fitted(self, error=LegacyNotFittedError)
         lams, scalar = check_lam_grid(lam)
         stages = [self._stage(float(lv)) for lv in lams]
         n = len(self._y)
@@ -529,7 +535,7 @@ class BLearner(BaseEstimator):
         -------
         numpy.ndarray of shape (n,)
         """
-        self._check_fitted()
+        check_is_fitted(self, error=LegacyNotFittedError)
         x = check_predict_X(X, self.n_features_in_)
         return self.outcome_models_[1].predict(x) - self.outcome_models_[0].predict(x)
 
@@ -553,7 +559,7 @@ class BLearner(BaseEstimator):
         -------
         Robustness
         """
-        self._check_fitted()
+        check_is_fitted(self, error=LegacyNotFittedError)
         lam_max = check_real(lam_max, "lam_max", low=1.0, low_inclusive=False)
         n_grid = check_positive_int(n_grid, "n_grid", minimum=2)
         grid = np.exp(np.linspace(0.0, np.log(lam_max), n_grid))

@@ -43,18 +43,19 @@ from .._random import check_random_state
 from .._validation import (
     check_array,
     check_in_options,
+    check_is_fitted,
     check_lambda,
     check_positive_int,
     check_real,
 )
-from ._weights import tau_level
-from .msm import (
-    _bound_over_lambda,
-    _cvar_excess,
-    _sorted_deviations,
-    _sweep_lower,
-    _sweep_upper,
+from ._sweep import (
+    bound_over_lambda,
+    cvar_excess,
+    sorted_deviations,
+    sweep_lower,
+    sweep_upper,
 )
+from ._weights import tau_level
 
 __all__ = [
     "ContinuousMSMBounds",
@@ -90,14 +91,14 @@ def _cmsm_offset(
     del e_t  # the CMSM bound does not depend on the propensity density
     with np.errstate(divide="ignore"):
         a_prime = np.where(lam_b == 1.0, np.inf, 1.0 / (lam_b**2 - 1.0))
-    return _sweep_upper(dev, a_prime) if side == "upper" else _sweep_lower(dev, a_prime)
+    return sweep_upper(dev, a_prime) if side == "upper" else sweep_lower(dev, a_prime)
 
 
 def _cmsm_sharp_offset(
     dev: np.ndarray, e_t: np.ndarray | None, lam_b: np.ndarray, side: str
 ) -> np.ndarray:
     del e_t
-    return (1.0 - 1.0 / lam_b) * _cvar_excess(dev, tau_level(lam_b), side)
+    return (1.0 - 1.0 / lam_b) * cvar_excess(dev, tau_level(lam_b), side)
 
 
 _OFFSETS = {"overcast": _cmsm_offset, "sharp": _cmsm_sharp_offset}
@@ -138,7 +139,7 @@ def capo_bound_from_samples(
         Shape ``y_draws.shape[:-1]`` for a scalar ``lam``, else ``(L,) + that``.
     """
     method = check_in_options(method, "method", METHODS)
-    return _bound_over_lambda(
+    return bound_over_lambda(
         y_draws, None, lam, side, mean, 1, _OFFSETS[method], needs_propensity=False
     )
 
@@ -357,7 +358,7 @@ class ContinuousMSMBounds:
         if not methods:
             raise ValueError("methods must name at least one of 'overcast', 'sharp'.")
         model = self.model
-        model._check_fitted()
+        check_is_fitted(model)
         lams = np.atleast_1d(check_lambda(lam, "lam"))
         grid = check_array(t_grid, "t_grid", ndim=1)
         chunk = check_positive_int(self.chunk_size, "chunk_size")
@@ -376,7 +377,7 @@ class ContinuousMSMBounds:
                     for m in methods:
                         sums[m] = [np.zeros((s, lams.size, grid.size)) for _ in range(2)]
                 sums_mu[:, j] += mu.sum(-1)
-                dev = _sorted_deviations(y, mu)  # one sort serves every method, side and Λ
+                dev = sorted_deviations(y, mu)  # one sort serves every method, side and Λ
                 lam_b = lams.reshape(-1, 1, 1)
                 for m in methods:
                     for k, side in enumerate(("lower", "upper")):

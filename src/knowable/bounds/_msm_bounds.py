@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._random import check_random_state, spawn_seeds
-from .._validation import check_in_options, check_positive_int, check_real
+from .._validation import check_in_options, check_is_fitted, check_positive_int, check_real
+from ..exceptions import LegacyNotFittedError
 from ._closed_form import kallus_mixture_upper, sharp_mixture_upper
 from ._common import (
     check_clip,
@@ -23,12 +25,13 @@ from ._common import (
 )
 from ._result import Bounds, Robustness
 from ._robustness import robustness_value
+from ._sweep import cvar_excess, sweep_lower, sweep_upper
 from ._weights import alpha_prime_from, tau_level
-from .msm import _cvar_excess, _sweep_lower, _sweep_upper
 
 __all__ = ["MSMBounds"]
 
 _METHODS = ("kallus", "sharp")
+_COMPUTATIONS = ("samples", "analytic")
 _CHUNK = 4096  # units per chunk when drawing samples
 
 
@@ -114,7 +117,7 @@ def _density_from_posterior(post: Any) -> _ArmDensity:
 
 
 class _Prepared:
-    """Densities, propensities and (for ``estimator='samples'``) sorted draws at some X."""
+    """Densities, propensities and (for ``computation='samples'``) sorted draws at some X."""
 
     def __init__(self, d1: _ArmDensity, d0: _ArmDensity, e: np.ndarray, dev: dict | None) -> None:
         self.d1, self.d0, self.e = d1, d0, e
@@ -135,12 +138,12 @@ class _Prepared:
         dev = self.dev[arm]
         if method == "kallus":
             a_prime = alpha_prime_from(e_b, lam_b)
-            up, low = mu + _sweep_upper(dev, a_prime), mu + _sweep_lower(dev, a_prime)
+            up, low = mu + sweep_upper(dev, a_prime), mu + sweep_lower(dev, a_prime)
         else:
             tau = tau_level(lam_b)
             factor = (1.0 - e_b) * (1.0 - 1.0 / lam_b)
-            up = mu + factor * _cvar_excess(dev, tau, "upper")
-            low = mu + factor * _cvar_excess(dev, tau, "lower")
+            up = mu + factor * cvar_excess(dev, tau, "upper")
+            low = mu + factor * cvar_excess(dev, tau, "lower")
         collapsed = lam_b == 1.0
         return np.where(collapsed, mu, up), np.where(collapsed, mu, low)
 
@@ -189,13 +192,23 @@ class MSMBounds(BaseEstimator):
     propensity_model : classifier, optional
         Anything with ``fit(X, t)`` and ``predict_proba(X)``; default a
         standardised logistic regression.
+    method : {"sharp", "kallus"}
+        The bound (as ``method`` of :class:`ContinuousMSMBounds`): ``"sharp"``
+        (Dorn–Guo) or ``"kallus"`` (ratio bound, valid but conservative). The
+        ``method`` argument of :meth:`bounds`, :meth:`ate_bounds` and
+        :meth:`robustness` overrides it for one call.
     n_draws : int
-        Draws per unit, arm and member for ``estimator="samples"`` (Quince: 300).
-    estimator : {"samples", "analytic"}
-        ``"samples"``: the sorting estimator (Kallus) and empirical quantile/CVaR
-        (sharp) on ``n_draws`` draws, with the analytic density mean, as in
-        Quince. ``"analytic"``: exact values for the mixture density
-        (Dinkelbach for Kallus, bisection quantile + closed-form CVaR for sharp).
+        Draws per unit, arm and member for ``computation="samples"`` (Quince: 300).
+    computation : {"samples", "analytic"}
+        How the bounds are computed. ``"samples"``: the sorting estimator
+        (Kallus) and empirical quantile/CVaR (sharp) on ``n_draws`` draws, with
+        the analytic density mean, as in Quince. ``"analytic"``: exact values
+        for the mixture density (Dinkelbach for Kallus, bisection quantile +
+        closed-form CVaR for sharp).
+    estimator : {"samples", "analytic"}, optional
+        Deprecated name of ``computation`` (scikit-learn uses ``estimator``
+        for a sub-model); it warns, wins over ``computation`` when given, and
+        goes in the next release.
     propensity_clip : float
         Predicted propensities are clipped to [clip, 1 − clip].
     random_state : None, int or numpy.random.Generator
@@ -214,14 +227,18 @@ class MSMBounds(BaseEstimator):
         outcome_model: Any = None,
         propensity_model: Any = None,
         *,
+        method: str = "sharp",
         n_draws: int = 300,
-        estimator: str = "samples",
+        computation: str = "samples",
+        estimator: str | None = None,
         propensity_clip: float = 1e-3,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
         self.outcome_model = outcome_model
         self.propensity_model = propensity_model
+        self.method = method
         self.n_draws = n_draws
+        self.computation = computation
         self.estimator = estimator
         self.propensity_clip = propensity_clip
         self.random_state = random_state
@@ -244,7 +261,8 @@ class MSMBounds(BaseEstimator):
         self
         """
         check_positive_int(self.n_draws, "n_draws", minimum=2)
-        check_in_options(self.estimator, "estimator", ("samples", "analytic"))
+        self._computation()
+        self._method(None)
         check_clip(self.propensity_clip)
         x, t_arr, y_arr = check_fit_inputs(X, t, y)
         rng = check_random_state(self.random_state)
@@ -283,15 +301,30 @@ class MSMBounds(BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ internals
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "outcome_models_"):
-            raise RuntimeError("MSMBounds is not fitted yet; call fit(X, t, y) first.")
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted once ``fit`` has built the outcome models (read by ``check_is_fitted``)."""
+        return hasattr(self, "outcome_models_")
+
+    def _computation(self) -> str:
+        if self.estimator is not None:
+            warnings.warn(
+                "MSMBounds(estimator=...) is renamed MSMBounds(computation=...); "
+                "estimator goes in the next release.",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+            return check_in_options(self.estimator, "estimator", _COMPUTATIONS)
+        return check_in_options(self.computation, "computation", _COMPUTATIONS)
+
+    def _method(self, method: str | None) -> str:
+        return check_in_options(self.method if method is None else method, "method", _METHODS)
 
     def _prepare(self, X: Any) -> _Prepared:
-        self._check_fitted()
+        check_is_fitted(self, error=LegacyNotFittedError)
         x = check_predict_X(X, self.n_features_in_)
         # the settings read here belong in the key: set_params may change them after fit
-        settings = (self.estimator, int(self.n_draws), float(self.propensity_clip))
+        computation = self._computation()
+        settings = (computation, int(self.n_draws), float(self.propensity_clip))
         key = hash((x.shape, x.tobytes(), settings))
         if self._prepared_cache is not None and self._prepared_cache[0] == key:
             return self._prepared_cache[1]
@@ -304,7 +337,7 @@ class MSMBounds(BaseEstimator):
             )
         e = predict_propensity(self.propensity_model_, x, self.propensity_clip)
         dev = None
-        if self.estimator == "samples":
+        if computation == "samples":
             keys = _row_keys(x)
             dev = {}
             for arm, dens in ((0, d0), (1, d1)):
@@ -326,7 +359,7 @@ class MSMBounds(BaseEstimator):
         return np.stack(lows), np.stack(ups)  # (L, S, n)
 
     # ------------------------------------------------------------------ API
-    def bounds(self, X: Any, lam: Any, method: str = "sharp") -> Bounds:
+    def bounds(self, X: Any, lam: Any, method: str | None = None) -> Bounds:
         """CATE bounds at ``X`` for one or several Λ.
 
         Parameters
@@ -335,9 +368,9 @@ class MSMBounds(BaseEstimator):
             Covariates.
         lam : float or array-like of shape (L,)
             Sensitivity parameter(s) Λ ≥ 1.
-        method : {"sharp", "kallus"}
+        method : {"sharp", "kallus"}, optional
             ``"sharp"`` (Dorn–Guo, sharp) or ``"kallus"`` (ratio bound, valid
-            but conservative).
+            but conservative); default the estimator's ``method``.
 
         Returns
         -------
@@ -346,7 +379,7 @@ class MSMBounds(BaseEstimator):
             (L, n): the mean over ensemble members; ``lower_spread`` /
             ``upper_spread``: their standard deviation across members.
         """
-        method = check_in_options(method, "method", _METHODS)
+        method = self._method(method)
         lams, scalar = check_lam_grid(lam)
         prepared = self._prepare(X)
         low, up = self._member_bounds(prepared, lams, method)
@@ -356,7 +389,7 @@ class MSMBounds(BaseEstimator):
             lo_m, lo_s, up_m, up_s = lo_m[0], lo_s[0], up_m[0], up_s[0]
         return Bounds(lo_m, up_m, lams[0] if scalar else lams, method, lo_s, up_s)
 
-    def ate_bounds(self, lam: Any, method: str = "sharp", X: Any = None) -> Bounds:
+    def ate_bounds(self, lam: Any, method: str | None = None, X: Any = None) -> Bounds:
         """Bounds on the average effect over ``X`` (default: the training covariates).
 
         Under the MSM the sharp bound on an average is the average of the
@@ -366,8 +399,8 @@ class MSMBounds(BaseEstimator):
         ----------
         lam : float or array-like of shape (L,)
             Sensitivity parameter(s) Λ ≥ 1.
-        method : {"sharp", "kallus"}
-            Bound estimator.
+        method : {"sharp", "kallus"}, optional
+            The bound; default the estimator's ``method``.
         X : array-like of shape (n, d), optional
             Population to average over.
 
@@ -376,8 +409,8 @@ class MSMBounds(BaseEstimator):
         Bounds
             Shape () or (L,); spreads across ensemble members.
         """
-        self._check_fitted()
-        method = check_in_options(method, "method", _METHODS)
+        check_is_fitted(self, error=LegacyNotFittedError)
+        method = self._method(method)
         lams, scalar = check_lam_grid(lam)
         prepared = self._prepare(self._x_train if X is None else X)
         low, up = self._member_bounds(prepared, lams, method)
@@ -405,7 +438,7 @@ class MSMBounds(BaseEstimator):
     def robustness(
         self,
         X: Any = None,
-        method: str = "sharp",
+        method: str | None = None,
         *,
         lam_max: float = 100.0,
         widen: float = 0.0,
@@ -420,8 +453,8 @@ class MSMBounds(BaseEstimator):
         ----------
         X : array-like of shape (n, d), optional
             Units (default: the training covariates); the ATE is their average.
-        method : {"sharp", "kallus"}
-            Bound estimator.
+        method : {"sharp", "kallus"}, optional
+            The bound; default the estimator's ``method``.
         lam_max : float
             Search up to this Λ; ``inf`` is returned beyond it.
         widen : float
@@ -433,8 +466,8 @@ class MSMBounds(BaseEstimator):
         -------
         Robustness
         """
-        self._check_fitted()
-        method = check_in_options(method, "method", _METHODS)
+        check_is_fitted(self, error=LegacyNotFittedError)
+        method = self._method(method)
         widen = check_real(widen, "widen", low=0.0)
         prepared = self._prepare(self._x_train if X is None else X)
         n = prepared.e.shape[0]

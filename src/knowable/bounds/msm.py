@@ -21,7 +21,7 @@ or a 1-d array of L values (results gain a leading axis of length L).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
 from typing import Any
 
 import numpy as np
@@ -29,15 +29,24 @@ import numpy as np
 from .._validation import (
     check_array,
     check_in_options,
-    check_lambda,
     check_probability_array,
 )
 from ._closed_form import kallus_mixture_upper, sharp_mixture_upper
+from ._sweep import (
+    SIDES,
+    bound_over_lambda,
+    broadcast_to_batch,
+    check_arm,
+    check_lam,
+    cvar_excess,
+    finish,
+    sweep_lower,
+    sweep_upper,
+)
 from ._weights import alpha_beta, alpha_prime_from, arm_propensity, tau_level
 
 __all__ = [
     "bound_from_samples",
-    "bound_from_samples_bruteforce",
     "cate_bounds",
     "kallus_bound_gaussian",
     "kallus_bound_mixture",
@@ -46,48 +55,6 @@ __all__ = [
     "sharp_bound_gaussian",
     "sharp_bound_mixture",
 ]
-
-_SIDES = ("upper", "lower")
-_MAX_ELEMENTS = 2**24  # working-set size of one vectorised chunk over Λ
-
-
-# --------------------------------------------------------------------------- validation
-def _check_arm(arm: Any) -> int:
-    if isinstance(arm, bool) or arm not in (0, 1):
-        raise ValueError(f"arm must be 0 or 1, got {arm!r}.")
-    return int(arm)
-
-
-def _check_lam(lam: Any) -> tuple[np.ndarray, bool]:
-    arr = check_lambda(lam, "lam")
-    return np.atleast_1d(arr), arr.ndim == 0
-
-
-def _broadcast(value: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
-    try:
-        return np.broadcast_to(value, shape)
-    except ValueError:
-        raise ValueError(
-            f"{name} has shape {value.shape}, which does not broadcast to the units' shape {shape}."
-        ) from None
-
-
-def _check_draws(y_draws: Any) -> np.ndarray:
-    y = check_array(y_draws, "y_draws", ndim=(1, 2, 3, 4))
-    if y.shape[-1] < 2:
-        raise ValueError(f"y_draws needs at least 2 draws per unit (last axis), got {y.shape}.")
-    return y
-
-
-def _check_mean(mean: Any, y: np.ndarray) -> np.ndarray:
-    if mean is None:
-        return y.mean(-1)
-    m = check_array(mean, "mean", ndim=(0, 1, 2, 3))
-    return np.array(_broadcast(m, y.shape[:-1], "mean"))
-
-
-def _finish(out: np.ndarray, scalar: bool) -> np.ndarray:
-    return out[0] if scalar else out
 
 
 # --------------------------------------------------------------------------- weights
@@ -112,114 +79,14 @@ def msm_weights(
         α = 1/(Λe_t) + 1 − 1/Λ, β = Λ/e_t + 1 − Λ, α' = α/(β − α)
         (+∞ at Λ = 1, where every bound collapses to the mean).
     """
-    arm = _check_arm(arm)
+    arm = check_arm(arm)
     e = check_probability_array(propensity, "propensity")
-    lams, scalar = _check_lam(lam)
+    lams, scalar = check_lam(lam)
     e_t = arm_propensity(e, arm)[None]
     lam_b = lams.reshape((-1,) + (1,) * e.ndim)
     alpha, beta = alpha_beta(e_t, lam_b)
     a_prime = alpha_prime_from(e_t, lam_b)
-    return _finish(alpha, scalar), _finish(beta, scalar), _finish(a_prime, scalar)
-
-
-# --------------------------------------------------------------------------- sweep internals
-def _sorted_deviations(y: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Sorted draws minus the mean, shape (..., m)."""
-    return np.sort(y, axis=-1) - mean[..., None]
-
-
-def _sweep_upper(dev: np.ndarray, alpha_prime: np.ndarray) -> np.ndarray:
-    """max_k Σ_{j≥k} d_(j) / (m(α'+1) − k) over k = 0..m, for sorted deviations d.
-
-    ``alpha_prime`` broadcasts against ``dev.shape[:-1]`` (extra leading axes
-    are allowed); +∞ gives 0 (the collapsed bound).
-    """
-    m = dev.shape[-1]
-    tail = np.cumsum(dev[..., ::-1], axis=-1)[..., ::-1]  # k = 0..m-1
-    tail = np.concatenate([tail, np.zeros((*dev.shape[:-1], 1))], axis=-1)  # k = m: empty
-    k = np.arange(m + 1, dtype=np.float64)
-    a = np.asarray(alpha_prime)[..., None]
-    finite = np.isfinite(a)
-    denom = m * (np.where(finite, a, 1.0) + 1.0) - k
-    best = (tail / denom).max(-1)
-    return np.where(finite[..., 0], best, 0.0)
-
-
-def _sweep_lower(dev: np.ndarray, alpha_prime: np.ndarray) -> np.ndarray:
-    """min_k Σ_{j<k} d_(j) / (mα' + k) over k = 0..m (k = 0: the empty head)."""
-    m = dev.shape[-1]
-    head = np.concatenate([np.zeros((*dev.shape[:-1], 1)), np.cumsum(dev, axis=-1)], axis=-1)
-    k = np.arange(m + 1, dtype=np.float64)
-    a = np.asarray(alpha_prime)[..., None]
-    finite = np.isfinite(a)
-    denom = m * np.where(finite, a, 1.0) + k
-    best = (head / denom).min(-1)
-    return np.where(finite[..., 0], best, 0.0)
-
-
-def _cvar_excess(dev: np.ndarray, tau: np.ndarray, side: str) -> np.ndarray:
-    """Tail mean beyond the τ-quantile (upper) or below the (1−τ)-quantile (lower),
-    minus the centring constant, for the empirical distribution of sorted ``dev``.
-
-    ``tau`` broadcasts against ``dev.shape[:-1]``.
-    """
-    m = dev.shape[-1]
-    mass = m * (1.0 - np.asarray(tau))  # number of draws in the tail, fractional
-    whole = np.floor(mass).astype(np.int64)
-    frac = mass - whole
-    ordered = dev[..., ::-1] if side == "upper" else dev
-    csum = np.concatenate([np.zeros((*dev.shape[:-1], 1)), np.cumsum(ordered, axis=-1)], -1)
-    shape = np.broadcast_shapes(csum.shape[:-1], whole.shape)
-    csum_b = np.broadcast_to(csum, (*shape, m + 1))
-    ord_b = np.broadcast_to(ordered, (*shape, m))
-    whole_b = np.broadcast_to(whole, shape)
-    total = np.take_along_axis(csum_b, whole_b[..., None], -1)[..., 0]
-    nxt = np.take_along_axis(ord_b, np.minimum(whole_b, m - 1)[..., None], -1)[..., 0]
-    return (total + frac * nxt) / mass
-
-
-def _lam_chunks(n_lam: int, per_lam: int) -> list[slice]:
-    step = max(1, _MAX_ELEMENTS // max(per_lam, 1))
-    return [slice(i, min(i + step, n_lam)) for i in range(0, n_lam, step)]
-
-
-# --------------------------------------------------------------------------- from samples
-def _bound_over_lambda(
-    y_draws: Any,
-    propensity: Any,
-    lam: Any,
-    side: str,
-    mean: Any,
-    arm: Any,
-    offset: Callable[[np.ndarray, np.ndarray | None, np.ndarray, str], np.ndarray],
-    *,
-    needs_propensity: bool = True,
-) -> np.ndarray:
-    """Validate the inputs once, then ``mean + offset(...)`` for chunks of Λ values.
-
-    ``offset(dev, e_t, lam_b, side)`` gets the sorted deviations from the mean
-    ``(..., m)``, the arm's propensity ``(...)`` (``None`` with
-    ``needs_propensity=False``, as in the continuous MSM, whose weights do not
-    depend on it) and a
-    column of Λ values ``(L, 1, ...)``; at Λ = 1 the bound is set to the mean exactly.
-    """
-    side = check_in_options(side, "side", _SIDES)
-    arm = _check_arm(arm)
-    y = _check_draws(y_draws)
-    batch = y.shape[:-1]
-    e_t = None
-    if needs_propensity:
-        e = _broadcast(check_probability_array(propensity, "propensity"), batch, "propensity")
-        e_t = arm_propensity(e, arm)
-    mu = _check_mean(mean, y)
-    lams, scalar = _check_lam(lam)
-    dev = _sorted_deviations(y, mu)
-    out = np.empty((lams.size, *batch))
-    for sl in _lam_chunks(lams.size, y.size):
-        lam_b = lams[sl].reshape((-1,) + (1,) * len(batch))
-        out[sl] = mu + offset(dev, e_t, lam_b, side)
-    out[lams == 1.0] = mu
-    return _finish(out, scalar)
+    return finish(alpha, scalar), finish(beta, scalar), finish(a_prime, scalar)
 
 
 def bound_from_samples(
@@ -266,64 +133,27 @@ def bound_from_samples(
     """
 
     def ratio_offset(dev: np.ndarray, e_t: np.ndarray, lam_b: np.ndarray, side: str) -> np.ndarray:
-        sweep = _sweep_upper if side == "upper" else _sweep_lower
+        sweep = sweep_upper if side == "upper" else sweep_lower
         return sweep(dev, alpha_prime_from(e_t, lam_b))
 
-    return _bound_over_lambda(y_draws, propensity, lam, side, mean, arm, ratio_offset)
+    return bound_over_lambda(y_draws, propensity, lam, side, mean, arm, ratio_offset)
 
 
-def bound_from_samples_bruteforce(
-    y_draws: Any,
-    propensity: Any,
-    lam: Any,
-    side: str = "upper",
-    mean: Any = None,
-    *,
-    arm: int = 1,
-) -> np.ndarray:
-    """All-thresholds O(m²) reference for :func:`bound_from_samples` (tests, benchmarks).
+def bound_from_samples_bruteforce(*args: Any, **kwargs: Any) -> np.ndarray:
+    """Deprecated: use :func:`knowable.testing.bound_from_samples_bruteforce`.
 
-    For every draw y_i as threshold, with h_j = 1{y_j ≥ y_i} (upper) or
-    1{y_j ≤ y_i} (lower), evaluates μ̂ + mean_j h_j (y_j − μ̂) / (mean_j h_j + α')
-    and takes the max (min) together with the empty threshold set (μ̂).
-
-    Parameters
-    ----------
-    y_draws, propensity, lam, side, mean, arm
-        As in :func:`bound_from_samples`.
-
-    Returns
-    -------
-    numpy.ndarray
-        As in :func:`bound_from_samples`.
+    The O(m²) reference of :func:`bound_from_samples` moved to the testing kit;
+    this alias warns and forwards, and goes in the next release.
     """
-    side = check_in_options(side, "side", _SIDES)
-    arm = _check_arm(arm)
-    y = _check_draws(y_draws)
-    batch = y.shape[:-1]
-    e = _broadcast(check_probability_array(propensity, "propensity"), batch, "propensity")
-    mu = _check_mean(mean, y)
-    lams, scalar = _check_lam(lam)
-    e_t = arm_propensity(e, arm)
-    flat_y = y.reshape(-1, y.shape[-1])
-    flat_mu, flat_e = mu.reshape(-1), e_t.reshape(-1)
-    out = np.empty((lams.size, flat_y.shape[0]))
-    for u in range(flat_y.shape[0]):
-        d = flat_y[u][None, :] - flat_y[u][:, None]  # d[i, j] = y_j − y_i
-        h = (d >= 0) if side == "upper" else (d <= 0)
-        frac = h.mean(1)
-        part = (h * (flat_y[u] - flat_mu[u])[None, :]).mean(1)
-        for li, lv in enumerate(lams):
-            if lv == 1.0:
-                out[li, u] = flat_mu[u]
-                continue
-            a_prime = float(alpha_prime_from(flat_e[u], lv))
-            if not np.isfinite(a_prime):
-                out[li, u] = flat_mu[u]
-                continue
-            vals = np.append(part / (frac + a_prime), 0.0)
-            out[li, u] = flat_mu[u] + (vals.max() if side == "upper" else vals.min())
-    return _finish(out.reshape((lams.size, *batch)), scalar)
+    warnings.warn(
+        "knowable.bounds.msm.bound_from_samples_bruteforce moved to "
+        "knowable.testing.bound_from_samples_bruteforce; this alias goes in the next release.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    from ..testing import bound_from_samples_bruteforce as reference  # the deprecated path only
+
+    return reference(*args, **kwargs)
 
 
 def sharp_bound_from_samples(
@@ -357,10 +187,10 @@ def sharp_bound_from_samples(
     """
 
     def sharp_offset(dev: np.ndarray, e_t: np.ndarray, lam_b: np.ndarray, side: str) -> np.ndarray:
-        excess = _cvar_excess(dev, tau_level(lam_b), side)
+        excess = cvar_excess(dev, tau_level(lam_b), side)
         return (1.0 - e_t) * (1.0 - 1.0 / lam_b) * excess
 
-    return _bound_over_lambda(y_draws, propensity, lam, side, mean, arm, sharp_offset)
+    return bound_over_lambda(y_draws, propensity, lam, side, mean, arm, sharp_offset)
 
 
 # --------------------------------------------------------------------------- closed forms
@@ -390,11 +220,11 @@ def _closed_form(
     side: str,
     arm: int,
 ) -> np.ndarray:
-    side = check_in_options(side, "side", _SIDES)
-    arm = _check_arm(arm)
+    side = check_in_options(side, "side", SIDES)
+    arm = check_arm(arm)
     batch = loc.shape[:-1]
-    e = _broadcast(check_probability_array(propensity, "propensity"), batch, "propensity")
-    lams, scalar = _check_lam(lam)
+    e = broadcast_to_batch(check_probability_array(propensity, "propensity"), batch, "propensity")
+    lams, scalar = check_lam(lam)
     e_t = arm_propensity(e, arm)
     sign = 1.0 if side == "upper" else -1.0
     upper = kallus_mixture_upper if kind == "kallus" else sharp_mixture_upper
@@ -404,7 +234,7 @@ def _closed_form(
     out = sign * upper(
         bcast(w), bcast(sign * loc), bcast(scale), np.broadcast_to(e_t, shape), lam_b
     )
-    return _finish(out, scalar)
+    return finish(out, scalar)
 
 
 def kallus_bound_mixture(

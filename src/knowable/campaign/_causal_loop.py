@@ -28,9 +28,9 @@ from .._validation import (
     check_probability_array,
     check_real,
 )
-from ..acquire._causal import _NEEDS_PROPENSITY, CAUSAL_STRATEGIES, select_causal
-from ..data._dataset import Dataset
-from ._loop import keep_partial, metric_rows
+from ..acquire import CAUSAL_STRATEGIES, get_strategy, select_causal
+from ..data import Dataset
+from ._loop import keep_partial, metric_records, metric_rows
 from ._oracle import DatasetOracle
 
 __all__ = ["CausalActiveLoop", "CausalLoopResult"]
@@ -201,7 +201,7 @@ class CausalActiveLoop:
     def _pool_propensity(
         self, x_pool: np.ndarray, t_pool: np.ndarray, seed: int
     ) -> np.ndarray | None:
-        if self.strategy not in _NEEDS_PROPENSITY:
+        if not get_strategy(self.strategy, "causal").needs_propensity:
             return None
         given = self.propensity
         if given is None or hasattr(given, "fit"):
@@ -341,17 +341,7 @@ class CausalActiveLoop:
                             }
                         )
                 metrics["acquire_seconds"] = acquire_s
-                for name, value in metrics.items():
-                    rows.append(
-                        {
-                            "strategy": self.strategy,
-                            "seed": tag,
-                            "round": rnd,
-                            "n_labels": len(labelled),
-                            "metric": name,
-                            "value": float(value),
-                        }
-                    )
+                rows.extend(metric_records(self.strategy, tag, rnd, len(labelled), metrics))
                 if len(labelled) < cap:
                     labelled.extend(int(i) for i in new)
                     outcomes.extend(oracle.query(new))

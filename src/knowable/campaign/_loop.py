@@ -21,10 +21,9 @@ import pandas as pd
 from .._progress import progress_bar
 from .._random import check_random_state, seed_tag, spawn_seeds
 from .._validation import check_positive_int
-from ..acquire import check_posterior, parse_strategy, select
-from ..acquire._strategies import _EMBEDDING_STRATEGIES
-from ..data._dataset import Dataset
-from ..models._observation import Categorical, GaussianNoise
+from ..acquire import check_posterior, parse_strategy, select, strategy_spec
+from ..data import Dataset
+from ..models import Categorical, GaussianNoise
 from ._oracle import DatasetOracle
 
 __all__ = ["ActiveLoop", "ActiveLoopResult", "evaluate_posterior"]
@@ -48,6 +47,23 @@ def keep_partial(
         finished = rows[-1]["round"] + 1 if rows else 0
         exc.add_note(f"{finished} finished rounds are kept in loop.partial_result_.")
         raise
+
+
+def metric_records(
+    strategy: str, seed: Any, rnd: int, n_labels: int, metrics: dict[str, float]
+) -> list[dict[str, Any]]:
+    """Tidy history rows of one round: one per metric."""
+    return [
+        {
+            "strategy": strategy,
+            "seed": seed,
+            "round": rnd,
+            "n_labels": n_labels,
+            "metric": name,
+            "value": float(value),
+        }
+        for name, value in metrics.items()
+    ]
 
 
 def metric_rows(history: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -357,17 +373,7 @@ class ActiveLoop:
                             }
                         )
                 metrics["acquire_seconds"] = acquire_s
-                for name, value in metrics.items():
-                    rows.append(
-                        {
-                            "strategy": self.strategy,
-                            "seed": tag,
-                            "round": rnd,
-                            "n_labels": len(labelled),
-                            "metric": name,
-                            "value": float(value),
-                        }
-                    )
+                rows.extend(metric_records(self.strategy, tag, rnd, len(labelled), metrics))
                 if len(labelled) < cap:
                     labelled.extend(int(i) for i in new)
                     labels.extend(new_labels)
@@ -383,20 +389,16 @@ class ActiveLoop:
         b: int,
         rng: np.random.Generator,
     ) -> Any:
-        kind, _ = parse_strategy(self.strategy)
-        diversity = kind in _EMBEDDING_STRATEGIES
-        post = None if kind == "random" or diversity else model.posterior(x_pool[rest])
+        spec = strategy_spec(self.strategy)
+        # strategies that do not read draws (random, diversity) get the pool size
+        pool = model.posterior(x_pool[rest]) if spec.needs_posterior else len(rest)
         embeddings = labelled_emb = None
-        if diversity:
+        if spec.needs_embeddings:
             embed = self.embed or (lambda _m, x: np.asarray(x, dtype=float).reshape(len(x), -1))
             embeddings = embed(model, x_pool[rest])
             labelled_emb = embed(model, x_pool[labelled])
-        if post is None:
-            from ..models._posterior import Posterior
-
-            post = Posterior(np.full((1, len(rest), 1), 0.0))
         return select(
-            post,
+            pool,
             b,
             self.strategy,
             temperature=self.temperature,

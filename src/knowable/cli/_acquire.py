@@ -6,11 +6,44 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from ._output import make_console
 from ._tables import covariate_columns, read_table, require_columns
 
-__all__ = ["acquire_command"]
+__all__ = ["AcquireCommand", "acquire_command", "strategy_help"]
+
+
+def strategy_help() -> str:
+    """The ``--strategy`` help, written from the acquisition registry."""
+    from knowable.acquire import STOCHASTIC_MODES, available_strategies
+
+    rules = "/".join(("topk", *STOCHASTIC_MODES))
+    return (
+        f"A batch strategy ({', '.join(available_strategies('batch'))}) or a score "
+        f"({', '.join(s for s in _selectable_scores())}), optionally prefixed "
+        f"{rules}- (default power-bald); with --causal: "
+        f"{', '.join(available_strategies('causal'))} (default mu-rho-bald)."
+    )
+
+
+def _selectable_scores() -> list[str]:
+    from knowable.acquire import registered_strategies
+
+    return [s.name for s in registered_strategies("score") if s.selectable]
+
+
+class AcquireCommand(TyperCommand):
+    """``knowable acquire``: the ``--strategy`` help is read from the registry when shown.
+
+    Importing the registry loads torch, so it happens only when the help is printed.
+    """
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        for param in self.params:
+            if param.name == "strategy":
+                param.help = strategy_help()  # type: ignore[attr-defined]
+        super().format_help(ctx, formatter)
 
 
 def acquire_command(
@@ -23,10 +56,7 @@ def acquire_command(
         str | None,
         typer.Option(
             "--strategy",
-            help="power-bald (default), softmax-bald, softrank-bald, bald, entropy, margin, "
-            "variance, batchbald, random, coreset, kmeans, badge, ...; with --causal: "
-            "mu-rho-bald (default), mu-bald, tau-bald, rho-bald, pi-bald, mu-pi-bald, sundin, "
-            "random.",
+            help="A strategy of the acquisition registry (the list is shown by --help).",
         ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Output CSV of the batch.")] = Path(
@@ -59,7 +89,7 @@ def acquire_command(
         str | None,
         typer.Option(
             "--propensity",
-            help="With --causal: a column of P(T=1|x) for pi-bald / mu-pi-bald "
+            help="With --causal: a column of P(T=1|x) for the strategies that need one "
             "(default: the model's own propensity estimate).",
         ),
     ] = None,
@@ -83,7 +113,7 @@ def acquire_command(
     import knowable.effects  # registers the loadable CATE estimators
     import knowable.models  # noqa: F401  (registers the loadable model classes)
     from knowable._persistence import load
-    from knowable.acquire import parse_strategy, select
+    from knowable.acquire import select, strategy_spec
     from knowable.models import Posterior
 
     if batch < 1:
@@ -109,7 +139,7 @@ def acquire_command(
         raise ValueError("--treatment and --propensity need --causal.")
     strategy = strategy or "power-bald"
     temperature = 1.0 if temperature is None else temperature
-    kind, _ = parse_strategy(strategy)
+    spec = strategy_spec(strategy)
     fitted = load(model)
     if not hasattr(fitted, "posterior"):
         raise TypeError(f"{model} holds a {type(fitted).__name__}, which has no posterior().")
@@ -131,11 +161,15 @@ def acquire_command(
         for start in range(0, len(x), chunk_size):
             yield fitted.posterior(x[start : start + chunk_size])
 
-    needs_whole = kind in ("batchbald", "coreset", "kmeans", "badge")
-    posterior = Posterior.concatenate(list(chunks())) if needs_whole else chunks()
-    embeddings = x.reshape(len(x), -1) if kind in ("coreset", "kmeans", "badge") else None
+    if not spec.needs_posterior:  # random and diversity strategies read no draws
+        pool_arg: Any = len(x)
+    elif spec.needs_whole_pool:
+        pool_arg = Posterior.concatenate(list(chunks()))
+    else:
+        pool_arg = chunks()
+    embeddings = x.reshape(len(x), -1) if spec.needs_embeddings else None
     result = select(
-        posterior,
+        pool_arg,
         batch,
         strategy,
         temperature=temperature,
@@ -177,7 +211,7 @@ def _acquire_causal(
     import pandas as pd
 
     from knowable._persistence import load
-    from knowable.acquire import CAUSAL_STRATEGIES, select_causal
+    from knowable.acquire import CAUSAL_STRATEGIES, get_strategy, select_causal
     from knowable.models import Posterior
 
     if strategy not in CAUSAL_STRATEGIES:
@@ -207,7 +241,7 @@ def _acquire_causal(
     parts = [fitted.predict_outcomes(x[i : i + chunk_size]) for i in range(0, len(x), chunk_size)]
     posterior = Posterior.concatenate(parts)
     pi = None
-    if strategy in ("pi-bald", "mu-pi-bald"):
+    if get_strategy(strategy, "causal").needs_propensity:
         pi = frame[propensity].to_numpy() if propensity else fitted.propensity(x)
     noise = float(getattr(fitted, "y_scale_", 1.0))  # Sundin: the training outcomes' sd
     result = select_causal(

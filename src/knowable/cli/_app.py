@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from ._acquire import acquire_command
+from ._acquire import AcquireCommand, acquire_command
 from ._bounds import bounds_command
 from ._circuits import circuits_app
 from ._datasets import datasets_app
@@ -74,7 +74,7 @@ app = typer.Typer(
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(effects_app, name="effects")
 app.command("demo")(demo_command)
-app.command("acquire")(acquire_command)
+app.command("acquire", cls=AcquireCommand)(acquire_command)
 app.command("bounds")(bounds_command)
 app.command("dose-response")(dose_response_command)
 app.add_typer(rl_app, name="rl")

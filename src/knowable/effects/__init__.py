@@ -7,8 +7,9 @@ EconML vocabulary (``effect``, ``effect_interval``, ``effect_samples``, ``ate``)
 
 from . import metrics
 from ._base import CATEEstimator
-from ._dose_response import DoseResponse, DoseResponseCurve, TreatmentDensity
+from ._dose_response import DoseResponse, DoseResponseCurve
 from ._estimators import DragonNet, TARNet
+from ._treatment_density import TreatmentDensity
 
 __all__ = [
     "CATEEstimator",

@@ -20,6 +20,7 @@ from .._validation import (
     check_array,
     check_binary_treatment,
     check_consistent_length,
+    check_is_fitted,
     check_positive_int,
     check_real,
 )
@@ -403,7 +404,7 @@ class CATEEstimator(UncertainModel):
         return self._effect_moments(X)[1]
 
     def _effect_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        self._check_fitted()
+        check_is_fitted(self)
         if self.resolved_params_["method"] == "due":  # exact moments of the joint GP
             return self._exact_effect_moments(X)
         draws = self.predict_outcomes(X).draws
@@ -452,7 +453,7 @@ class CATEEstimator(UncertainModel):
         return mean - half, mean + half
 
     def _ate_X(self, X: Any) -> Any:
-        self._check_fitted()
+        check_is_fitted(self)
         return self.X_fit_ if X is None else X
 
     def ate(self, X: Any = None) -> float:

@@ -16,13 +16,18 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from .._persistence import load, save
 from .._progress import progress_bar
 from .._random import check_random_state, spawn_seeds, torch_generator
-from .._validation import check_array, check_in_options, check_positive_int, check_real
+from .._validation import (
+    check_array,
+    check_in_options,
+    check_is_fitted,
+    check_positive_int,
+    check_real,
+)
 from ._gp import VariationalGP, init_inducing_points
 from ._layers import attach_generator, init_parameters, set_mc_dropout
 from ._networks import DeepKernel, FeedForward, build_extractor
@@ -199,7 +204,7 @@ class UncertainModel(BaseEstimator):
         arr = check_array(X, "X", ndim=(2, 4), dtype=np.float32)
         if fitting:
             return arr
-        self._check_fitted()
+        check_is_fitted(self)
         self._check_feature_names(X)
         if arr.shape[1:] != self.input_shape_:
             raise ValueError(
@@ -215,11 +220,9 @@ class UncertainModel(BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             return self._build_member(generator, x_train)
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "members_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet; call fit(X, y) first."
-            )
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted once ``fit`` has built the members (read by ``check_is_fitted``)."""
+        return hasattr(self, "members_")
 
     def _fit_input_scaler(self, x: np.ndarray) -> None:
         """Record per-column mean and scale of tabular inputs (images are left as they are)."""
@@ -391,7 +394,7 @@ class UncertainModel(BaseEstimator):
         pass
 
     def _fitted_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        self._check_fitted()
+        check_is_fitted(self)
         meta = {
             "resolved_params": self.resolved_params_,
             "input_shape": list(self.input_shape_),

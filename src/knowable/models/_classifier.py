@@ -128,4 +128,5 @@ class UncertainClassifier(UncertainModel):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class label, shape ``(n,)``."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # checks that the model is fitted before classes_ is read
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -11,23 +11,31 @@ from typing import Any
 
 from ._acquisition_checks import (
     AcquisitionCheckData,
+    RegisteredCase,
     acquisition_checks,
     check_acquisition,
     make_acquisition_check_data,
+    make_causal_check_data,
+    registered_acquisition_cases,
     strategy_from_name,
 )
 from ._checks import CheckData, check_estimator, estimator_checks, make_check_data
+from ._references import bound_from_samples_bruteforce
 
 __all__ = [
     "AcquisitionCheckData",
     "CheckData",
+    "RegisteredCase",
     "acquisition_checks",
+    "bound_from_samples_bruteforce",
     "check_acquisition",
     "check_estimator",
     "estimator_checks",
     "make_acquisition_check_data",
+    "make_causal_check_data",
     "make_check_data",
     "parametrize_with_checks",
+    "registered_acquisition_cases",
     "strategy_from_name",
 ]
 

@@ -17,9 +17,12 @@ import numpy as np
 
 __all__ = [
     "AcquisitionCheckData",
+    "RegisteredCase",
     "acquisition_checks",
     "check_acquisition",
     "make_acquisition_check_data",
+    "make_causal_check_data",
+    "registered_acquisition_cases",
     "strategy_from_name",
 ]
 
@@ -190,3 +193,126 @@ def check_acquisition(
     data = data or make_acquisition_check_data()
     for check in acquisition_checks(sequential=sequential):
         check(fn, data)
+
+
+@dataclass(frozen=True)
+class RegisteredCase:
+    """One registered strategy, wrapped for the checks (see :func:`registered_acquisition_cases`).
+
+    Attributes
+    ----------
+    id : str
+        ``"<family>:<name>[:<observation>]"``, for test ids.
+    strategy : callable
+        ``strategy(posterior, batch_size, random_state=None) -> indices``.
+    data : AcquisitionCheckData
+        The pool to check it on.
+    sequential : bool
+        Passed to :func:`check_acquisition`.
+    """
+
+    id: str
+    strategy: Strategy
+    data: AcquisitionCheckData
+    sequential: bool
+
+
+def make_causal_check_data(
+    n: int = 40, n_draws: int = 8, seed: int = 0
+) -> tuple[AcquisitionCheckData, np.ndarray, np.ndarray]:
+    """Seeded pool draws over ``(mu0, mu1)``, treatments and propensities for causal checks.
+
+    Returns
+    -------
+    data : AcquisitionCheckData
+        Gaussian draws of shape ``(n_draws, n, 2)`` named ``mu0, mu1``.
+    t : numpy.ndarray of shape (n,)
+        Treatments, 0 or 1.
+    propensity : numpy.ndarray of shape (n,)
+        ``P(T = 1 | x)`` in ``[0.05, 0.95]``.
+    """
+    from knowable.models import GaussianNoise, Posterior
+
+    rng = np.random.default_rng(seed)
+    draws = rng.normal(size=(n_draws, n, 2)) * rng.uniform(0.1, 2.0, size=(1, n, 2))
+    post = Posterior(draws, GaussianNoise(np.array(0.3)), output_names=["mu0", "mu1"])
+    return (
+        AcquisitionCheckData(post, rng.normal(size=(n, 2))),
+        rng.integers(0, 2, n),
+        rng.uniform(0.05, 0.95, n),
+    )
+
+
+def _causal_strategy(name: str, t: np.ndarray, pi: np.ndarray) -> Strategy:
+    from knowable.acquire import select_causal
+
+    def strategy(posterior: Any, batch_size: Any, random_state: Any = None) -> Any:
+        n = posterior.n_inputs if hasattr(posterior, "n_inputs") else len(t)
+        return select_causal(
+            posterior, t[:n], batch_size, name, propensity=pi[:n], random_state=random_state
+        ).indices
+
+    strategy.__name__ = name
+    return strategy
+
+
+def registered_acquisition_cases() -> list[RegisteredCase]:
+    """Every strategy in the acquisition registry, wrapped for the checks.
+
+    A ``"score"`` strategy is checked as ``select``'s top-k and power rules on
+    every observation model it is registered for (``"random"``, which
+    ``select`` does not accept, through :func:`knowable.acquire.score`); a
+    ``"batch"`` strategy on a classification pool, with embeddings when it
+    needs them; a ``"causal"`` strategy through
+    :func:`knowable.acquire.select_causal` on :func:`make_causal_check_data`.
+    A strategy registered later (one new file) is checked without editing any list.
+
+    Returns
+    -------
+    list of RegisteredCase
+    """
+    from knowable.acquire import registered_strategies, score, top_k
+
+    data = {
+        "categorical": make_acquisition_check_data("classification"),
+        "gaussian": make_acquisition_check_data("regression"),
+    }
+    cases: list[RegisteredCase] = []
+    for spec in registered_strategies("score"):
+        for kind in spec.scores:
+            if spec.selectable:
+                for rule in ("topk", "power"):
+                    name = f"{rule}-{spec.name}"
+                    cases.append(
+                        RegisteredCase(
+                            f"score:{name}:{kind}", strategy_from_name(name), data[kind], True
+                        )
+                    )
+            else:
+
+                def by_score(
+                    posterior: Any, batch_size: Any, random_state: Any = None, _n: str = spec.name
+                ) -> Any:
+                    return top_k(score(posterior, _n, random_state=random_state), batch_size)
+
+                cases.append(
+                    RegisteredCase(f"score:{spec.name}:{kind}", by_score, data[kind], True)
+                )
+    for spec in registered_strategies("batch"):
+        kwargs = {"embeddings": data["categorical"].embeddings} if spec.needs_embeddings else {}
+        cases.append(
+            RegisteredCase(
+                f"batch:{spec.name}",
+                strategy_from_name(spec.name, **kwargs),
+                data["categorical"],
+                spec.sequential,
+            )
+        )
+    causal, t, pi = make_causal_check_data()
+    for spec in registered_strategies("causal"):
+        cases.append(
+            RegisteredCase(
+                f"causal:{spec.name}", _causal_strategy(spec.name, t, pi), causal, spec.sequential
+            )
+        )
+    return cases

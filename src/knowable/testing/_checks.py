@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+
+from knowable.exceptions import NotFittedError
 
 __all__ = ["CheckData", "check_estimator", "estimator_checks", "make_check_data"]
 
