@@ -47,7 +47,7 @@ from .._validation import (
     check_positive_int,
     check_real,
 )
-from ._weights import tau_level
+from ._weights import tail_mass
 from .msm import (
     _bound_over_lambda,
     _cvar_excess,
@@ -78,18 +78,21 @@ def cmsm_alpha_prime(lam: Any) -> np.ndarray | float:
     -------
     float or numpy.ndarray
     """
-    arr = check_lambda(lam, "lam")
-    with np.errstate(divide="ignore"):
-        out = np.where(arr == 1.0, np.inf, 1.0 / (arr**2 - 1.0))
+    out = _cmsm_alpha_prime(check_lambda(lam, "lam"))
     return float(out) if out.ndim == 0 else out
+
+
+def _cmsm_alpha_prime(lam: np.ndarray) -> np.ndarray:
+    """1 / ((Λ − 1)(Λ + 1)): no cancellation near Λ = 1, tends to 0 (not NaN) for huge Λ."""
+    with np.errstate(divide="ignore", over="ignore"):
+        return np.where(lam == 1.0, np.inf, 1.0 / ((lam - 1.0) * (lam + 1.0)))
 
 
 def _cmsm_offset(
     dev: np.ndarray, e_t: np.ndarray | None, lam_b: np.ndarray, side: str
 ) -> np.ndarray:
     del e_t  # the CMSM bound does not depend on the propensity density
-    with np.errstate(divide="ignore"):
-        a_prime = np.where(lam_b == 1.0, np.inf, 1.0 / (lam_b**2 - 1.0))
+    a_prime = _cmsm_alpha_prime(lam_b)
     return _sweep_upper(dev, a_prime) if side == "upper" else _sweep_lower(dev, a_prime)
 
 
@@ -97,7 +100,7 @@ def _cmsm_sharp_offset(
     dev: np.ndarray, e_t: np.ndarray | None, lam_b: np.ndarray, side: str
 ) -> np.ndarray:
     del e_t
-    return (1.0 - 1.0 / lam_b) * _cvar_excess(dev, tau_level(lam_b), side)
+    return (1.0 - 1.0 / lam_b) * _cvar_excess(dev, tail_mass(lam_b), side)
 
 
 _OFFSETS = {"overcast": _cmsm_offset, "sharp": _cmsm_sharp_offset}
@@ -256,6 +259,19 @@ class ContinuousMSMBounds:
         self.chunk_size = chunk_size
         self.random_state = random_state
 
+    def _checked_model(self) -> Any:
+        """The model, if it is a fitted dose-response density model (duck-typed, as bounds
+        do not import effects)."""
+        model = self.model
+        needed = ("outcome_draws", "_check_X", "_check_t_values")
+        if model is None or not all(hasattr(type(model), a) for a in needed):
+            raise TypeError(
+                "ContinuousMSMBounds needs a knowable.effects.DoseResponse (a conditional outcome "
+                f"density of y given (x, t)); got {type(model).__name__}."
+            )
+        model._check_fitted()
+        return model
+
     def _draws(self, x: np.ndarray, t: Any, rng: np.random.Generator, allow: bool):
         return self.model.outcome_draws(
             x,
@@ -287,6 +303,7 @@ class ContinuousMSMBounds:
         lower, upper : numpy.ndarray of shape (S, n) for a scalar ``lam``, else (S, L, n)
         """
         method = check_in_options(self.method, "method", METHODS)
+        self._checked_model()
         lam_arr = check_lambda(lam, "lam")
         rng = check_random_state(self.random_state)
         y, mu = self._draws(X, t, rng, allow_extrapolation)
@@ -356,12 +373,16 @@ class ContinuousMSMBounds:
         methods = tuple(check_in_options(m, "methods", METHODS) for m in methods)
         if not methods:
             raise ValueError("methods must name at least one of 'overcast', 'sharp'.")
-        model = self.model
-        model._check_fitted()
+        model = self._checked_model()
         lams = np.atleast_1d(check_lambda(lam, "lam"))
         grid = check_array(t_grid, "t_grid", ndim=1)
         chunk = check_positive_int(self.chunk_size, "chunk_size")
         model._check_t_values(grid, "t_grid", allow_extrapolation)
+        if X is None and getattr(model, "X_fit_", None) is None:
+            raise ValueError(
+                "the model was saved without its training covariates "
+                "(include_training_data=False); pass X explicitly."
+            )
         x = model._check_X(model.X_fit_ if X is None else X)
         rng = check_random_state(self.random_state)
         n = x.shape[0]
