@@ -153,6 +153,34 @@ def _saved(model, tmp_path, name="m"):
     return folder
 
 
+def _without_digests(folder):
+    """Drop both SHA-256 digests (as in a folder from before they existed), so that the
+    checks behind them are reached."""
+    weights = load_file(str(folder / "weights.safetensors"))
+    save_file(weights, str(folder / "weights.safetensors"))  # no metadata
+    config = json.loads((folder / "config.json").read_text())
+    config.pop("tensors_sha256")
+    (folder / "config.json").write_text(json.dumps(config))
+    return weights, config
+
+
+def test_edited_config_or_flipped_weight_byte_refused(tarnet, tmp_path) -> None:
+    model, _ = tarnet
+    folder = _saved(model, tmp_path)
+    text = (folder / "config.json").read_text()
+    config = json.loads(text)
+    config["fitted"]["y_mean"] += 1.0  # valid JSON, every structural check passes
+    (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True))
+    with pytest.raises(ValueError, match=r"config\.json differs from the config saved with"):
+        TARNet.load(folder)
+    (folder / "config.json").write_text(text)
+    raw = bytearray((folder / "weights.safetensors").read_bytes())
+    raw[-3] ^= 0x10  # one bit of the last tensor's data
+    (folder / "weights.safetensors").write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="tensor data differ from what was saved"):
+        TARNet.load(folder)
+
+
 def test_removed_scaler_tensors_refused(tarnet, tmp_path) -> None:
     model, _ = tarnet
     folder = _saved(model, tmp_path)
@@ -163,6 +191,7 @@ def test_removed_scaler_tensors_refused(tarnet, tmp_path) -> None:
         TARNet.load(folder)
     # the same tamper applied to the config's tensor list too: the model itself needs them
     config = json.loads((folder / "config.json").read_text())
+    config.pop("tensors_sha256")
     config["tensors"] = {k: v for k, v in config["tensors"].items() if not k.startswith("scaler")}
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=f"{folder.name}.*lack the tensor 'scaler.x_mean'"):
@@ -172,9 +201,8 @@ def test_removed_scaler_tensors_refused(tarnet, tmp_path) -> None:
 def test_wrong_dtype_or_shape_refused(tarnet, tmp_path) -> None:
     model, _ = tarnet
     folder = _saved(model, tmp_path)
-    weights = load_file(str(folder / "weights.safetensors"))
+    weights, config = _without_digests(folder)
     key = next(k for k in weights if k.startswith("member0.") and k.endswith("weight"))
-    config = json.loads((folder / "config.json").read_text())
     weights[key] = weights[key].double()  # load_state_dict would cast this silently
     config["tensors"][key]["dtype"] = "float64"
     save_file(weights, str(folder / "weights.safetensors"))
@@ -219,7 +247,7 @@ def test_wrong_dtype_or_shape_refused(tarnet, tmp_path) -> None:
 def test_malformed_config_one_clear_error(tarnet, tmp_path, edit, message) -> None:
     model, _ = tarnet
     folder = _saved(model, tmp_path)
-    config = json.loads((folder / "config.json").read_text())
+    _, config = _without_digests(folder)
     (folder / "config.json").write_text(json.dumps(edit(config)))
     with pytest.raises(ValueError, match=message) as info:
         TARNet.load(folder)

@@ -7,6 +7,11 @@ and dtype of every tensor, and the library version) and ``weights.safetensors``
 tensors in, so a file from an untrusted source cannot execute code; a folder
 whose config is malformed, or whose weights lack a tensor, hold an extra one or
 one of another shape or dtype, is refused with one error naming the file.
+``weights.safetensors`` records the SHA-256 of ``config.json`` and the config
+records the SHA-256 of the tensors, so an edit to either file after saving (or
+a byte flipped on disk) is refused rather than loaded with wrong predictions.
+These digests detect corruption and accidental edits, not a deliberate forger,
+who can recompute them: load models only from sources you trust.
 
 **Training data.** Tensors whose names start with ``fit.`` are training data:
 TARNet, DragonNet and DoseResponse keep their training covariate matrix
@@ -19,6 +24,7 @@ units then need ``X`` passed explicitly.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from numbers import Integral, Real
@@ -33,6 +39,7 @@ __all__ = ["load", "register_persistable", "save"]
 
 CONFIG_NAME = "config.json"
 TRAINING_DATA_PREFIX = "fit."
+CONFIG_DIGEST_KEY = "knowable_config_sha256"
 WEIGHTS_NAME = "weights.safetensors"
 _REGISTRY: dict[str, type] = {}
 
@@ -128,14 +135,41 @@ def save(estimator: Persistable, path: str | Path, *, include_training_data: boo
             k: {"shape": list(v.shape), "dtype": str(v.dtype).removeprefix("torch.")}
             for k, v in clean.items()
         },
+        "tensors_sha256": _tensors_digest(clean),
     }
+    text = json.dumps(config, indent=2, sort_keys=True)
     save_file(
         clean,
         str(folder / WEIGHTS_NAME),
-        metadata={"knowable_version": __version__, "class": cls_name},
+        metadata={
+            "knowable_version": __version__,
+            "class": cls_name,
+            CONFIG_DIGEST_KEY: hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        },
     )
-    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True))
+    (folder / CONFIG_NAME).write_text(text, encoding="utf-8")
     return folder
+
+
+def _tensors_digest(tensors: dict[str, Any]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes (in name order)."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        value = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{value.dtype}|{list(value.shape)}|".encode())
+        digest.update(value.reshape(-1).view(torch_uint8()).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def torch_uint8() -> Any:
+    """``torch.uint8`` (imported lazily, as torch is heavy)."""
+    import torch
+
+    return torch.uint8
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _read_config(config_file: Path) -> dict[str, Any]:
@@ -223,7 +257,7 @@ def load(path: str | Path, expected: type | None = None) -> Any:
     TypeError
         If the folder holds another class than ``expected``.
     """
-    from safetensors import SafetensorError
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
     folder = Path(path)
@@ -246,10 +280,26 @@ def load(path: str | Path, expected: type | None = None) -> Any:
         )
     try:
         tensors = load_file(str(weights_file))
+        with safe_open(str(weights_file), framework="pt") as handle:
+            header = handle.metadata() or {}
     except (SafetensorError, OSError, ValueError) as err:
-        raise ValueError(f"{weights_file} is not a readable safetensors file: {err}") from err
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{weights_file} is not a readable safetensors file: {first}") from err
+    saved_digest = header.get(CONFIG_DIGEST_KEY)
+    if saved_digest is not None and saved_digest != _file_digest(config_file):
+        raise ValueError(
+            f"{config_file} differs from the config saved with {weights_file} (edited after "
+            "saving, or the two files come from different saves); re-save the model."
+        )
     if config.get("tensors") is not None:
         _check_tensors(tensors, config["tensors"], weights_file)
+    if config.get("tensors_sha256") is not None and config["tensors_sha256"] != _tensors_digest(
+        tensors
+    ):
+        raise ValueError(
+            f"{weights_file}: the tensor data differ from what was saved (the file is corrupted "
+            "or was edited); re-save the model."
+        )
     try:
         estimator = cls(**config["params"])
     except TypeError as err:
