@@ -93,8 +93,9 @@ def check_array(
         Argument name used in error messages.
     ndim : int or tuple of int
         Allowed numbers of dimensions.
-    dtype : numpy dtype
-        Dtype of the returned array (booleans and integers are converted).
+    dtype : numpy dtype or None
+        Dtype of the returned array (booleans and integers are converted);
+        None keeps the input's dtype.
     allow_empty : bool
         Whether an array with zero rows is acceptable.
     allow_nonfinite : bool
@@ -125,7 +126,12 @@ def check_array(
         )
     if not allow_empty and (arr.size == 0 or (arr.ndim > 0 and arr.shape[0] == 0)):
         raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one row.")
-    if np.dtype(dtype) == np.float32 and arr.dtype.kind == "f" and arr.dtype.itemsize > 4:
+    if (
+        dtype is not None
+        and np.dtype(dtype) == np.float32
+        and arr.dtype.kind == "f"
+        and (arr.dtype.itemsize > 4)
+    ):
         with np.errstate(invalid="ignore"):
             too_big = np.isfinite(arr) & (np.abs(arr) > _FLOAT32_MAX)
         if too_big.any():
@@ -134,7 +140,8 @@ def check_array(
                 f"networks (largest {float(np.abs(arr[too_big]).max()):.3g} > 3.4e38); rescale "
                 f"{name} first."
             )
-    arr = arr.astype(dtype, copy=False)
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
     if not allow_nonfinite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())
@@ -210,7 +217,10 @@ def check_lambda(lam: Any, name: str = "lam") -> np.ndarray:
     numpy.ndarray
         The values as a float64 array (0-d for a scalar input).
     """
-    arr = check_array(lam, name, ndim=(0, 1))
+    arr = check_array(lam, name, ndim=(0, 1), dtype=None)
+    if arr.dtype.kind == "b":  # True would silently mean Λ = 1
+        raise TypeError(f"{name} must hold numbers >= 1, got booleans {lam!r}.")
+    arr = arr.astype(np.float64)
     if (arr < 1).any():
         raise ValueError(
             f"{name} must be >= 1 (Λ = 1 means no hidden confounding); got {arr.min()}."

@@ -24,16 +24,19 @@ def _contains_zero(fn: IntervalFn, lam: np.ndarray) -> np.ndarray:
         )
     ends = []
     for value, name in zip(out, ("lower", "upper"), strict=True):
-        arr = check_array(value, f"interval_fn's {name}", ndim=1, allow_nonfinite=True)
+        arr = check_array(
+            value, f"interval_fn's {name}", ndim=1, allow_nonfinite=True
+        )  # refused below, naming Λ
         if arr.shape != (n,):
             raise ValueError(
                 f"interval_fn's {name} has shape {arr.shape}, expected ({n},): one value per unit "
                 "for the n units."
             )
-        if np.isnan(arr).any():
+        if not np.isfinite(arr).all():
             raise ValueError(
-                f"interval_fn's {name} has {int(np.isnan(arr).sum())} NaN value(s) (at Λ up to "
-                f"{float(lam.max()):.6g}); a robustness value needs a defined interval."
+                f"interval_fn's {name} has {int(np.isnan(arr).sum())} NaN and "
+                f"{int(np.isinf(arr).sum())} infinite value(s) (at Λ up to "
+                f"{float(lam.max()):.6g}); a robustness value needs a finite interval."
             )
         ends.append(arr)
     return (ends[0] <= 0.0) & (ends[1] >= 0.0)

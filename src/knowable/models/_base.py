@@ -214,6 +214,12 @@ class UncertainModel(BaseEstimator):
     def _validate_X(self, X: Any, *, fitting: bool) -> np.ndarray:
         arr = check_array(X, "X", ndim=(2, 4), dtype=np.float32)
         if fitting:
+            image = self.resolved_params_["extractor"] == "cnn"
+            if image != (arr.ndim == 4):
+                raise ValueError(
+                    f"X has shape {arr.shape}: extractor='cnn' needs images (n, C, 28, 28), the "
+                    "other extractors a table (n, d)."
+                )
             return arr
         self._check_fitted()
         self._check_feature_names(X)
