@@ -427,3 +427,62 @@ def test_save_without_training_data(tarnet, dose, tmp_path) -> None:
         ContinuousMSMBounds(dloaded).dose_response([0.5], 2.0)
     with pytest.raises(TypeError, match="include_training_data must be True or False"):
         model.save(tmp_path / "x", include_training_data="no")
+
+
+# ------------------------------------------------------------------ found by the fuzz suite
+def test_classifier_refuses_labels_beyond_exact_integers() -> None:
+    from knowable.models import UncertainClassifier
+
+    x = RNG.standard_normal((20, 2))
+    y = np.tile([0.0, 1.0], 10)
+    y[0] = 1e19  # int64 overflow: classes_ came out as garbage
+    with pytest.raises(ValueError, match="class label of magnitude 1e\\+19"):
+        UncertainClassifier(n_members=1, max_epochs=1).fit(x, y)
+
+
+def test_tiny_alpha_gives_finite_intervals(tarnet) -> None:
+    model, x = tarnet
+    lo, hi = model.effect_interval(x[:3], 1e-300)
+    mean, var = model.effect(x[:3]), model.effect_var(x[:3])
+    z = (hi - mean) / np.sqrt(var)
+    assert np.isfinite(lo).all() and np.isfinite(hi).all()
+    np.testing.assert_allclose(z, stats.norm.isf(5e-301), rtol=1e-9)  # ~37.0, not inf
+
+
+def test_causal_acquisition_refuses_class_probabilities() -> None:
+    from knowable.acquire import select_causal
+    from knowable.models import Categorical, Posterior
+
+    probs = RNG.dirichlet(np.ones(2), size=(3, 4))
+    with pytest.raises(ValueError, match="Categorical Posterior"):
+        select_causal(Posterior(probs, Categorical()), [0, 1, 0, 1], 1, "mu-bald")
+
+
+def test_probability_kernels_validate_their_input() -> None:
+    from knowable.acquire import bald_from_draws, bald_from_probs, gumbel_top_k
+
+    probs = RNG.dirichlet(np.ones(3), size=(2, 4))
+    probs[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        bald_from_probs(probs)
+    with pytest.raises(ValueError, match="probabilities"):
+        bald_from_probs(RNG.random((2, 4, 3)) + 1.0)
+    with pytest.raises(ValueError, match="noise_var must be positive"):
+        bald_from_draws(RNG.standard_normal((3, 4, 1)), -1.0)
+    with pytest.raises(TypeError):
+        gumbel_top_k(np.array(["1.0", "2.0"]), 1)
+    # -inf is a zero weight: never drawn
+    picks = {int(gumbel_top_k([0.0, -np.inf, 0.0], 2, random_state=s)[1]) for s in range(20)}
+    assert 1 not in picks
+
+
+def test_lambda_true_is_not_one() -> None:
+    with pytest.raises(TypeError, match="booleans"):
+        msm.bound_from_samples(RNG.standard_normal((2, 10)), 0.5, True)
+
+
+def test_mlp_models_refuse_image_shaped_X() -> None:
+    with pytest.raises(ValueError, match="extractor='cnn' needs images"):
+        UncertainRegressor(n_members=1, max_epochs=1).fit(
+            RNG.standard_normal((10, 2, 1, 1)), RNG.standard_normal(10)
+        )

@@ -203,7 +203,9 @@ class DoseResponseBounds:
         -------
         lower, upper : numpy.ndarray of shape (L, g)
         """
-        alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
+        alpha = check_real(
+            alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
+        )
         return (
             np.quantile(self.member_lower, alpha / 2, axis=0),
             np.quantile(self.member_upper, 1 - alpha / 2, axis=0),

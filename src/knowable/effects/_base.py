@@ -470,7 +470,7 @@ class CATEEstimator(UncertainModel):
             alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
         )
         mean, var = self._effect_moments(X)
-        half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(var)
+        half = stats.norm.isf(alpha / 2) * np.sqrt(var)
         return mean - half, mean + half
 
     def _ate_X(self, X: Any) -> Any:
@@ -526,7 +526,7 @@ class CATEEstimator(UncertainModel):
             ates = self.effect_samples(X).mean(1)
             sd = ates.std(ddof=1) if ates.size > 1 else 0.0
             centre = self.ate(X)
-        half = float(stats.norm.ppf(1 - alpha / 2) * sd)
+        half = float(stats.norm.isf(alpha / 2) * sd)
         return centre - half, centre + half
 
     def _exact_ate_moments(self, X: Any) -> tuple[float, float]:

@@ -802,5 +802,5 @@ def _normal_band(draws: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarra
     """Mean over the leading (draw) axis and a normal ``1 - alpha`` interval."""
     mean = draws.mean(0)
     sd = draws.std(0, ddof=1) if draws.shape[0] > 1 else np.zeros_like(mean)
-    half = stats.norm.ppf(1 - alpha / 2) * sd
+    half = stats.norm.isf(alpha / 2) * sd
     return mean, mean - half, mean + half
