@@ -15,18 +15,29 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MAX_MAGNITUDE",
     "as_feature_names",
     "check_array",
     "check_binary_treatment",
     "check_broadcast",
     "check_consistent_length",
+    "check_feature_names",
     "check_in_options",
     "check_is_fitted",
     "check_lambda",
+    "check_magnitude",
     "check_positive_int",
     "check_probability_array",
     "check_real",
+    "check_variance",
+    "feature_names_of",
+    "mean_and_scale",
 ]
+
+# Largest magnitude accepted where a value is standardised or squared: its square (a variance
+# in the units of the data) must stay finite in float64 (max ~1.8e308).
+MAX_MAGNITUDE = 1e150
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _to_numpy(value: Any, name: str) -> np.ndarray:
@@ -84,8 +95,9 @@ def check_array(
         Argument name used in error messages.
     ndim : int or tuple of int
         Allowed numbers of dimensions.
-    dtype : numpy dtype
-        Dtype of the returned array (booleans and integers are converted).
+    dtype : numpy dtype or None
+        Dtype of the returned array (booleans and integers are converted);
+        None keeps the input's dtype.
     allow_empty : bool
         Whether an array with zero rows is acceptable.
     allow_nonfinite : bool
@@ -116,7 +128,22 @@ def check_array(
         )
     if not allow_empty and (arr.size == 0 or (arr.ndim > 0 and arr.shape[0] == 0)):
         raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one row.")
-    arr = arr.astype(dtype, copy=False)
+    if (
+        dtype is not None
+        and np.dtype(dtype) == np.float32
+        and arr.dtype.kind == "f"
+        and (arr.dtype.itemsize > 4)
+    ):
+        with np.errstate(invalid="ignore"):
+            too_big = np.isfinite(arr) & (np.abs(arr) > _FLOAT32_MAX)
+        if too_big.any():
+            raise ValueError(
+                f"{name} has {int(too_big.sum())} value(s) beyond the float32 range used by the "
+                f"networks (largest {float(np.abs(arr[too_big]).max()):.3g} > 3.4e38); rescale "
+                f"{name} first."
+            )
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
     if not allow_nonfinite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())
@@ -192,7 +219,10 @@ def check_lambda(lam: Any, name: str = "lam") -> np.ndarray:
     numpy.ndarray
         The values as a float64 array (0-d for a scalar input).
     """
-    arr = check_array(lam, name, ndim=(0, 1))
+    arr = check_array(lam, name, ndim=(0, 1), dtype=None)
+    if arr.dtype.kind == "b":  # True would silently mean Λ = 1
+        raise TypeError(f"{name} must hold numbers >= 1, got booleans {lam!r}.")
+    arr = arr.astype(np.float64)
     if (arr < 1).any():
         raise ValueError(
             f"{name} must be >= 1 (Λ = 1 means no hidden confounding); got {arr.min()}."
@@ -412,3 +442,125 @@ def check_broadcast(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray
         raise ValueError(
             f"{name} has shape {arr.shape}, which does not broadcast to the units' shape {shape}."
         ) from None
+
+
+def check_magnitude(arr: np.ndarray, name: str, *, limit: float = MAX_MAGNITUDE) -> np.ndarray:
+    """Refuse values so large that their squares (variances) would overflow float64.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        Finite values (already checked by :func:`check_array`).
+    name : str
+        Argument name used in error messages.
+    limit : float
+        Largest accepted absolute value (default :data:`MAX_MAGNITUDE`, 1e150).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``arr`` unchanged.
+    """
+    if arr.size:
+        big = float(np.max(np.abs(arr)))
+        if big > limit:
+            raise ValueError(
+                f"{name} has values as large as {big:.3g}; variances in these units overflow "
+                f"float64 (limit {limit:.0e}). Rescale {name} (e.g. divide by a power of ten) first."
+            )
+    return arr
+
+
+def mean_and_scale(arr: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations for standardising, computed safely in float64.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray of shape (n,) or (n, k)
+        Finite values (already checked by :func:`check_array`).
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    mean, scale : numpy.ndarray of shape () or (k,)
+        ``scale`` is the standard deviation, 1 where a column is constant.
+
+    Raises
+    ------
+    ValueError
+        If a value exceeds :data:`MAX_MAGNITUDE` (the variance would overflow).
+    """
+    values = check_magnitude(np.asarray(arr, dtype=np.float64), name)
+    mean = values.mean(0)
+    scale = values.std(0)
+    return mean, np.where(scale > 0, scale, 1.0)
+
+
+def check_variance(value: Any, name: str = "var", *, ndim: int | tuple[int, ...] = 1) -> np.ndarray:
+    """Validate variances: finite and non-negative.
+
+    Parameters
+    ----------
+    value : array-like
+        The variances.
+    name : str
+        Argument name used in error messages.
+    ndim : int or tuple of int
+        Allowed numbers of dimensions.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    arr = check_array(value, name, ndim=ndim)
+    if (arr < 0).any():
+        raise ValueError(
+            f"{name} must be non-negative (a variance); got minimum {float(arr.min()):.3g}."
+        )
+    return arr
+
+
+def feature_names_of(X: Any) -> np.ndarray | None:
+    """Column names of a DataFrame input when all are strings (scikit-learn's rule), else None.
+
+    Parameters
+    ----------
+    X : array-like
+        The original input (before conversion).
+
+    Returns
+    -------
+    numpy.ndarray of object of shape (d,) or None
+    """
+    names = getattr(X, "columns", None)
+    if names is not None and all(isinstance(c, str) for c in names):
+        return np.asarray(list(names), dtype=object)
+    return None
+
+
+def check_feature_names(X: Any, fitted: Any, what: str = "the model") -> None:
+    """A DataFrame at prediction must have the fitted columns, in the fitted order.
+
+    Parameters
+    ----------
+    X : array-like
+        The input at prediction (only a DataFrame's ``columns`` are looked at).
+    fitted : sequence of str or None
+        ``feature_names_in_`` recorded at fit; None skips the check.
+    what : str
+        How the estimator is named in the message.
+
+    Raises
+    ------
+    ValueError
+        If the columns differ in names or order.
+    """
+    names = getattr(X, "columns", None)
+    if fitted is None or names is None or list(names) == list(fitted):
+        return
+    raise ValueError(
+        f"X has columns {list(names)}, but {what} was fitted on {list(fitted)} (in that "
+        "order); columns are matched by position, so select them as fitted: "
+        "X[model.feature_names_in_]."
+    )

@@ -53,7 +53,7 @@ from .._validation import (
     check_probability_array,
     check_real,
 )
-from ..models import Posterior
+from ..models import Categorical, Posterior
 from ._inputs import check_batch_size
 from ._registry import StrategyNames, get_strategy, register_strategy
 from ._select import gumbel_top_k, top_k
@@ -82,6 +82,11 @@ def _check_outcome_posterior(posterior: Any) -> Posterior:
         raise ValueError(
             "causal acquisition needs a Posterior with two outputs (mu0, mu1); got "
             f"k = {posterior.n_outputs}."
+        )
+    if isinstance(posterior.observation, Categorical):
+        raise ValueError(
+            "causal acquisition needs a Posterior over the potential outcomes (mu0, mu1) "
+            "(estimator.predict_outcomes(X)); got a Categorical Posterior of class probabilities."
         )
     names = posterior.output_names
     if names is not None and list(names) != ["mu0", "mu1"]:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._random import check_random_state
-from .._validation import check_array
+from .._validation import check_array, check_magnitude
 from ._inputs import check_batch_size
 
 __all__ = ["badge", "badge_embeddings", "coreset", "kmeans_batch"]
@@ -59,11 +59,11 @@ def coreset(
     -------
     numpy.ndarray of shape (b,), int64
     """
-    x = check_array(embeddings, "embeddings", ndim=2)
+    x = check_magnitude(check_array(embeddings, "embeddings", ndim=2), "embeddings")
     b = check_batch_size(batch_size, len(x))
     picks: list[int] = []
     if labelled is not None and len(labelled) > 0:
-        lab = check_array(labelled, "labelled", ndim=2)
+        lab = check_magnitude(check_array(labelled, "labelled", ndim=2), "labelled")
         if lab.shape[1] != x.shape[1]:
             raise ValueError(
                 f"labelled has {lab.shape[1]} features but embeddings have {x.shape[1]}."
@@ -100,7 +100,7 @@ def kmeans_batch(embeddings: Any, batch_size: int, random_state: Any = None) -> 
     """
     from sklearn.cluster import KMeans
 
-    x = check_array(embeddings, "embeddings", ndim=2)
+    x = check_magnitude(check_array(embeddings, "embeddings", ndim=2), "embeddings")
     b = check_batch_size(batch_size, len(x))
     seed = int(check_random_state(random_state).integers(2**31 - 1))
     km = KMeans(n_clusters=b, n_init=1, random_state=seed).fit(x)
@@ -157,7 +157,7 @@ def badge(embeddings: Any, batch_size: int, random_state: Any = None) -> np.ndar
     -------
     numpy.ndarray of shape (b,), int64
     """
-    x = check_array(embeddings, "embeddings", ndim=2)
+    x = check_magnitude(check_array(embeddings, "embeddings", ndim=2), "embeddings")
     b = check_batch_size(batch_size, len(x))
     rng = check_random_state(random_state)
     # k-means++: first centre with the largest norm (BADGE), then D^2 sampling

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .._random import check_random_state
-from .._validation import check_in_options
+from .._validation import check_array, check_in_options
 from ..models import Categorical, Posterior
 from ._inputs import DEFAULT_CHUNK, iter_chunks, observation_kind
 from ._registry import StrategyNames, StrategySpec, get_strategy, register_strategy
@@ -53,6 +53,11 @@ _LOG_2PI_E = float(np.log(2 * np.pi * np.e))
 _CATEGORICAL = Categorical()  # its entropy is the one the Posterior uses
 
 
+def _probs(probs: Any) -> np.ndarray:
+    """Probability draws ``(S, n, C)``, validated as a Categorical :class:`Posterior` is."""
+    return np.asarray(Posterior(probs, _CATEGORICAL).draws, dtype=np.float64)
+
+
 # ------------------------------------------------------------ classification
 def entropy_from_probs(probs: np.ndarray) -> np.ndarray:
     """Predictive entropy of the mean of probability draws.
@@ -66,7 +71,7 @@ def entropy_from_probs(probs: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray of shape (n,)
     """
-    return _CATEGORICAL.entropy_of(probs.mean(axis=0, dtype=np.float64))
+    return _CATEGORICAL.entropy_of(_probs(probs).mean(axis=0))
 
 
 def bald_from_probs(probs: np.ndarray) -> np.ndarray:
@@ -82,7 +87,7 @@ def bald_from_probs(probs: np.ndarray) -> np.ndarray:
     numpy.ndarray of shape (n,)
         ``H[mean_s p_s] - mean_s H[p_s]`` in nats, clipped at 0 (rounding).
     """
-    p = probs.astype(np.float64, copy=False)
+    p = _probs(probs)
     expected = _CATEGORICAL.entropy_of(p).mean(axis=0)
     return np.maximum(entropy_from_probs(p) - expected, 0.0)
 
@@ -99,7 +104,7 @@ def margin_from_probs(probs: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray of shape (n,)
     """
-    mean = probs.mean(axis=0, dtype=np.float64)
+    mean = _probs(probs).mean(axis=0)
     if mean.shape[-1] < 2:
         raise ValueError("margin needs at least two classes.")
     top2 = np.partition(mean, mean.shape[-1] - 2, axis=-1)[:, -2:]
@@ -118,7 +123,7 @@ def variation_ratio_from_probs(probs: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray of shape (n,)
     """
-    return 1.0 - probs.mean(axis=0, dtype=np.float64).max(axis=-1)
+    return 1.0 - _probs(probs).mean(axis=0).max(axis=-1)
 
 
 def variance_from_probs(probs: np.ndarray) -> np.ndarray:
@@ -133,7 +138,7 @@ def variance_from_probs(probs: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray of shape (n,)
     """
-    return probs.var(axis=0, dtype=np.float64).mean(axis=-1)
+    return _probs(probs).var(axis=0).mean(axis=-1)
 
 
 # ---------------------------------------------------------------- regression
@@ -160,10 +165,19 @@ def bald_from_draws(draws: np.ndarray, noise_var: Any) -> np.ndarray:
     -------
     numpy.ndarray of shape (n,)
     """
-    f = np.asarray(draws, dtype=np.float64)
+    f = np.asarray(Posterior(draws).draws, dtype=np.float64)  # (S, n, k), finite
+    noise = check_array(noise_var, "noise_var", ndim=(0, 1, 2))
+    if (noise <= 0).any():
+        raise ValueError(f"noise_var must be positive, got minimum {float(noise.min()):.3g}.")
+    try:
+        noise = np.broadcast_to(noise, f.shape[1:])
+    except ValueError:
+        raise ValueError(
+            f"noise_var has shape {noise.shape}, which does not broadcast to (n, k) = {f.shape[1:]}."
+        ) from None
     centred = f - f.mean(axis=0, keepdims=True)
     cov = np.einsum("sni,snj->nij", centred, centred) / f.shape[0]
-    return _gaussian_mi(cov, np.broadcast_to(np.asarray(noise_var, float), cov.shape[:2]))
+    return _gaussian_mi(cov, noise)
 
 
 def _gaussian_mi(cov: np.ndarray, noise: np.ndarray) -> np.ndarray:

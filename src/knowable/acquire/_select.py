@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._random import check_random_state
-from .._validation import check_in_options, check_real
+from .._validation import check_array, check_in_options, check_real
 from ._inputs import check_batch_size, check_scores
 
 __all__ = ["STOCHASTIC_MODES", "gumbel_top_k", "log_weights", "stochastic_batch", "top_k"]
@@ -100,7 +100,8 @@ def gumbel_top_k(log_w: np.ndarray, batch_size: int, random_state: Any = None) -
     Parameters
     ----------
     log_w : numpy.ndarray of shape (n,)
-        Unnormalised log weights.
+        Unnormalised log weights; -inf (weight 0) is never drawn, so at most
+        the number of finite entries can be asked for.
     batch_size : int
         Batch size ``b <= n``.
     random_state : None, int or numpy.random.Generator
@@ -111,9 +112,15 @@ def gumbel_top_k(log_w: np.ndarray, batch_size: int, random_state: Any = None) -
     numpy.ndarray of shape (b,), int64
         In the order of a sequential (Plackett-Luce) draw.
     """
+    arr = check_array(log_w, "log_w", ndim=1, allow_nonfinite=True)
+    if np.isnan(arr).any() or np.isposinf(arr).any():
+        raise ValueError("log_w must not contain NaN or +inf (-inf is a zero weight).")
+    finite = np.flatnonzero(np.isfinite(arr))
+    if finite.size == 0:
+        raise ValueError("every log weight is -inf: there is nothing to draw.")
     rng = check_random_state(random_state)
-    keys = np.asarray(log_w, dtype=np.float64) + rng.gumbel(size=len(log_w))
-    return top_k(keys, batch_size)
+    keys = arr + rng.gumbel(size=len(arr))
+    return finite[top_k(keys[finite], batch_size)]
 
 
 def stochastic_batch(

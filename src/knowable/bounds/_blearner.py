@@ -28,6 +28,7 @@ from ._common import (
     clone_seeded,
     default_propensity_model,
     predict_propensity,
+    record_feature_names,
 )
 from ._result import Bounds, Robustness
 from ._robustness import robustness_from_grid
@@ -152,6 +153,7 @@ class CrossValidatedBoosting(RegressorMixin, BaseEstimator):
         self.n_iter_ = int(np.argmin(self.cv_risk_)) + 1
         self.estimators_ = models
         self.n_features_in_ = x.shape[1]
+        record_feature_names(self, X)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -167,7 +169,7 @@ class CrossValidatedBoosting(RegressorMixin, BaseEstimator):
         numpy.ndarray of shape (m,)
         """
         check_is_fitted(self, "estimators_", error=LegacyNotFittedError)
-        x = check_array(X, "X", ndim=2)
+        x = check_predict_X(X, self.n_features_in_, self)
         out = np.zeros(len(x))
         for model in self.estimators_:
             *_, pred = islice(model.staged_predict(x), self.n_iter_)
@@ -362,6 +364,7 @@ class BLearner(BaseEstimator):
             for arm in (0, 1)
         ]
         self.n_features_in_ = x.shape[1]
+        record_feature_names(self, X)
         self._x, self._t, self._y = x, t_arr, y_arr
         self._stages: dict[float, _LamStage] = {}
         return self
@@ -479,7 +482,7 @@ class BLearner(BaseEstimator):
 
     def _bounds(self, X: Any, lam: Any, *, band: bool) -> Bounds:
         check_is_fitted(self, error=LegacyNotFittedError)
-        x = check_predict_X(X, self.n_features_in_)
+        x = check_predict_X(X, self.n_features_in_, self)
         lams, scalar = check_lam_grid(lam)
         low, up, low_sd, up_sd = [], [], [], []
         for lv in lams:
@@ -536,7 +539,7 @@ class BLearner(BaseEstimator):
         numpy.ndarray of shape (n,)
         """
         check_is_fitted(self, error=LegacyNotFittedError)
-        x = check_predict_X(X, self.n_features_in_)
+        x = check_predict_X(X, self.n_features_in_, self)
         return self.outcome_models_[1].predict(x) - self.outcome_models_[0].predict(x)
 
     def robustness(self, X: Any = None, *, lam_max: float = 20.0, n_grid: int = 16) -> Robustness:

@@ -15,7 +15,10 @@ from .._validation import (
     check_array,
     check_binary_treatment,
     check_consistent_length,
+    check_feature_names,
+    check_magnitude,
     check_real,
+    feature_names_of,
 )
 
 __all__ = [
@@ -60,6 +63,7 @@ def check_fit_inputs(
             raise ValueError(f"y must be a single outcome column, got shape {y_arr.shape}.")
         y_arr = y_arr[:, 0]
     check_consistent_length(X=x, t=t_arr, y=y_arr)
+    check_magnitude(y_arr, "y")
     for arm in (0, 1):
         count = int((t_arr == arm).sum())
         if count < min_per_arm:
@@ -70,8 +74,25 @@ def check_fit_inputs(
     return x, t_arr, y_arr
 
 
-def check_predict_X(X: Any, n_features: int) -> np.ndarray:
-    """Validate covariates at prediction time against the fitted width."""
+def record_feature_names(estimator: Any, X: Any) -> None:
+    """Set ``estimator.feature_names_in_`` from a DataFrame's string columns (else remove it)."""
+    names = feature_names_of(X)
+    if names is not None:
+        estimator.feature_names_in_ = names
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+
+
+def check_predict_X(X: Any, n_features: int, estimator: Any = None) -> np.ndarray:
+    """Validate covariates at prediction time against the fitted width (and column names).
+
+    With ``estimator``, a DataFrame must carry the columns of ``estimator.feature_names_in_``
+    in the fitted order (columns are matched by position).
+    """
+    if estimator is not None:
+        check_feature_names(
+            X, getattr(estimator, "feature_names_in_", None), f"this {type(estimator).__name__}"
+        )
     x = check_array(X, "X", ndim=2, ensure_2d=True)
     if x.shape[1] != n_features:
         raise ValueError(

@@ -55,7 +55,7 @@ from ._sweep import (
     sweep_lower,
     sweep_upper,
 )
-from ._weights import tau_level
+from ._weights import tail_mass
 
 __all__ = [
     "ContinuousMSMBounds",
@@ -79,18 +79,21 @@ def cmsm_alpha_prime(lam: Any) -> np.ndarray | float:
     -------
     float or numpy.ndarray
     """
-    arr = check_lambda(lam, "lam")
-    with np.errstate(divide="ignore"):
-        out = np.where(arr == 1.0, np.inf, 1.0 / (arr**2 - 1.0))
+    out = _cmsm_alpha_prime(check_lambda(lam, "lam"))
     return float(out) if out.ndim == 0 else out
+
+
+def _cmsm_alpha_prime(lam: np.ndarray) -> np.ndarray:
+    """1 / ((Λ − 1)(Λ + 1)): no cancellation near Λ = 1, tends to 0 (not NaN) for huge Λ."""
+    with np.errstate(divide="ignore", over="ignore"):
+        return np.where(lam == 1.0, np.inf, 1.0 / ((lam - 1.0) * (lam + 1.0)))
 
 
 def _cmsm_offset(
     dev: np.ndarray, e_t: np.ndarray | None, lam_b: np.ndarray, side: str
 ) -> np.ndarray:
     del e_t  # the CMSM bound does not depend on the propensity density
-    with np.errstate(divide="ignore"):
-        a_prime = np.where(lam_b == 1.0, np.inf, 1.0 / (lam_b**2 - 1.0))
+    a_prime = _cmsm_alpha_prime(lam_b)
     return sweep_upper(dev, a_prime) if side == "upper" else sweep_lower(dev, a_prime)
 
 
@@ -98,7 +101,7 @@ def _cmsm_sharp_offset(
     dev: np.ndarray, e_t: np.ndarray | None, lam_b: np.ndarray, side: str
 ) -> np.ndarray:
     del e_t
-    return (1.0 - 1.0 / lam_b) * cvar_excess(dev, tau_level(lam_b), side)
+    return (1.0 - 1.0 / lam_b) * cvar_excess(dev, tail_mass(lam_b), side)
 
 
 _OFFSETS = {"overcast": _cmsm_offset, "sharp": _cmsm_sharp_offset}
@@ -201,7 +204,9 @@ class DoseResponseBounds:
         -------
         lower, upper : numpy.ndarray of shape (L, g)
         """
-        alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_inclusive=False)
+        alpha = check_real(
+            alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
+        )
         return (
             np.quantile(self.member_lower, alpha / 2, axis=0),
             np.quantile(self.member_upper, 1 - alpha / 2, axis=0),
@@ -257,6 +262,19 @@ class ContinuousMSMBounds:
         self.chunk_size = chunk_size
         self.random_state = random_state
 
+    def _checked_model(self) -> Any:
+        """The model, if it is a fitted dose-response density model (duck-typed, as bounds
+        do not import effects)."""
+        model = self.model
+        needed = ("outcome_draws", "_check_X", "_check_t_values")
+        if model is None or not all(hasattr(type(model), a) for a in needed):
+            raise TypeError(
+                "ContinuousMSMBounds needs a knowable.effects.DoseResponse (a conditional outcome "
+                f"density of y given (x, t)); got {type(model).__name__}."
+            )
+        check_is_fitted(model)
+        return model
+
     def _draws(self, x: np.ndarray, t: Any, rng: np.random.Generator, allow: bool):
         return self.model.outcome_draws(
             x,
@@ -288,6 +306,7 @@ class ContinuousMSMBounds:
         lower, upper : numpy.ndarray of shape (S, n) for a scalar ``lam``, else (S, L, n)
         """
         method = check_in_options(self.method, "method", METHODS)
+        self._checked_model()
         lam_arr = check_lambda(lam, "lam")
         rng = check_random_state(self.random_state)
         y, mu = self._draws(X, t, rng, allow_extrapolation)
@@ -357,12 +376,16 @@ class ContinuousMSMBounds:
         methods = tuple(check_in_options(m, "methods", METHODS) for m in methods)
         if not methods:
             raise ValueError("methods must name at least one of 'overcast', 'sharp'.")
-        model = self.model
-        check_is_fitted(model)
+        model = self._checked_model()
         lams = np.atleast_1d(check_lambda(lam, "lam"))
         grid = check_array(t_grid, "t_grid", ndim=1)
         chunk = check_positive_int(self.chunk_size, "chunk_size")
         model._check_t_values(grid, "t_grid", allow_extrapolation)
+        if X is None and getattr(model, "X_fit_", None) is None:
+            raise ValueError(
+                "the model was saved without its training covariates "
+                "(include_training_data=False); pass X explicitly."
+            )
         x = model._check_X(model.X_fit_ if X is None else X)
         rng = check_random_state(self.random_state)
         n = x.shape[0]

@@ -22,11 +22,12 @@ from ._common import (
     clone_seeded,
     default_propensity_model,
     predict_propensity,
+    record_feature_names,
 )
 from ._result import Bounds, Robustness
 from ._robustness import robustness_value
 from ._sweep import cvar_excess, sweep_lower, sweep_upper
-from ._weights import alpha_prime_from, tau_level
+from ._weights import alpha_prime_from, tail_mass
 
 __all__ = ["MSMBounds"]
 
@@ -140,10 +141,10 @@ class _Prepared:
             a_prime = alpha_prime_from(e_b, lam_b)
             up, low = mu + sweep_upper(dev, a_prime), mu + sweep_lower(dev, a_prime)
         else:
-            tau = tau_level(lam_b)
+            tail = tail_mass(lam_b)
             factor = (1.0 - e_b) * (1.0 - 1.0 / lam_b)
-            up = mu + factor * cvar_excess(dev, tau, "upper")
-            low = mu + factor * cvar_excess(dev, tau, "lower")
+            up = mu + factor * cvar_excess(dev, tail, "upper")
+            low = mu + factor * cvar_excess(dev, tail, "lower")
         collapsed = lam_b == 1.0
         return np.where(collapsed, mu, up), np.where(collapsed, mu, low)
 
@@ -295,6 +296,7 @@ class MSMBounds(BaseEstimator):
         self.propensity_model_ = clone_seeded(prop, seeds[2]).fit(x, t_arr)
         self.outcome_models_ = models
         self.n_features_in_ = x.shape[1]
+        record_feature_names(self, X)
         self._draw_seed = seeds[3]
         self._x_train = x
         self._prepared_cache: tuple[int, _Prepared] | None = None
@@ -321,7 +323,7 @@ class MSMBounds(BaseEstimator):
 
     def _prepare(self, X: Any) -> _Prepared:
         check_is_fitted(self, error=LegacyNotFittedError)
-        x = check_predict_X(X, self.n_features_in_)
+        x = check_predict_X(X, self.n_features_in_, self)
         # the settings read here belong in the key: set_params may change them after fit
         computation = self._computation()
         settings = (computation, int(self.n_draws), float(self.propensity_clip))

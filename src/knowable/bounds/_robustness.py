@@ -15,8 +15,31 @@ IntervalFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def _contains_zero(fn: IntervalFn, lam: np.ndarray) -> np.ndarray:
-    lower, upper = fn(lam)
-    return (np.asarray(lower) <= 0.0) & (np.asarray(upper) >= 0.0)
+    """Whether ``fn(lam)`` contains zero, per unit; the interval must be finite, one per unit."""
+    n = lam.shape[0]
+    out = fn(lam)
+    if not isinstance(out, tuple | list) or len(out) != 2:
+        raise TypeError(
+            "interval_fn(lam) must return a pair (lower, upper) of arrays of shape (n,)."
+        )
+    ends = []
+    for value, name in zip(out, ("lower", "upper"), strict=True):
+        arr = check_array(
+            value, f"interval_fn's {name}", ndim=1, allow_nonfinite=True
+        )  # refused below, naming Λ
+        if arr.shape != (n,):
+            raise ValueError(
+                f"interval_fn's {name} has shape {arr.shape}, expected ({n},): one value per unit "
+                "for the n units."
+            )
+        if not np.isfinite(arr).all():
+            raise ValueError(
+                f"interval_fn's {name} has {int(np.isnan(arr).sum())} NaN and "
+                f"{int(np.isinf(arr).sum())} infinite value(s) (at Λ up to "
+                f"{float(lam.max()):.6g}); a robustness value needs a finite interval."
+            )
+        ends.append(arr)
+    return (ends[0] <= 0.0) & (ends[1] >= 0.0)
 
 
 def robustness_value(

@@ -70,42 +70,49 @@ def sorted_deviations(y: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
 
 def sweep_upper(dev: np.ndarray, alpha_prime: np.ndarray) -> np.ndarray:
-    """max_k Σ_{j≥k} d_(j) / (m(α'+1) − k) over k = 0..m, for sorted deviations d.
+    """max_k Σ_{j≥k} d_(j) / (mα' + (m − k)) over k = 0..m, for sorted deviations d.
 
     ``alpha_prime`` broadcasts against ``dev.shape[:-1]`` (extra leading axes
-    are allowed); +∞ gives 0 (the collapsed bound).
+    are allowed); +∞ gives 0 (the collapsed bound). The denominator is formed
+    as ``mα' + (m − k)``, never ``m(α' + 1) − k``, which rounds to 0 at k = m
+    once α' < 1e-16 (Λ ≳ 1e16): as α' → 0 the bound tends to the largest draw.
+    The empty tail (k = m) contributes 0.
     """
     m = dev.shape[-1]
-    tail = np.cumsum(dev[..., ::-1], axis=-1)[..., ::-1]  # k = 0..m-1
-    tail = np.concatenate([tail, np.zeros((*dev.shape[:-1], 1))], axis=-1)  # k = m: empty
-    k = np.arange(m + 1, dtype=np.float64)
+    tail = np.cumsum(dev[..., ::-1], axis=-1)[..., ::-1]  # k = 0..m-1, every tail non-empty
+    k = np.arange(m, dtype=np.float64)
     a = np.asarray(alpha_prime)[..., None]
     finite = np.isfinite(a)
-    denom = m * (np.where(finite, a, 1.0) + 1.0) - k
-    best = (tail / denom).max(-1)
+    denom = m * np.where(finite, a, 1.0) + (m - k)  # >= 1
+    best = np.maximum((tail / denom).max(-1), 0.0)
     return np.where(finite[..., 0], best, 0.0)
 
 
 def sweep_lower(dev: np.ndarray, alpha_prime: np.ndarray) -> np.ndarray:
-    """min_k Σ_{j<k} d_(j) / (mα' + k) over k = 0..m (k = 0: the empty head)."""
+    """min_k Σ_{j<k} d_(j) / (mα' + k) over k = 0..m (k = 0: the empty head, 0).
+
+    As α' → 0 the bound tends to the smallest draw.
+    """
     m = dev.shape[-1]
-    head = np.concatenate([np.zeros((*dev.shape[:-1], 1)), np.cumsum(dev, axis=-1)], axis=-1)
-    k = np.arange(m + 1, dtype=np.float64)
+    head = np.cumsum(dev, axis=-1)  # k = 1..m, every head non-empty
+    k = np.arange(1, m + 1, dtype=np.float64)
     a = np.asarray(alpha_prime)[..., None]
     finite = np.isfinite(a)
-    denom = m * np.where(finite, a, 1.0) + k
-    best = (head / denom).min(-1)
+    denom = m * np.where(finite, a, 1.0) + k  # >= 1
+    best = np.minimum((head / denom).min(-1), 0.0)
     return np.where(finite[..., 0], best, 0.0)
 
 
-def cvar_excess(dev: np.ndarray, tau: np.ndarray, side: str) -> np.ndarray:
-    """Tail mean beyond the τ-quantile (upper) or below the (1−τ)-quantile (lower),
-    minus the centring constant, for the empirical distribution of sorted ``dev``.
+def cvar_excess(dev: np.ndarray, tail: np.ndarray, side: str) -> np.ndarray:
+    """Tail mean of the top (upper) or bottom (lower) fraction ``tail`` = 1 − τ of the
+    empirical distribution of sorted ``dev``, minus the centring constant.
 
-    ``tau`` broadcasts against ``dev.shape[:-1]``.
+    ``tail`` (e.g. :func:`~knowable.bounds._weights.tail_mass`, 1/(1+Λ)) broadcasts against
+    ``dev.shape[:-1]``; it is passed directly, not as τ, so that it stays positive for huge Λ,
+    where the tail mean tends to the largest (smallest) draw.
     """
     m = dev.shape[-1]
-    mass = m * (1.0 - np.asarray(tau))  # number of draws in the tail, fractional
+    mass = m * np.asarray(tail)  # number of draws in the tail, fractional, > 0
     whole = np.floor(mass).astype(np.int64)
     frac = mass - whole
     ordered = dev[..., ::-1] if side == "upper" else dev

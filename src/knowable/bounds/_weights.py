@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["alpha_beta", "alpha_prime_from", "arm_propensity", "tau_level"]
+__all__ = ["alpha_beta", "alpha_prime_from", "arm_propensity", "tail_mass", "tau_level"]
 
 
 def arm_propensity(propensity: np.ndarray, arm: int) -> np.ndarray:
@@ -38,3 +38,8 @@ def alpha_prime_from(e_t: np.ndarray, lam: np.ndarray) -> np.ndarray:
 def tau_level(lam: np.ndarray) -> np.ndarray:
     """Quantile level τ_Λ = Λ / (1 + Λ) of the sharp bound."""
     return lam / (1.0 + lam)
+
+
+def tail_mass(lam: np.ndarray) -> np.ndarray:
+    """1 − τ_Λ = 1 / (1 + Λ), formed directly: ``1 - tau_level`` rounds to 0 for Λ ≳ 1e16."""
+    return 1.0 / (1.0 + lam)

@@ -43,7 +43,7 @@ from ._sweep import (
     sweep_lower,
     sweep_upper,
 )
-from ._weights import alpha_beta, alpha_prime_from, arm_propensity, tau_level
+from ._weights import alpha_beta, alpha_prime_from, arm_propensity, tail_mass
 
 __all__ = [
     "bound_from_samples",
@@ -187,7 +187,7 @@ def sharp_bound_from_samples(
     """
 
     def sharp_offset(dev: np.ndarray, e_t: np.ndarray, lam_b: np.ndarray, side: str) -> np.ndarray:
-        excess = cvar_excess(dev, tau_level(lam_b), side)
+        excess = cvar_excess(dev, tail_mass(lam_b), side)
         return (1.0 - e_t) * (1.0 - 1.0 / lam_b) * excess
 
     return bound_over_lambda(y_draws, propensity, lam, side, mean, arm, sharp_offset)

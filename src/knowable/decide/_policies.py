@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats
 
 from .._random import check_random_state
-from .._validation import check_array, check_probability_array, check_real
+from .._validation import check_array, check_probability_array, check_real, check_variance
 
 __all__ = [
     "defer_mask",
@@ -47,10 +47,7 @@ def variance_scores(effect_samples: Any = None, *, effect_var: Any = None) -> np
     if (effect_samples is None) == (effect_var is None):
         raise ValueError("give exactly one of effect_samples (S, n) and effect_var (n,).")
     if effect_var is not None:
-        var = check_array(effect_var, "effect_var", ndim=1)
-        if (var < 0).any():
-            raise ValueError("effect_var must be non-negative.")
-        return var
+        return check_variance(effect_var, "effect_var")
     draws = check_array(effect_samples, "effect_samples", ndim=2)
     return draws.var(0, ddof=1) if draws.shape[0] > 1 else np.zeros(draws.shape[1])
 
@@ -88,10 +85,10 @@ def sign_scores(
     if effect_mean is None or effect_var is None:
         raise ValueError("give effect_samples (S, n) or both effect_mean and effect_var (n,).")
     mean = check_array(effect_mean, "effect_mean", ndim=1)
-    var = check_array(effect_var, "effect_var", ndim=1)
+    var = check_variance(effect_var, "effect_var")
     if mean.shape != var.shape:
         raise ValueError(f"effect_mean {mean.shape} and effect_var {var.shape} differ in shape.")
-    sd = np.sqrt(np.maximum(var, 0.0))
+    sd = np.sqrt(var)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(sd > 0, np.abs(mean) / np.where(sd > 0, sd, 1.0), np.inf)
     return stats.norm.sf(z)

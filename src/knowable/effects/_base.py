@@ -23,6 +23,7 @@ from .._validation import (
     check_is_fitted,
     check_positive_int,
     check_real,
+    mean_and_scale,
 )
 from ..models._base import UncertainModel
 from ..models._gp import VariationalGP, init_inducing_points
@@ -34,6 +35,28 @@ from ._modules import CATEHead, CausalDeepKernel, propensity_loss, targeted_term
 __all__ = ["CATEEstimator"]
 
 OUTPUT_NAMES = ("mu0", "mu1")
+NO_TRAINING_DATA = (
+    "this model was saved without its training covariates (include_training_data=False); "
+    "pass X explicitly."
+)
+
+
+def restore_training_X(
+    x_fit: torch.Tensor | None, meta: dict[str, Any], input_shape: tuple[int, ...]
+) -> np.ndarray | None:
+    """The saved training covariates ``(n, d)``, checked; None when saved without them."""
+    if x_fit is None:
+        if meta.get("training_data", True):
+            raise ValueError("the weights lack the tensor 'fit.X' (the training covariates).")
+        return None
+    if x_fit.ndim != 2 or tuple(x_fit.shape[1:]) != tuple(input_shape) or x_fit.shape[0] < 1:
+        raise ValueError(
+            f"tensor 'fit.X' has shape {list(x_fit.shape)}, but the model needs (n, "
+            f"{', '.join(map(str, input_shape))})."
+        )
+    if x_fit.dtype != torch.float32:
+        raise ValueError(f"tensor 'fit.X' has dtype {x_fit.dtype}, but the model needs float32.")
+    return x_fit.numpy().astype(np.float32)
 
 
 class CATEEstimator(UncertainModel):
@@ -246,9 +269,8 @@ class CATEEstimator(UncertainModel):
         self._record_feature_names(X)
         self.n_features_in_ = int(x.shape[1])
         self._fit_input_scaler(x)
-        self.y_mean_ = float(y_arr.mean())
-        y_sd = float(y_arr.std())
-        self.y_scale_ = y_sd if y_sd > 0 else 1.0
+        y_mean, y_scale = mean_and_scale(y_arr, "y")
+        self.y_mean_, self.y_scale_ = float(y_mean), float(y_scale)
         self.X_fit_ = x
         self._fit_networks(
             self._standardise_X(x),
@@ -449,11 +471,13 @@ class CATEEstimator(UncertainModel):
             alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
         )
         mean, var = self._effect_moments(X)
-        half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(var)
+        half = stats.norm.isf(alpha / 2) * np.sqrt(var)
         return mean - half, mean + half
 
     def _ate_X(self, X: Any) -> Any:
         check_is_fitted(self)
+        if X is None and self.X_fit_ is None:
+            raise ValueError(NO_TRAINING_DATA)
         return self.X_fit_ if X is None else X
 
     def ate(self, X: Any = None) -> float:
@@ -503,7 +527,7 @@ class CATEEstimator(UncertainModel):
             ates = self.effect_samples(X).mean(1)
             sd = ates.std(ddof=1) if ates.size > 1 else 0.0
             centre = self.ate(X)
-        half = float(stats.norm.ppf(1 - alpha / 2) * sd)
+        half = float(stats.norm.isf(alpha / 2) * sd)
         return centre - half, centre + half
 
     def _exact_ate_moments(self, X: Any) -> tuple[float, float]:
@@ -541,10 +565,14 @@ class CATEEstimator(UncertainModel):
 
     def _fitted_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         meta, tensors = super()._fitted_state()
-        tensors["fit.X"] = torch.as_tensor(self.X_fit_)
+        if self.X_fit_ is not None:
+            tensors["fit.X"] = torch.as_tensor(self.X_fit_)
+        else:
+            meta["training_data"] = False
         return meta, tensors
 
     def _restore_fitted(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         tensors = dict(tensors)
-        self.X_fit_ = tensors.pop("fit.X").numpy().astype(np.float32)
+        x_fit = tensors.pop("fit.X", None)
         super()._restore_fitted(meta, tensors)
+        self.X_fit_ = restore_training_X(x_fit, meta, self.input_shape_)

@@ -36,11 +36,13 @@ from .._validation import (
     check_is_fitted,
     check_positive_int,
     check_real,
+    mean_and_scale,
 )
 from ..models._base import PREDICT_CHUNK, UncertainModel
 from ..models._heads import MixtureDensityHead, MixtureOutput
 from ..models._layers import MLP, init_parameters
 from ..models._networks import DeepKernel
+from ._base import NO_TRAINING_DATA, restore_training_X
 from ._dose_response_due import build_dose_response_kernel
 
 __all__ = ["DoseResponse", "DoseResponseCurve"]
@@ -126,8 +128,10 @@ class DoseResponse(UncertainModel):
     t_range_ : tuple of float
         Observed treatment range ``(min, max)``; grids outside it are refused
         unless ``allow_extrapolation=True``.
-    X_fit_ : numpy.ndarray
-        Training covariates (the default population of :meth:`dose_response`).
+    X_fit_ : numpy.ndarray or None
+        Training covariates (the default population of :meth:`dose_response`);
+        saved with the model unless ``save(..., include_training_data=False)``
+        (then None after loading).
 
     Examples
     --------
@@ -234,6 +238,9 @@ class DoseResponse(UncertainModel):
     def _due_loss(self, module: DeepKernel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return module.gaussian_elbo_loss(batch["x"], batch["y"].unsqueeze(-1), self._n_fit)
 
+    def _scaled_width(self) -> int | None:
+        return int(self.input_shape_[0]) + 1  # the treatment is standardised as a last column
+
     @property
     def _is_due(self) -> bool:
         return self.resolved_params_["method"] == "due"
@@ -244,6 +251,7 @@ class DoseResponse(UncertainModel):
         t_arr = self._check_1d(t, "t")
         y_arr = self._check_1d(y, "y")
         check_consistent_length(X=x, t=t_arr, y=y_arr)
+        check_array(t_arr, "t", ndim=1, dtype=np.float32)  # t is a network input: float32 range
         if x.shape[0] < 2:
             raise ValueError(f"need at least 2 units to fit, got {x.shape[0]}.")
         if np.ptp(t_arr) == 0:
@@ -273,6 +281,7 @@ class DoseResponse(UncertainModel):
 
     def _check_t_values(self, t: Any, name: str, allow_extrapolation: bool) -> np.ndarray:
         arr = check_array(t, name, ndim=(0, 1))
+        check_array(arr, name, ndim=(0, 1), dtype=np.float32)  # a network input: float32 range
         lo, hi = self.t_range_
         outside = (arr < lo) | (arr > hi)
         if outside.any():
@@ -326,9 +335,8 @@ class DoseResponse(UncertainModel):
         xt = np.column_stack([x.astype(np.float64), t_arr])
         self._fit_input_scaler(xt)  # t is standardised as the last input column
         self.t_range_ = (float(t_arr.min()), float(t_arr.max()))
-        self.y_mean_ = float(y_arr.mean())
-        y_sd = float(y_arr.std())
-        self.y_scale_ = y_sd if y_sd > 0 else 1.0
+        y_mean, y_scale = mean_and_scale(y_arr, "y")
+        self.y_mean_, self.y_scale_ = float(y_mean), float(y_scale)
         self.X_fit_ = x
         y_std = torch.as_tensor((y_arr - self.y_mean_) / self.y_scale_, dtype=torch.float32)
         self._fit_networks(self._standardise_X(xt.astype(np.float32)), {"y": y_std})
@@ -490,6 +498,8 @@ class DoseResponse(UncertainModel):
         check_is_fitted(self)
         grid = check_array(t_grid, "t_grid", ndim=1)
         self._check_t_values(grid, "t_grid", allow_extrapolation)
+        if X is None and self.X_fit_ is None:
+            raise ValueError(NO_TRAINING_DATA)
         x = self._check_X(self.X_fit_ if X is None else X)
         samples = np.stack(
             [self._capo_draws(x, np.full(x.shape[0], tv), batch_size).mean(1) for tv in grid], -1
@@ -564,18 +574,22 @@ class DoseResponse(UncertainModel):
 
     def _fitted_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         meta, tensors = super()._fitted_state()
-        tensors["fit.X"] = torch.as_tensor(self.X_fit_)
+        if self.X_fit_ is not None:
+            tensors["fit.X"] = torch.as_tensor(self.X_fit_)
+        else:
+            meta["training_data"] = False
         return meta, tensors
 
     def _restore_fitted(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         tensors = dict(tensors)
-        self.X_fit_ = tensors.pop("fit.X").numpy().astype(np.float32)
+        x_fit = tensors.pop("fit.X", None)
         super()._restore_fitted(meta, tensors)
+        self.X_fit_ = restore_training_X(x_fit, meta, self.input_shape_)
 
 
 def _normal_band(draws: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over the leading (draw) axis and a normal ``1 - alpha`` interval."""
     mean = draws.mean(0)
     sd = draws.std(0, ddof=1) if draws.shape[0] > 1 else np.zeros_like(mean)
-    half = stats.norm.ppf(1 - alpha / 2) * sd
+    half = stats.norm.isf(alpha / 2) * sd
     return mean, mean - half, mean + half

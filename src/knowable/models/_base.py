@@ -23,10 +23,13 @@ from .._progress import progress_bar
 from .._random import check_random_state, spawn_seeds, torch_generator
 from .._validation import (
     check_array,
+    check_feature_names,
     check_in_options,
     check_is_fitted,
     check_positive_int,
     check_real,
+    feature_names_of,
+    mean_and_scale,
 )
 from ._gp import VariationalGP, init_inducing_points
 from ._layers import attach_generator, init_parameters, set_mc_dropout
@@ -39,6 +42,22 @@ UNCERTAINTY_METHODS = ("ensemble", "dropout", "due")
 PREDICT_CHUNK = 4096
 # DUE trains its variational GP jointly with the extractor and needs larger steps.
 DEFAULT_LEARNING_RATE = {"ensemble": 1e-3, "dropout": 1e-3, "due": 5e-3}
+
+
+def _take_tensor(
+    tensors: dict[str, torch.Tensor], name: str, shape: tuple[int, ...], dtype: torch.dtype
+) -> torch.Tensor:
+    """Pop a required saved tensor, checking its shape and dtype against the rebuilt model."""
+    if name not in tensors:
+        raise ValueError(f"the weights lack the tensor {name!r} the model needs.")
+    value = tensors.pop(name)
+    if tuple(value.shape) != tuple(shape) or value.dtype != dtype:
+        raise ValueError(
+            f"tensor {name!r} has shape {list(value.shape)} and dtype "
+            f"{str(value.dtype).removeprefix('torch.')}, but the model needs {list(shape)} and "
+            f"{str(dtype).removeprefix('torch.')}."
+        )
+    return value
 
 
 class UncertainModel(BaseEstimator):
@@ -182,27 +201,25 @@ class UncertainModel(BaseEstimator):
     # ---------------------------------------------------------------- inputs
     def _record_feature_names(self, X: Any) -> None:
         """Keep a DataFrame's column names (``feature_names_in_``), as scikit-learn does."""
-        names = getattr(X, "columns", None)
-        if names is not None and all(isinstance(c, str) for c in names):
-            self.feature_names_in_ = np.asarray(list(names), dtype=object)
+        names = feature_names_of(X)
+        if names is not None:
+            self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
 
     def _check_feature_names(self, X: Any) -> None:
         """A DataFrame at prediction must have the fitted columns in the fitted order."""
-        fitted = getattr(self, "feature_names_in_", None)
-        names = getattr(X, "columns", None)
-        if fitted is None or names is None or list(names) == list(fitted):
-            return
-        raise ValueError(
-            f"X has columns {list(names)}, but the model was fitted on {list(fitted)} (in that "
-            "order); columns are matched by position, so select them as fitted: "
-            "X[model.feature_names_in_]."
-        )
+        check_feature_names(X, getattr(self, "feature_names_in_", None))
 
     def _validate_X(self, X: Any, *, fitting: bool) -> np.ndarray:
         arr = check_array(X, "X", ndim=(2, 4), dtype=np.float32)
         if fitting:
+            image = self.resolved_params_["extractor"] == "cnn"
+            if image != (arr.ndim == 4):
+                raise ValueError(
+                    f"X has shape {arr.shape}: extractor='cnn' needs images (n, C, 28, 28), the "
+                    "other extractors a table (n, d)."
+                )
             return arr
         check_is_fitted(self)
         self._check_feature_names(X)
@@ -229,9 +246,9 @@ class UncertainModel(BaseEstimator):
         if x.ndim != 2:
             self.x_mean_ = self.x_scale_ = None
             return
-        mean, scale = x.mean(0), x.std(0)
+        mean, scale = mean_and_scale(x, "X")  # float64: a float32 sum of squares overflows
         self.x_mean_ = torch.as_tensor(mean, dtype=torch.float32)
-        self.x_scale_ = torch.as_tensor(np.where(scale > 0, scale, 1.0), dtype=torch.float32)
+        self.x_scale_ = torch.as_tensor(scale, dtype=torch.float32)
 
     def _standardise_X(self, x: np.ndarray) -> torch.Tensor:
         t = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32)
@@ -434,33 +451,66 @@ class UncertainModel(BaseEstimator):
         if meta.get("n_inducing") is not None:
             self.n_inducing_ = int(meta["n_inducing"])
         self._restore_extra(meta)
-        self.x_mean_ = tensors.get("scaler.x_mean")
-        self.x_scale_ = tensors.get("scaler.x_scale")
+        tensors = dict(tensors)
+        if self._scaled_width() is not None:  # tabular inputs: the scaler is required
+            width = (self._scaled_width(),)
+            self.x_mean_ = _take_tensor(tensors, "scaler.x_mean", width, torch.float32)
+            self.x_scale_ = _take_tensor(tensors, "scaler.x_scale", width, torch.float32)
+            if not bool(torch.isfinite(self.x_mean_).all()) or not bool(
+                (self.x_scale_ > 0).all() & torch.isfinite(self.x_scale_).all()
+            ):
+                raise ValueError(
+                    "tensor 'scaler.x_scale' or 'scaler.x_mean' is not finite/positive."
+                )
+        else:
+            self.x_mean_ = self.x_scale_ = None
         members = []
         for i in range(self.resolved_params_["n_members"]):
             prefix = f"member{i}."
-            state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
             module = self._seeded_build(torch_generator(0))
+            state = {
+                key: _take_tensor(tensors, prefix + key, tuple(ref.shape), ref.dtype)
+                for key, ref in module.state_dict().items()
+            }
             module.load_state_dict(state, strict=True)
             module.eval()
             members.append(module)
+        if tensors:
+            raise ValueError(
+                f"unexpected tensor(s) {sorted(tensors)[:4]} that this "
+                f"{type(self).__name__} does not use."
+            )
         self.members_ = members
         self.history_ = [TrainingHistory(**h) for h in meta["history"]]
         self.device_ = torch.device("cpu")
 
-    def save(self, path: str | Path) -> Path:
+    def _scaled_width(self) -> int | None:
+        """Width of the standardised input (the scaler's length), None for images."""
+        return int(self.input_shape_[0]) if len(self.input_shape_) == 1 else None
+
+    def save(self, path: str | Path, *, include_training_data: bool = True) -> Path:
         """Save the fitted model as ``weights.safetensors`` + ``config.json`` in folder ``path``.
+
+        ``weights.safetensors`` holds every network weight and, for TARNet,
+        DragonNet and DoseResponse, the **training covariate matrix**
+        (``fit.X``, shape ``(n, d)``: the default population of ``ate()`` and
+        ``dose_response()``). Save with ``include_training_data=False`` before
+        sharing a folder: predictions are unchanged, and those methods then
+        need ``X``. (DUE's inducing points are learned locations in feature
+        space, initialised from training features; they are kept.)
 
         Parameters
         ----------
         path : str or pathlib.Path
             Target folder.
+        include_training_data : bool
+            Keep the training covariates (default True).
 
         Returns
         -------
         pathlib.Path
         """
-        return save(self, path)
+        return save(self, path, include_training_data=include_training_data)
 
     @classmethod
     def load(cls, path: str | Path) -> Any:

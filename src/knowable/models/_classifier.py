@@ -78,6 +78,11 @@ class UncertainClassifier(UncertainModel):
         x = self._validate_X(X, fitting=True)
         y_arr = check_array(y, "y", ndim=1)
         check_consistent_length(X=x, y=y_arr)
+        if np.abs(y_arr).max() > 2**53:  # beyond exact float64 integers (and int64 codes)
+            raise ValueError(
+                f"y has a class label of magnitude {np.abs(y_arr).max():.3g}; encode the classes "
+                "as 0, 1, ... first."
+            )
         if not np.array_equal(y_arr, np.round(y_arr)):
             raise ValueError(
                 "y must hold integer class labels; encode the classes as 0, 1, ... first."

@@ -10,7 +10,13 @@ import torch
 from torch import nn
 
 from .._persistence import register_persistable
-from .._validation import check_array, check_consistent_length, check_in_options, check_positive_int
+from .._validation import (
+    check_array,
+    check_consistent_length,
+    check_in_options,
+    check_positive_int,
+    mean_and_scale,
+)
 from ._base import UncertainModel
 from ._heads import GaussianHead, MixtureDensityHead, MixtureOutput
 from ._networks import DeepKernel
@@ -214,9 +220,7 @@ class UncertainRegressor(UncertainModel):
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.n_outputs_ = y2.shape[1]
         self._fit_input_scaler(x)
-        y_scale = y2.std(0)
-        self.y_mean_ = y2.mean(0)
-        self.y_scale_ = np.where(y_scale > 0, y_scale, 1.0)
+        self.y_mean_, self.y_scale_ = mean_and_scale(y2, "y")
         y_std = torch.as_tensor((y2 - self.y_mean_) / self.y_scale_, dtype=torch.float32)
         self._fit_networks(self._standardise_X(x), {"y": y_std})
         return self
