@@ -20,6 +20,7 @@ from .._validation import (
     check_array,
     check_binary_treatment,
     check_consistent_length,
+    check_in_options,
     check_positive_int,
     check_real,
 )
@@ -33,6 +34,8 @@ from ._modules import CATEHead, CausalDeepKernel, propensity_loss, targeted_term
 __all__ = ["CATEEstimator"]
 
 OUTPUT_NAMES = ("mu0", "mu1")
+ESTIMANDS = ("ate", "att", "atc")
+_ARM_WORD = {"att": "treated", "atc": "control"}
 
 
 class CATEEstimator(UncertainModel):
@@ -249,6 +252,7 @@ class CATEEstimator(UncertainModel):
         y_sd = float(y_arr.std())
         self.y_scale_ = y_sd if y_sd > 0 else 1.0
         self.X_fit_ = x
+        self.t_fit_ = t_arr.astype(np.int8)
         self._fit_networks(
             self._standardise_X(x),
             self._targets(t_arr, y_arr),
@@ -451,26 +455,97 @@ class CATEEstimator(UncertainModel):
         half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(var)
         return mean - half, mean + half
 
-    def _ate_X(self, X: Any) -> Any:
+    def _ate_X(self, X: Any, t: Any = None, estimand: str = "ate") -> Any:
+        """The units an average effect is over: ``X`` (default the training units), or
+        its treated (``"att"``) or control (``"atc"``) rows."""
+        estimand = check_in_options(estimand, "estimand", ESTIMANDS)
         self._check_fitted()
-        return self.X_fit_ if X is None else X
+        if X is None:
+            X = self.X_fit_
+            if t is None and estimand != "ate":
+                t = getattr(self, "t_fit_", None)
+                if t is None:
+                    raise ValueError(
+                        f"estimand={estimand!r}: this model was saved without its training "
+                        "treatments; pass X and t."
+                    )
+        if estimand == "ate":
+            return X
+        if t is None:
+            raise ValueError(
+                f"estimand={estimand!r} averages over the {_ARM_WORD[estimand]} units of X; "
+                "pass their treatment t, shape (n,)."
+            )
+        t_arr = check_binary_treatment(t, "t")
+        n = len(X)
+        if t_arr.shape[0] != n:
+            raise ValueError(f"t has {t_arr.shape[0]} entries but X has {n} rows.")
+        rows = np.flatnonzero(t_arr == (1 if estimand == "att" else 0))
+        if rows.size == 0:
+            raise ValueError(f"estimand={estimand!r}: t has no {_ARM_WORD[estimand]} units.")
+        return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
 
-    def ate(self, X: Any = None) -> float:
-        """Average treatment effect: the mean CATE over ``X`` (default: the training units).
+    def ate(self, X: Any = None, *, t: Any = None, estimand: str = "ate") -> float:
+        """Average effect: the mean CATE over ``X`` (default: the training units).
 
         Parameters
         ----------
         X : array-like of shape (n, d), optional
             Units to average over.
+        t : array-like of shape (n,), optional
+            Their binary treatment; needed for ``estimand="att"``/``"atc"`` when
+            ``X`` is given (the training treatments are used when ``X`` is None).
+        estimand : {"ate", "att", "atc"}
+            ``"ate"``: all units of ``X``; ``"att"``: the treated ones (t = 1);
+            ``"atc"``: the controls (t = 0). The ATT is estimated as the mean CATE
+            over the treated units' covariates (exact without hidden confounding;
+            see :meth:`knowable.bounds.MSMBounds.ate_bounds` for bounds with it).
 
         Returns
         -------
         float
         """
-        return float(self.effect(self._ate_X(X)).mean())
+        return float(self.effect(self._ate_X(X, t, estimand)).mean())
 
-    def ate_interval(self, X: Any = None, alpha: float = 0.05) -> tuple[float, float]:
-        """Epistemic ``1 - alpha`` interval of the ATE over ``X`` (default: the training units).
+    def att(self, X: Any = None, t: Any = None) -> float:
+        """Average effect on the treated: ``ate(X, t=t, estimand="att")``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d), optional
+            Units (default: the training units, with their treatments).
+        t : array-like of shape (n,), optional
+            Their treatment (required when ``X`` is given).
+
+        Returns
+        -------
+        float
+        """
+        return self.ate(X, t=t, estimand="att")
+
+    def atc(self, X: Any = None, t: Any = None) -> float:
+        """Average effect on the controls: ``ate(X, t=t, estimand="atc")``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d), optional
+            Units (default: the training units, with their treatments).
+        t : array-like of shape (n,), optional
+            Their treatment (required when ``X`` is given).
+
+        Returns
+        -------
+        float
+        """
+        return self.ate(X, t=t, estimand="atc")
+
+    def ate_interval(
+        self, X: Any = None, alpha: float = 0.05, *, t: Any = None, estimand: str = "ate"
+    ) -> tuple[float, float]:
+        """Epistemic ``1 - alpha`` interval of the average effect over ``X`` (default: training units).
+
+        Model uncertainty only: not a confidence interval under hidden
+        confounding (for that, see :mod:`knowable.bounds`).
 
         A normal interval. For ensembles and MC dropout each draw (one member
         or dropout mask for every unit) gives one ATE and the standard
@@ -486,6 +561,10 @@ class CATEEstimator(UncertainModel):
             Units to average over.
         alpha : float
             Miscoverage level in (0, 1).
+        t : array-like of shape (n,), optional
+            Treatment of the units (for ``estimand="att"``/``"atc"`` with ``X``).
+        estimand : {"ate", "att", "atc"}
+            All units, the treated or the controls; see :meth:`ate`.
 
         Returns
         -------
@@ -494,7 +573,7 @@ class CATEEstimator(UncertainModel):
         alpha = check_real(
             alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
         )
-        X = self._ate_X(X)
+        X = self._ate_X(X, t, estimand)
         if self.resolved_params_["method"] == "due":
             centre, var = self._exact_ate_moments(X)
             sd = var**0.5
@@ -541,9 +620,13 @@ class CATEEstimator(UncertainModel):
     def _fitted_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         meta, tensors = super()._fitted_state()
         tensors["fit.X"] = torch.as_tensor(self.X_fit_)
+        if getattr(self, "t_fit_", None) is not None:
+            tensors["fit.t"] = torch.as_tensor(self.t_fit_)
         return meta, tensors
 
     def _restore_fitted(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         tensors = dict(tensors)
         self.X_fit_ = tensors.pop("fit.X").numpy().astype(np.float32)
+        t_fit = tensors.pop("fit.t", None)  # absent from models saved by earlier versions
+        self.t_fit_ = None if t_fit is None else t_fit.numpy().astype(np.int8)
         super()._restore_fitted(meta, tensors)
