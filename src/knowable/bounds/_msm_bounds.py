@@ -31,7 +31,7 @@ from ._robustness import robustness_value
 from ._weights import alpha_prime_from, tau_level
 from .msm import _cvar_excess, _sweep_lower, _sweep_upper
 
-__all__ = ["MSMBounds"]
+__all__ = ["MSMBounds", "default_outcome_model"]
 
 _METHODS = ("kallus", "sharp")
 _ESTIMANDS = ("ate", "att", "atc")
@@ -42,7 +42,14 @@ _CHUNK = 4096  # units per chunk when drawing samples
 
 
 def default_outcome_model() -> Any:
-    """Mixture-density deep ensemble used when ``outcome_model`` is None."""
+    """Mixture-density deep ensemble used when ``outcome_model`` is None.
+
+    Returns
+    -------
+    knowable.models.UncertainRegressor
+        Unfitted; change e.g. ``max_epochs`` with ``set_params`` and pass it as
+        ``MSMBounds(outcome_model=...)``.
+    """
     from knowable.models import UncertainRegressor
 
     return UncertainRegressor(
