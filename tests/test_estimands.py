@@ -107,7 +107,7 @@ def test_att_robustness_solves_the_closed_form(oracle_bounds):
 
 
 def test_estimand_errors(oracle_bounds):
-    est, x, t = oracle_bounds
+    est, x, _ = oracle_bounds
     with pytest.raises(ValueError, match="needs the treatment t"):
         est.ate_bounds(2.0, X=x, estimand="att")
     with pytest.raises(ValueError, match="estimand"):

@@ -201,7 +201,8 @@ def dose_response_command(
     if levels.size <= 2:
         raise ValueError(
             f"the treatment column {treatment!r} of {data} takes only {levels.size} value(s) "
-            f"{[fmt(v) for v in levels]}; dose-response needs a continuous treatment "
+            f"{[fmt(v) for v in levels]} ({'constant' if levels.size == 1 else 'binary'}); "
+            "dose-response needs a continuous treatment "
             "(for a binary one use `knowable effects fit` or `knowable bounds`)."
         )
     report.covariates(list(prepared.X.columns), prepared.preprocessing.covariates)

@@ -100,7 +100,7 @@ def fmt(value: float) -> str:
     Returns
     -------
     str
-        ``-12345``, ``-693.4``, ``0.01235``; scientific (``1.235e+09``) only
+        ``-12345``, ``-693.4``, ``0.01235``, ``0.3`` (no trailing zeros); scientific (``1.235e+09``) only
         below 1e-3 or from 1e7 in magnitude; ``inf``/``nan`` as such.
     """
     import math
@@ -113,7 +113,8 @@ def fmt(value: float) -> str:
     mag = abs(x)
     if 1e-3 <= mag < 1e7:
         decimals = max(0, 3 - math.floor(math.log10(mag)))
-        return f"{x:.{decimals}f}"
+        text = f"{x:.{decimals}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
     return f"{x:.3e}"
 
 

@@ -435,7 +435,7 @@ def _covariates(
         if clash:
             raise ValueError(
                 f"--covariates names {clash}, which the command uses as the treatment, outcome, "
-                "identifier or truth, not as a covariate."
+                "identifier or truth (a special column), not as a covariate."
             )
         cols = [c for c in cols if c not in excluded]
     else:

@@ -259,7 +259,7 @@ def numeric_column(
     if missing.any():
         row = int(np.argmax(missing))
         raise ValueError(
-            f"{where} has {int(missing.sum())} missing value(s), the first at row {row} "
+            f"{where} has {int(missing.sum())} missing (NaN) value(s), the first at row {row} "
             f"(line {row + 2} of the file); drop or impute them."
         )
     stray = np.isnan(values)
