@@ -321,17 +321,19 @@ def _binary_treatment(
                 "a binary treatment needs exactly two (the --treated-value and the control)."
             )
         return (values == treated_value).astype(np.float64)
-    t = numeric_column(
-        frame, col, path, hint="pass --treated-value <the treated level> to code it 0/1"
-    )
-    bad = ~np.isin(t, (0.0, 1.0))
+    import pandas as pd
+
+    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isnan(numbers) & ~np.isin(numbers, (0.0, 1.0))
     if bad.any():
         row = int(bad.argmax())
         raise ValueError(
             f"the treatment column {col!r} of {path} must be binary 0/1; row {row} holds "
             f"{series.iloc[row]!r}. Pass --treated-value <the treated level> to recode it."
         )
-    return t
+    return numeric_column(
+        frame, col, path, hint="pass --treated-value <the treated level> to code it 0/1"
+    )
 
 
 def load_table(
