@@ -442,3 +442,38 @@ def test_number_format():
     assert fmt(0.30000) == "0.3"
     assert fmt(1.5e9) == "1.500e+09"
     assert fmt(float("inf")) == "inf"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        [
+            "effects",
+            "fit",
+            "--data",
+            "d.csv",
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--uncertainty",
+            "nope",
+        ],
+        ["bounds", "--data", "d.csv", "--treatment", "t", "--outcome", "y", "--lam", "0.5"],
+    ],
+)
+def test_fast_paths_never_import_torch_numpy_or_pandas(argv):
+    """`--help` and a rejected option value are answered before any heavy import (issue 17, 10)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom knowable.cli import app\n"
+        f"try:\n    app({argv!r}, prog_name='knowable')\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'numpy', 'pandas') if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
