@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._bounds import lam_label, parse_lambdas
-from ._options import Categorical, Exclude, IdColumn, Quiet, Reporter, Sep, Verbose, check_choice
+from ._options import (
+    Categorical,
+    Data,
+    Exclude,
+    IdColumn,
+    Quiet,
+    Reporter,
+    Sep,
+    Verbose,
+    check_choice,
+)
 from ._output import fmt
 from ._prepare import load_table
 
@@ -101,7 +111,7 @@ def plot_dose_response(
 
 
 def dose_response_command(
-    data: Annotated[Path, typer.Option("--data", help="CSV or Parquet table, one row per unit.")],
+    data: Data,
     treatment: Annotated[str, typer.Option("--treatment", help="Continuous treatment column.")],
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome column.")],
     lam: Annotated[
