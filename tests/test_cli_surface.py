@@ -477,3 +477,40 @@ def test_fast_paths_never_import_torch_numpy_or_pandas(argv):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
+
+
+def test_report_writes_json_and_markdown_and_labels_missing_truth(fitted, tmp_path):
+    _, out, _ = fitted
+    table = pd.read_csv(out).drop(columns=["true_effect"])
+    path = tmp_path / "effects.csv"
+    table.to_csv(path, index=False)
+    figure = tmp_path / "deferral.png"
+    result = runner.invoke(app, ["effects", "report", "--effects", str(path), "--out", str(figure)])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "model's expected √PEHE" in result.stdout
+    doc = json.loads(figure.with_suffix(".json").read_text())
+    assert set(doc["policies"]) == {"most uncertain", "sign uncertainty", "low overlap", "random"}
+    assert "model's expected" in figure.with_suffix(".md").read_text()
+
+
+def test_progress_bar_on_a_terminal(survey, monkeypatch):
+    """On a TTY the estimator is built with verbose=True (rich bar: members × epochs)."""
+    from knowable.cli import _options
+    from knowable.effects import TARNet
+
+    seen = {}
+
+    def fake_fit(self, *args, **kwargs):
+        seen["verbose"] = self.verbose
+        raise ValueError("stopped after construction")
+
+    monkeypatch.setattr(TARNet, "fit", fake_fit)
+    args = ["effects", "fit", "--data", str(survey), *ENCODING, *FAST]
+    monkeypatch.setattr(_options.Reporter, "tty", property(lambda self: True))
+    _error_line(runner.invoke(app, args))
+    assert seen["verbose"] is True
+    monkeypatch.setattr(_options.Reporter, "tty", property(lambda self: False))
+    _error_line(runner.invoke(app, args))
+    assert seen["verbose"] is False
+    _error_line(runner.invoke(app, [*args, "--verbose"]))
+    assert seen["verbose"] is True

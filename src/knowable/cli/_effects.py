@@ -211,12 +211,19 @@ def report_command(
     effects: Annotated[
         Path, typer.Option("--effects", help="CSV written by 'knowable effects fit'.")
     ] = Path("effects.csv"),
-    out: Annotated[Path, typer.Option("--out", help="Figure file (png, pdf, svg).")] = Path(
-        "deferral.png"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Figure file (png, pdf, svg); .json and .md tables are written beside it."
+        ),
+    ] = Path("deferral.png"),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random policy.")] = 0,
 ) -> None:
-    """Figure of error versus deferral rate (true error when the table has 'true_effect')."""
+    """Error versus deferral rate: a figure plus the same curves as JSON and Markdown.
+
+    With a 'true_effect' column the errors are the true ones; without it they are
+    the model's own expected errors, and every label says so.
+    """
     import numpy as np
     from matplotlib.figure import Figure
 
@@ -236,6 +243,7 @@ def report_command(
     ax_pehe, ax_err = fig.subplots(1, 2)
     has_truth = "true_effect" in table.columns
     console = make_console()
+    curves: dict[str, dict[str, list[float]]] = {}
     for name, score in [*policies.items(), ("random", None)]:
         if has_truth:
             curve = deferral_curve(
@@ -260,6 +268,10 @@ def report_command(
                 keep[order[: round(r * len(tau))]] = False
                 pehe.append(np.sqrt(var[keep].mean()))
                 err.append(flip[keep].sum() / len(tau))
+        curves[name] = {
+            "sqrt_pehe": [float(v) for v in pehe],
+            "error_rate": [float(v) for v in err],
+        }
         ax_pehe.plot(rates, pehe, marker="o", ms=3, label=name)
         ax_err.plot(rates, err, marker="o", ms=3, label=name)
         label = "√PEHE" if has_truth else "model's expected √PEHE (no true_effect column)"
@@ -275,4 +287,21 @@ def report_command(
     fig.suptitle("Error versus deferral" + ("" if has_truth else " (model's own estimate)"))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
-    console.print(f"figure: {out}", soft_wrap=True, markup=False)
+    kind_text = "true" if has_truth else "model's expected (no true_effect column)"
+    doc = {"rates": rates.tolist(), "errors": kind_text, "policies": curves}
+    out.with_suffix(".json").write_text(json.dumps(doc, indent=2))
+    lines = [
+        f"# Error versus deferral ({kind_text})",
+        "",
+        "| policy | rate | √PEHE on kept units | wrong-sign kept / all units |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, curve in curves.items():
+        for r, p, e in zip(rates, curve["sqrt_pehe"], curve["error_rate"], strict=True):
+            lines.append(f"| {name} | {r:g} | {fmt(p)} | {fmt(e)} |")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    console.print(
+        f"figure: {out}; tables: {out.with_suffix('.json')}, {out.with_suffix('.md')}",
+        soft_wrap=True,
+        markup=False,
+    )
