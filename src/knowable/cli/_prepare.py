@@ -528,6 +528,7 @@ def overlap_summary(propensity: np.ndarray, t: np.ndarray, estimand: str = "ate"
     if outside > 0.1:
         line += (
             " — poor overlap: estimators extrapolate differently there and can disagree; "
-            "consider --where to restrict the population or --estimand att"
+            "consider --where to restrict the population"
+            + (" or --estimand att" if estimand == "ate" else "")
         )
     return line
