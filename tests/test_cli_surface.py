@@ -280,7 +280,7 @@ def test_wrong_sep_gives_a_hint(tmp_path):
     path = tmp_path / "semi.csv"
     _good_frame().to_csv(path, sep=";", index=False)
     line = _error_line(runner.invoke(app, _fit_args(path, "--sep", ",")))
-    assert "semi.csv" in line and "not found" in line
+    assert "semi.csv" in line and "pass --sep semicolon" in line
     bad_sep = runner.invoke(app, _fit_args(path, "--sep", "ab"))
     assert "--sep" in _error_line(bad_sep)
 

@@ -45,6 +45,7 @@ def plot_dose_response(
     curve: DoseResponseCurve,
     bounds: DoseResponseBounds | None = None,
     *,
+    extra_bounds: DoseResponseBounds | None = None,
     support: np.ndarray | None = None,
     band_alpha: float = 0.05,
     xlabel: str = "treatment",
@@ -60,6 +61,9 @@ def plot_dose_response(
         Bounds on the same grid; each Λ > 1 is drawn as a shaded band between
         the lower ``band_alpha/2`` quantile of member lower bounds and the
         upper quantile of member upper bounds, with the mean bounds as lines.
+    extra_bounds : DoseResponseBounds, optional
+        A second estimator's bounds on the same grid and Λ (``--method both``),
+        drawn as dashed lines in the same colours, without bands.
     support : numpy.ndarray of shape (g,), optional
         Share of units with treatment support per grid value (lower panel).
     band_alpha : float
@@ -93,6 +97,16 @@ def plot_dose_response(
                 label=f"Λ = {lam_label(lv)} ({bounds.label})",
             )
             ax.plot(t, bounds.upper[i], color=colour, lw=1)
+            if extra_bounds is not None:
+                ax.plot(
+                    t,
+                    extra_bounds.lower[i],
+                    color=colour,
+                    lw=1,
+                    ls="--",
+                    label=f"Λ = {lam_label(lv)} ({extra_bounds.label})",
+                )
+                ax.plot(t, extra_bounds.upper[i], color=colour, lw=1, ls="--")
     level = round(100 * (1 - curve.alpha))
     ax.fill_between(
         t, curve.lower, curve.upper, color="C0", alpha=0.35, lw=0, label=f"{level}% epistemic band"
@@ -279,6 +293,7 @@ def dose_response_command(
         fig = plot_dose_response(
             curve,
             first,
+            extra_bounds=all_bounds[methods[1]] if len(methods) > 1 else None,
             support=table["support"].to_numpy() if overlap else None,
             band_alpha=alpha,
             xlabel=treatment,

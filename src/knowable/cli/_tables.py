@@ -35,6 +35,7 @@ MAX_ABS_VALUE = 1e30
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".tab", ".dat")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _SNIFF_BYTES = 64 * 1024
+_SEP_WORDS = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", " ": "space"}
 _SEP_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
 
 
@@ -187,13 +188,13 @@ def read_table(path: Path, what: str = "data", sep: str | None = None) -> pd.Dat
             f"cannot parse {path} as a table with delimiter {_sep_name(delimiter)} ({first}); "
             "check the file or pass --sep."
         ) from None
-    if frame.shape[1] == 1 and sep is None:
+    if frame.shape[1] == 1:
         header = str(frame.columns[0])
         for candidate in (";", "\t", "|", ","):
             if candidate != delimiter and candidate in header:
                 raise ValueError(
                     f"{path} has a single column {header[:60]!r} that contains "
-                    f"{_sep_name(candidate)}; pass --sep {_sep_name(candidate).strip(chr(39))}."
+                    f"{_sep_name(candidate)}; pass --sep {_SEP_WORDS[candidate]}."
                 )
     return _check_shape(frame, path, what)
 
