@@ -15,7 +15,6 @@ import pytest
 from typer.testing import CliRunner
 
 from knowable.cli import app
-from knowable.cli._output import fmt
 
 runner = CliRunner()
 FAST = ["--uncertainty", "ensemble", "--n-members", "2", "--max-epochs", "2", "--seed", "0"]
@@ -79,6 +78,8 @@ def test_effects_fit_reports_the_att_over_the_treated(fitted, survey):
     data = pd.read_csv(survey)
     treated = (data["treat"] == "yes").to_numpy()
     att = table.loc[treated, "effect"].mean()
+    from knowable.cli._output import fmt
+
     assert f"ATT {fmt(att)} over {int(treated.sum())} treated units" in result.stdout
     assert (table["in_estimand"].to_numpy() == treated).all()
     notes = json.loads(out.with_suffix(".json").read_text())
@@ -437,6 +438,8 @@ def test_lam_labels_are_shared_and_never_collide():
 
 
 def test_number_format():
+    from knowable.cli._output import fmt
+
     assert fmt(-12345.6) == "-12346"
     assert fmt(-693.44) == "-693.4"
     assert fmt(0.30000) == "0.3"
