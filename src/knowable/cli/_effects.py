@@ -296,8 +296,8 @@ def report_command(
         "| policy | rate | √PEHE on kept units | wrong-sign kept / all units |",
         "|---|---:|---:|---:|",
     ]
-    for name, curve in curves.items():
-        for r, p, e in zip(rates, curve["sqrt_pehe"], curve["error_rate"], strict=True):
+    for name, values in curves.items():
+        for r, p, e in zip(rates, values["sqrt_pehe"], values["error_rate"], strict=True):
             lines.append(f"| {name} | {r:g} | {fmt(p)} | {fmt(e)} |")
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     console.print(
