@@ -517,3 +517,23 @@ def test_progress_bar_on_a_terminal(survey, monkeypatch):
     assert seen["verbose"] is False
     _error_line(runner.invoke(app, [*args, "--verbose"]))
     assert seen["verbose"] is True
+
+
+def test_bounds_save_model_writes_the_outcome_models(survey, tmp_path):
+    folder = tmp_path / "bm"
+    args = ["bounds", "--data", str(survey), *ENCODING, "--lam", "1,2", "--max-epochs", "2"]
+    args += ["--n-members", "2", "--lam-max", "3", "--out", str(tmp_path / "b.csv")]
+    result = runner.invoke(app, [*args, "--save-model", str(folder), "-q"])
+    assert result.exit_code == 0, result.output + result.stderr
+    from knowable.cli._prepare import Preprocessing
+    from knowable.models import UncertainRegressor
+
+    table = pd.read_csv(tmp_path / "b.csv")
+    data = pd.read_csv(survey)
+    prep = Preprocessing.load(folder / "arm1")
+    x = prep.transform(data, survey).to_numpy()
+    mu = [UncertainRegressor.load(folder / f"arm{a}").posterior(x).mean()[:, 0] for a in (0, 1)]
+    # the saved densities are the ones the bounds used: at Λ = 1 the bound is μ₁ − μ₀
+    np.testing.assert_allclose(table["lower_lam1"], mu[1] - mu[0], rtol=1e-5, atol=1e-6)
+    blearner = runner.invoke(app, [*args, "--method", "blearner", "--save-model", str(folder)])
+    assert "--method sharp or kallus" in _error_line(blearner)

@@ -191,6 +191,15 @@ def bounds_command(
         typer.Option("--grid", help="B-Learner: Λ grid size of the robustness search (>= 2)."),
     ] = 12,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (>= 0).")] = 0,
+    save_model: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-model",
+            help="sharp, kallus: folder for the two fitted outcome-density ensembles (arm0/ "
+            "and arm1/, each loadable with knowable.models.UncertainRegressor.load, with its "
+            "preprocessing.json); the propensity model is not saved.",
+        ),
+    ] = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -216,6 +225,11 @@ def bounds_command(
     ):
         if value < low:
             raise ValueError(f"{name} must be >= {low}, got {value}.")
+    if method == "blearner" and save_model is not None:
+        raise ValueError(
+            "--save-model needs --method sharp or kallus; the B-Learner's scikit-learn models "
+            "cannot be saved without pickle."
+        )
     if method == "blearner" and (estimand != "ate" or where):
         raise ValueError(
             "--estimand att/atc and --where need --method sharp or kallus; the B-Learner "
@@ -274,6 +288,11 @@ def bounds_command(
         effect = est.effect(x)
         propensity = est.propensity_model_.predict_proba(x.to_numpy())[:, 1]
     report.info(overlap_summary(propensity, t, estimand))
+    if save_model is not None:
+        for arm, fitted in enumerate(est.outcome_models_):
+            fitted.save(save_model / f"arm{arm}")
+            prepared.preprocessing.save(save_model / f"arm{arm}")
+        report.info(f"outcome models: {save_model}/arm0, {save_model}/arm1")
     table: dict[str, Any] = {"treatment": t.astype(int), "effect": effect}
     for i, lv in enumerate(lams):
         table[f"lower_lam{lam_label(lv)}"] = b.lower[i]
