@@ -130,7 +130,7 @@ class Reporter:
     Parameters
     ----------
     quiet : bool
-        Print nothing but results files' paths... nothing at all (errors still go to stderr).
+        Print nothing on stdout (warnings and errors still go to stderr).
     verbose : bool
         Print every covariate, and show the fit progress bar even off a terminal.
     """
