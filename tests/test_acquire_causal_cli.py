@@ -95,8 +95,11 @@ def test_causal_errors_are_one_line(fitted_cate, tmp_path, extra, needle):
     _, folder, pool, _ = fitted_cate
     result = invoke(folder, pool, tmp_path / "b.csv", *extra)
     assert result.exit_code == 1
-    assert needle in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr  # exactly one line: the error, nothing else
+    assert lines[0].startswith("error: ") and needle in lines[0]
     assert "Traceback" not in result.output
+    assert not (tmp_path / "b.csv").exists()
 
 
 def test_treatment_without_causal_is_an_error(fitted_cate, tmp_path):
@@ -104,4 +107,5 @@ def test_treatment_without_causal_is_an_error(fitted_cate, tmp_path):
     args = ["acquire", "--model", str(folder), "--pool", str(pool), "--treatment", "treated"]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b.csv")])
     assert result.exit_code == 1
-    assert "--causal" in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "--causal" in lines[0]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
+from knowable.bounds import MSMBounds, default_outcome_model
 from knowable.cli import app
 from knowable.cli._bounds import parse_lambdas
+from knowable.cli._output import fmt
 from knowable.data import simulate_hidden_confounding
 
 runner = CliRunner()
@@ -70,7 +73,8 @@ def test_bounds_cli_blearner_writes_csv_and_figure(csv: Path, tmp_path: Path) ->
     assert result.exit_code == 0, result.output + result.stderr
     frame = pd.read_csv(out)
     assert list(frame.columns) == [
-        "unit",
+        "row",
+        "treatment",
         "effect",
         "lower_lam1",
         "upper_lam1",
@@ -86,6 +90,7 @@ def test_bounds_cli_blearner_writes_csv_and_figure(csv: Path, tmp_path: Path) ->
 
 
 def test_bounds_cli_sharp_small_network(csv: Path, tmp_path: Path) -> None:
+    """The CLI's numbers are the library's for the same seed and settings, and they nest in Λ."""
     out = tmp_path / "b.csv"
     result = runner.invoke(
         app,
@@ -98,18 +103,38 @@ def test_bounds_cli_sharp_small_network(csv: Path, tmp_path: Path) -> None:
             "--outcome",
             "y",
             "--lam",
-            "1.5",
+            "1,1.5,2",
             "--out",
             str(out),
             "--max-epochs",
             "2",
+            "--n-members",
+            "2",
             "--covariates",
             "x",
+            "--lam-max",
+            "5",
         ],
     )
     assert result.exit_code == 0, result.output + result.stderr
     frame = pd.read_csv(out)
-    assert (frame["lower_lam1.5"] <= frame["upper_lam1.5"]).all()
+    data = pd.read_csv(csv)
+    model = default_outcome_model().set_params(max_epochs=2, n_members=2)
+    est = MSMBounds(model, random_state=0).fit(data[["x"]], data["treated"], data["y"])
+    expected = est.bounds(data[["x"]], [1.0, 1.5, 2.0])
+    for i, lam in enumerate(("1", "1.5", "2")):
+        np.testing.assert_allclose(frame[f"lower_lam{lam}"], expected.lower[i], rtol=1e-6)
+        np.testing.assert_allclose(frame[f"upper_lam{lam}"], expected.upper[i], rtol=1e-6)
+    np.testing.assert_allclose(frame["effect"], frame["lower_lam1"], rtol=1e-9)
+    np.testing.assert_allclose(frame["lower_lam1"], frame["upper_lam1"], rtol=1e-9)
+    assert (frame["lower_lam2"] < frame["lower_lam1.5"]).all()
+    assert (frame["lower_lam1.5"] < frame["lower_lam1"]).all()
+    assert (frame["upper_lam1"] < frame["upper_lam1.5"]).all()
+    assert (frame["upper_lam1.5"] < frame["upper_lam2"]).all()
+    rob = est.robustness(data[["x"]], "sharp", lam_max=5.0)
+    np.testing.assert_allclose(frame["robustness"], rob.unit, rtol=1e-6)
+    ate = est.ate_bounds(2.0)
+    assert f"Λ = 2: ATE in [{fmt(float(ate.lower))}, {fmt(float(ate.upper))}]" in result.stdout
 
 
 @pytest.mark.parametrize(

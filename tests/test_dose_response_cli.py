@@ -46,7 +46,17 @@ def _base(csv: Path, out: Path) -> list[str]:
     ]
 
 
-def test_writes_curve_bounds_and_figure(csv: Path, tmp_path: Path) -> None:
+def test_writes_curve_bounds_and_figure(csv: Path, tmp_path: Path, monkeypatch) -> None:
+    from knowable.cli import _dose_response
+
+    drawn = {}
+    real_plot = _dose_response.plot_dose_response
+
+    def spy(curve, bounds=None, **kwargs):
+        drawn["labels"] = [bounds.label, kwargs["extra_bounds"].label]
+        return real_plot(curve, bounds, **kwargs)
+
+    monkeypatch.setattr(_dose_response, "plot_dose_response", spy)
     out, fig = tmp_path / "curve.csv", tmp_path / "curve.png"
     result = runner.invoke(
         app,
@@ -69,6 +79,17 @@ def test_writes_curve_bounds_and_figure(csv: Path, tmp_path: Path) -> None:
     assert (table["sharp_upper_lam1.6"] <= table["overcast_upper_lam1.6"] + 1e-12).all()
     assert fig.stat().st_size > 1000
     assert "curve:" in result.stdout
+    assert len(set(drawn["labels"])) == 2  # --method both draws both estimators (issue 17, 10)
+
+
+def test_lambda_labels_do_not_collide(csv: Path, tmp_path: Path) -> None:
+    """Issue 16, defect 7: 1.5 and 1.5000001 wrote one set of columns (named with :g)."""
+    out = tmp_path / "c.csv"
+    args = [*_base(csv, out), "--lam", "1.5,1.5000001", "--no-overlap", *FAST]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    columns = set(pd.read_csv(out).columns)
+    assert {"overcast_lower_lam1.5", "overcast_lower_lam1.5000001"} <= columns
 
 
 def test_lambda_one_equals_point_curve(csv: Path, tmp_path: Path) -> None:
@@ -110,12 +131,16 @@ def test_bad_input(csv: Path, tmp_path: Path) -> None:
 
 def test_extrapolation_allowed_with_flag(csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "c.csv"
-    with pytest.warns(UserWarning, match="extrapolating"):
-        result = runner.invoke(
-            app,
-            [*_base(csv, out), "--t-max", "1.2", "--allow-extrapolation", "--no-overlap", *FAST],
-        )
+    result = runner.invoke(
+        app,
+        [*_base(csv, out), "--t-max", "1.2", "--allow-extrapolation", "--no-overlap", *FAST],
+    )
     assert result.exit_code == 0, result.output
+    # the library's UserWarnings reach the user once each, as one `warning:` line (the grid's
+    # repeats are counted, not printed again)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert 1 <= len(lines) <= 2, result.stderr
+    assert all(line.startswith("warning: ") and "extrapolating" in line for line in lines)
     assert pd.read_csv(out)["t"].iloc[-1] == pytest.approx(1.2)
 
 

@@ -154,7 +154,9 @@ def test_cli_fit_and_report(tmp_path, toy):
     res = runner.invoke(app, [*args, "--truth", "tau", "--out", str(out), "--max-epochs", "2"])
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out)
-    assert list(table.columns[:7]) == [
+    assert list(table.columns[:9]) == [
+        "row",
+        "treatment",
         "effect",
         "lower",
         "upper",

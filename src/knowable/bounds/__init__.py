@@ -22,7 +22,7 @@ from ._continuous import (
     capo_bound_from_samples,
     cmsm_alpha_prime,
 )
-from ._msm_bounds import MSMBounds
+from ._msm_bounds import MSMBounds, default_outcome_model
 from ._result import Bounds, Robustness
 from ._robustness import robustness_from_grid, robustness_value
 
@@ -36,6 +36,7 @@ __all__ = [
     "Robustness",
     "capo_bound_from_samples",
     "cmsm_alpha_prime",
+    "default_outcome_model",
     "msm",
     "robustness_from_grid",
     "robustness_value",

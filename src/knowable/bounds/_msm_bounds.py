@@ -11,7 +11,13 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._random import check_random_state, spawn_seeds
-from .._validation import check_in_options, check_is_fitted, check_positive_int, check_real
+from .._validation import (
+    check_binary_treatment,
+    check_in_options,
+    check_is_fitted,
+    check_positive_int,
+    check_real,
+)
 from ..exceptions import LegacyNotFittedError
 from ._closed_form import kallus_mixture_upper, sharp_mixture_upper
 from ._common import (
@@ -29,15 +35,26 @@ from ._robustness import robustness_value
 from ._sweep import cvar_excess, sweep_lower, sweep_upper
 from ._weights import alpha_prime_from, tail_mass
 
-__all__ = ["MSMBounds"]
+__all__ = ["MSMBounds", "default_outcome_model"]
 
 _METHODS = ("kallus", "sharp")
 _COMPUTATIONS = ("samples", "analytic")
+_ESTIMANDS = ("ate", "att", "atc")
+# e_t of the arm bound's e_t -> 0 limit: the bound on the counterfactual mean
+# E[Y(arm) | x, T != arm] alone (relative error of order 1e-12)
+_COUNTERFACTUAL_E = 1e-12
 _CHUNK = 4096  # units per chunk when drawing samples
 
 
 def default_outcome_model() -> Any:
-    """Mixture-density deep ensemble used when ``outcome_model`` is None."""
+    """Mixture-density deep ensemble used when ``outcome_model`` is None.
+
+    Returns
+    -------
+    knowable.models.UncertainRegressor
+        Unfitted; change e.g. ``max_epochs`` with ``set_params`` and pass it as
+        ``MSMBounds(outcome_model=...)``.
+    """
     from knowable.models import UncertainRegressor
 
     return UncertainRegressor(
@@ -124,10 +141,19 @@ class _Prepared:
         self.d1, self.d0, self.e = d1, d0, e
         self.dev = dev  # {arm: sorted draws minus mean, (S, n, m)}
 
-    def arm_bounds(self, arm: int, lam: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
-        """(upper, lower) on E[Y(arm) | x] per member, shape (S, n); ``lam`` broadcasts to (n,)."""
+    def arm_bounds(
+        self, arm: int, lam: np.ndarray, method: str, counterfactual: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(upper, lower) on E[Y(arm) | x] per member, shape (S, n); ``lam`` broadcasts to (n,).
+
+        ``counterfactual=True``: on E[Y(arm) | x, T ≠ arm] instead, the e_t → 0
+        limit (all the mass of the arm unobserved): the MSM weights of the
+        observed arm's outcome density then range over [1/Λ, Λ].
+        """
         dens = self.d1 if arm == 1 else self.d0
         e_t = self.e if arm == 1 else 1.0 - self.e
+        if counterfactual:
+            e_t = np.full_like(self.e, _COUNTERFACTUAL_E)
         mu = dens.mean
         lam_b = np.broadcast_to(lam, mu.shape)
         e_b = np.broadcast_to(e_t, mu.shape)
@@ -153,6 +179,25 @@ class _Prepared:
         up1, low1 = self.arm_bounds(1, lam, method)
         up0, low0 = self.arm_bounds(0, lam, method)
         return low1 - up0, up1 - low0
+
+    def member_bounds(
+        self, lam: np.ndarray, method: str, estimand: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-member bounds (S, n) on the unit-level effect of ``estimand``.
+
+        ``"ate"``: the CATE E[Y(1) − Y(0) | x]. ``"att"``: E[Y(1) − Y(0) | x, T = 1]
+        = μ₁(x) − E[Y(0) | x, T = 1], where only the counterfactual mean is
+        bounded. ``"atc"``: E[Y(1) | x, T = 0] − μ₀(x).
+        """
+        if estimand == "ate":
+            return self.member_cate_bounds(lam, method)
+        if estimand == "att":
+            up0, low0 = self.arm_bounds(0, lam, method, counterfactual=True)
+            mu1 = self.d1.mean
+            return mu1 - up0, mu1 - low0
+        up1, low1 = self.arm_bounds(1, lam, method, counterfactual=True)
+        mu0 = self.d0.mean
+        return low1 - mu0, up1 - mu0
 
 
 def _mean_spread(a: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -299,6 +344,7 @@ class MSMBounds(BaseEstimator):
         record_feature_names(self, X)
         self._draw_seed = seeds[3]
         self._x_train = x
+        self._t_train = t_arr
         self._prepared_cache: tuple[int, _Prepared] | None = None
         return self
 
@@ -351,11 +397,11 @@ class MSMBounds(BaseEstimator):
         return prepared
 
     def _member_bounds(
-        self, prepared: _Prepared, lams: np.ndarray, method: str
+        self, prepared: _Prepared, lams: np.ndarray, method: str, estimand: str = "ate"
     ) -> tuple[np.ndarray, np.ndarray]:
         lows, ups = [], []
         for lv in lams:
-            low, up = prepared.member_cate_bounds(np.asarray(lv), method)
+            low, up = prepared.member_bounds(np.asarray(lv), method, estimand)
             lows.append(low)
             ups.append(up)
         return np.stack(lows), np.stack(ups)  # (L, S, n)
@@ -391,11 +437,48 @@ class MSMBounds(BaseEstimator):
             lo_m, lo_s, up_m, up_s = lo_m[0], lo_s[0], up_m[0], up_s[0]
         return Bounds(lo_m, up_m, lams[0] if scalar else lams, method, lo_s, up_s)
 
-    def ate_bounds(self, lam: Any, method: str | None = None, X: Any = None) -> Bounds:
+    def _population(self, X: Any, t: Any, estimand: str) -> Any:
+        """The units an average is over: ``X`` (default training), or its treated/control rows."""
+        estimand = check_in_options(estimand, "estimand", _ESTIMANDS)
+        if X is None:
+            X = self._x_train
+            if t is None:
+                t = self._t_train
+        if estimand == "ate":
+            return X
+        if t is None:
+            raise ValueError(
+                f"estimand={estimand!r} needs the treatment t of the units in X, shape (n,)."
+            )
+        t_arr = check_binary_treatment(t, "t")
+        if t_arr.shape[0] != len(X):
+            raise ValueError(f"t has {t_arr.shape[0]} entries but X has {len(X)} rows.")
+        rows = np.flatnonzero(t_arr == (1 if estimand == "att" else 0))
+        if rows.size == 0:
+            arm = "treated" if estimand == "att" else "control"
+            raise ValueError(f"estimand={estimand!r}: t has no {arm} units.")
+        return X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+
+    def ate_bounds(
+        self,
+        lam: Any,
+        method: str | None = None,
+        X: Any = None,
+        *,
+        t: Any = None,
+        estimand: str = "ate",
+    ) -> Bounds:
         """Bounds on the average effect over ``X`` (default: the training covariates).
 
         Under the MSM the sharp bound on an average is the average of the
         per-unit sharp bounds (the confounding may differ across x).
+
+        With ``estimand="att"`` the average is over the treated units and each
+        unit's effect is E[Y(1) − Y(0) | x, T = 1] = μ₁(x) − E[Y(0) | x, T = 1]:
+        the treated arm's mean is observed, and only the counterfactual mean
+        E[Y(0) | x, T = 1] is bounded, by reweighting the control outcome
+        density with MSM weights in [1/Λ, Λ]. ``"atc"`` is the mirror image.
+        These are narrower than averaging the CATE bounds over the treated.
 
         Parameters
         ----------
@@ -404,7 +487,12 @@ class MSMBounds(BaseEstimator):
         method : {"sharp", "kallus"}, optional
             The bound; default the estimator's ``method``.
         X : array-like of shape (n, d), optional
-            Population to average over.
+            Population to average over (default: the training covariates).
+        t : array-like of shape (n,), optional
+            Treatment of the units of ``X`` (default: the training treatments
+            when ``X`` is None); needed for ``"att"``/``"atc"``.
+        estimand : {"ate", "att", "atc"}
+            All units, the treated or the controls.
 
         Returns
         -------
@@ -414,8 +502,8 @@ class MSMBounds(BaseEstimator):
         check_is_fitted(self, error=LegacyNotFittedError)
         method = self._method(method)
         lams, scalar = check_lam_grid(lam)
-        prepared = self._prepare(self._x_train if X is None else X)
-        low, up = self._member_bounds(prepared, lams, method)
+        prepared = self._prepare(self._population(X, t, estimand))
+        low, up = self._member_bounds(prepared, lams, method, estimand)
         lo_m, lo_s = _mean_spread(low.mean(-1), 1)
         up_m, up_s = _mean_spread(up.mean(-1), 1)
         if scalar:
@@ -445,6 +533,8 @@ class MSMBounds(BaseEstimator):
         lam_max: float = 100.0,
         widen: float = 0.0,
         tol: float = 1e-4,
+        t: Any = None,
+        estimand: str = "ate",
     ) -> Robustness:
         """Smallest Λ at which the CATE (and the ATE) bound interval contains zero.
 
@@ -463,6 +553,14 @@ class MSMBounds(BaseEstimator):
             Widen each interval by ``widen`` epistemic spreads (0: off).
         tol : float
             Tolerance on log Λ.
+        t : array-like of shape (n,), optional
+            Treatment of the units (default: the training treatments when ``X``
+            is None); needed for ``"att"``/``"atc"``.
+        estimand : {"ate", "att", "atc"}
+            With ``"att"`` (``"atc"``) the units are the treated (control) ones
+            and both the per-unit and the average values refer to the effect on
+            them (see :meth:`ate_bounds`); ``Robustness.ate`` then holds the
+            ATT's (ATC's) robustness value.
 
         Returns
         -------
@@ -471,17 +569,17 @@ class MSMBounds(BaseEstimator):
         check_is_fitted(self, error=LegacyNotFittedError)
         method = self._method(method)
         widen = check_real(widen, "widen", low=0.0)
-        prepared = self._prepare(self._x_train if X is None else X)
+        prepared = self._prepare(self._population(X, t, estimand))
         n = prepared.e.shape[0]
 
         def unit_interval(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            low, up = prepared.member_cate_bounds(lam, method)
+            low, up = prepared.member_bounds(lam, method, estimand)
             lo_m, lo_s = _mean_spread(low, 0)
             up_m, up_s = _mean_spread(up, 0)
             return lo_m - widen * lo_s, up_m + widen * up_s
 
         def ate_interval(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            low, up = prepared.member_cate_bounds(np.full(n, lam[0]), method)
+            low, up = prepared.member_bounds(np.full(n, lam[0]), method, estimand)
             lo_m, lo_s = _mean_spread(low.mean(-1), 0)
             up_m, up_s = _mean_spread(up.mean(-1), 0)
             return np.atleast_1d(lo_m - widen * lo_s), np.atleast_1d(up_m + widen * up_s)

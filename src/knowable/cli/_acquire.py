@@ -3,15 +3,112 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand
 
-from ._output import make_console
-from ._tables import covariate_columns, read_table, require_columns
+from ._options import IdColumn, Quiet, Reporter, Sep, Verbose
+from ._prepare import Preprocessing
+from ._tables import numeric_column, read_table, require_columns, split_names
 
-__all__ = ["AcquireCommand", "acquire_command", "strategy_help"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["AcquireCommand", "acquire_command", "pool_inputs", "strategy_help"]
+
+
+def pool_inputs(
+    frame: pd.DataFrame,
+    fitted: Any,
+    prep: Preprocessing | None,
+    columns: str | None,
+    special: list[str],
+    pool: Path,
+    model: Path,
+) -> tuple[Any, list[str]]:
+    """The model's inputs from a pool table, matched by column name, and the ignored columns.
+
+    Order of precedence: the saved ``preprocessing.json`` (raw columns by name,
+    categoricals encoded as at fit); else the model's ``feature_names_in_``
+    (columns by name, any order); else (a model fitted on a bare array) the
+    ``--columns``, or every column not special, in file order, which must then
+    be exactly as many as the model takes.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Pool table.
+    fitted : estimator
+        Loaded model.
+    prep : Preprocessing or None
+        Saved preprocessing.
+    columns : str or None
+        ``--columns``.
+    special : list of str
+        Treatment, propensity and id columns (never inputs).
+    pool, model : pathlib.Path
+        Files, for messages.
+
+    Returns
+    -------
+    inputs : numpy.ndarray of shape (n, d)
+    ignored : list of str
+        Pool columns the model does not use.
+    """
+    import numpy as np
+
+    chosen = split_names(columns)
+    if chosen:
+        require_columns(frame, chosen, pool)
+        clash = [c for c in chosen if c in special]
+        if clash:
+            raise ValueError(
+                f"--columns names {clash}, which the command uses as the treatment, propensity "
+                "or identifier, not as an input (special column)."
+            )
+    names = None
+    if prep is not None:
+        names = prep.covariates
+    elif getattr(fitted, "feature_names_in_", None) is not None:
+        names = [str(c) for c in fitted.feature_names_in_]
+    if names is not None:
+        if chosen and set(chosen) != set(names):
+            raise ValueError(
+                f"--columns {chosen} differ from the columns {names} the model in {model} was "
+                "fitted on; omit --columns to match them by name."
+            )
+        missing = [c for c in names if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"the pool {pool} lacks the column(s) {missing} that the model in {model} was "
+                f"fitted on (it has {[str(c) for c in frame.columns][:20]})."
+            )
+        ignored = [str(c) for c in frame.columns if c not in names and c not in special]
+        x = prep.transform(frame, pool) if prep is not None else frame[names]
+        inputs = np.column_stack(
+            [numeric_column(x, c, pool, hint="the model needs numbers here") for c in x.columns]
+        )
+        return inputs, ignored
+    cols = chosen or [c for c in frame.columns if c not in special]
+    if not cols:
+        raise ValueError(f"no input columns left in the pool {pool}; pass --columns.")
+    width = int(np.prod(getattr(fitted, "input_shape_", (len(cols),))))
+    if len(cols) != width:
+        hint = "pass --columns with exactly those" if not chosen else "fix --columns"
+        extra = ""
+        if len(cols) > width:
+            extra = (
+                f"; the extra ones may be an outcome or identifier left in the pool, e.g. "
+                f"{cols[width:][:5]}"
+            )
+        raise ValueError(
+            f"the pool {pool} gives {len(cols)} input column(s) {cols[:10]} but the model in "
+            f"{model} takes {width} (it was fitted without column names, so they are taken in "
+            f"file order){extra}; {hint}."
+        )
+    inputs = np.column_stack([numeric_column(frame, c, pool, hint="pass --columns") for c in cols])
+    return inputs, []
 
 
 def strategy_help() -> str:
@@ -100,13 +197,28 @@ def acquire_command(
         int, typer.Option("--chunk-size", help="Pool rows per posterior call.")
     ] = 8192,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    id_column: IdColumn = None,
+    sep: Sep = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Score the pool with a fitted model's Posterior and write the rows to label next.
 
     With ``--causal`` the model is a CATE estimator and the strategies are the
     Causal-BALD family: the pool holds covariates and the treatment each unit
     received, and the batch lists whose factual outcomes to measure next.
+
+    Pool columns are matched to the model's inputs by name (a model fitted on
+    a table, or saved with preprocessing.json by `knowable effects fit`), so
+    their order in the pool does not matter.
     """
+    if batch < 1:
+        raise ValueError(f"--batch must be >= 1, got {batch}.")
+    if chunk_size < 1:
+        raise ValueError(f"--chunk-size must be >= 1, got {chunk_size}.")
+    if not causal and (treatment is not None or propensity is not None):
+        raise ValueError("--treatment and --propensity need --causal.")
+    report = Reporter(quiet, verbose)
     import numpy as np
     import pandas as pd
 
@@ -116,10 +228,6 @@ def acquire_command(
     from knowable.acquire import select, strategy_spec
     from knowable.models import Posterior
 
-    if batch < 1:
-        raise ValueError(f"--batch must be >= 1, got {batch}.")
-    if chunk_size < 1:
-        raise ValueError(f"--chunk-size must be >= 1, got {chunk_size}.")
     if causal:
         _acquire_causal(
             model,
@@ -133,26 +241,33 @@ def acquire_command(
             propensity,
             chunk_size,
             seed,
+            id_column,
+            sep,
+            report,
         )
         return
-    if treatment is not None or propensity is not None:
-        raise ValueError("--treatment and --propensity need --causal.")
     strategy = strategy or "power-bald"
     temperature = 1.0 if temperature is None else temperature
     spec = strategy_spec(strategy)
     fitted = load(model)
+    if hasattr(fitted, "predict_outcomes"):
+        prep = Preprocessing.load(model)
+        t_col = (prep.treatment if prep else None) or "<treatment column>"
+        raise ValueError(
+            f"{model} holds a {type(fitted).__name__}, a CATE estimator: plain BALD on it would "
+            f"score the wrong quantity; pass --causal --treatment {t_col} for Causal-BALD."
+        )
     if not hasattr(fitted, "posterior"):
         raise TypeError(f"{model} holds a {type(fitted).__name__}, which has no posterior().")
-    frame = read_table(pool, "pool")
-    if columns:
-        frame = frame[covariate_columns(frame, columns, [], pool, "--columns")]
-    if len(frame) == 0:
-        raise ValueError(f"the pool {pool} has no rows.")
+    prep = Preprocessing.load(model)
+    frame = read_table(pool, "pool", sep)
+    special = [id_column] if id_column else []
+    require_columns(frame, special, pool)
     if batch > len(frame):
         raise ValueError(f"--batch {batch} exceeds the {len(frame)} rows of the pool {pool}.")
-    x = frame.to_numpy()
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"the pool {pool} has non-numeric columns; pass --columns.")
+    x, ignored = pool_inputs(frame, fitted, prep, columns, special, pool, model)
+    if ignored:
+        report.info(f"pool columns not used by the model (ignored): {', '.join(ignored[:10])}")
     shape = tuple(getattr(fitted, "input_shape_", (x.shape[1],)))
     if len(shape) > 1 and x.shape[1] == int(np.prod(shape)):
         x = x.reshape(len(x), *shape)
@@ -184,14 +299,11 @@ def acquire_command(
             "score": result.scores,
         }
     )
+    if id_column:
+        table.insert(2, id_column, frame[id_column].to_numpy()[result.indices])
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
-    console = make_console()
-    console.print(
-        f"{len(table)} of {len(frame)} pool rows selected with {strategy}; batch: {out}",
-        soft_wrap=True,
-        markup=False,
-    )
+    report.info(f"{len(table)} of {len(frame)} pool rows selected with {strategy}; batch: {out}")
 
 
 def _acquire_causal(
@@ -206,6 +318,9 @@ def _acquire_causal(
     propensity: str | None,
     chunk_size: int,
     seed: int,
+    id_column: str | None,
+    sep: str | None,
+    report: Reporter,
 ) -> None:
     import numpy as np
     import pandas as pd
@@ -224,25 +339,34 @@ def _acquire_causal(
     if not hasattr(fitted, "predict_outcomes"):
         raise TypeError(
             f"{model} holds a {type(fitted).__name__}, not a CATE estimator; fit one with "
-            "`knowable effects fit`."
+            "`knowable effects fit`, or drop --causal."
         )
-    frame = read_table(pool, "pool")
-    if len(frame) == 0:
-        raise ValueError(f"the pool {pool} has no rows.")
-    special = [c for c in (treatment, propensity) if c is not None]
+    prep = Preprocessing.load(model)
+    frame = read_table(pool, "pool", sep)
+    special = [c for c in (treatment, propensity, id_column) if c is not None]
     require_columns(frame, special, pool)
-    cols = covariate_columns(frame, columns, special, pool, "--columns")
     if batch > len(frame):
         raise ValueError(f"--batch {batch} exceeds the {len(frame)} rows of the pool {pool}.")
-    x = frame[cols].to_numpy()
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"the pool {pool} has non-numeric covariates; pass --columns.")
-    t = frame[treatment].to_numpy()
+    x, ignored = pool_inputs(frame, fitted, prep, columns, special, pool, model)
+    if ignored:
+        report.info(f"pool columns not used by the model (ignored): {', '.join(ignored[:10])}")
+    treated_value = prep.treated_value if prep is not None else None
+    if treated_value is not None:
+        t = (frame[treatment].astype(str).str.strip() == treated_value).to_numpy(dtype=float)
+    else:
+        t = numeric_column(frame, treatment, pool)
+        bad = ~np.isin(t, (0.0, 1.0))
+        if bad.any():
+            row = int(bad.argmax())
+            raise ValueError(
+                f"the treatment column {treatment!r} of {pool} must be binary 0/1; row {row} "
+                f"holds {frame[treatment].iloc[row]!r}."
+            )
     parts = [fitted.predict_outcomes(x[i : i + chunk_size]) for i in range(0, len(x), chunk_size)]
     posterior = Posterior.concatenate(parts)
     pi = None
     if get_strategy(strategy, "causal").needs_propensity:
-        pi = frame[propensity].to_numpy() if propensity else fitted.propensity(x)
+        pi = numeric_column(frame, propensity, pool) if propensity else fitted.propensity(x)
     noise = float(getattr(fitted, "y_scale_", 1.0))  # Sundin: the training outcomes' sd
     result = select_causal(
         posterior,
@@ -258,15 +382,15 @@ def _acquire_causal(
         {
             "rank": np.arange(len(result.indices)),
             "row": result.indices,
-            "t": t[result.indices],
+            "t": t[result.indices].astype(int),
             "log_weight": result.scores,
         }
     )
+    if id_column:
+        table.insert(2, id_column, frame[id_column].to_numpy()[result.indices])
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
-    make_console().print(
+    report.info(
         f"{len(table)} of {len(frame)} units selected with {strategy} (causal); measure their "
-        f"outcomes next: {out}",
-        soft_wrap=True,
-        markup=False,
+        f"outcomes next: {out}"
     )

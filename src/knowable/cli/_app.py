@@ -12,6 +12,7 @@ pass through untouched, so usage errors keep click's normal message.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from ._datasets import datasets_app
 from ._demo import demo_command
 from ._dose_response import dose_response_command
 from ._effects import effects_app
-from ._output import print_error
+from ._output import print_error, print_warnings
 from ._rl import rl_app
 
 __all__ = ["app", "main"]
@@ -48,18 +49,26 @@ class _KnowableGroup(TyperGroup):
     """Root group that maps command exceptions to a one-line error and exit 1."""
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
-        try:
-            return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, typer.TyperException):
-            # Exit/Abort are control flow; TyperException covers click's
-            # ClickException/UsageError, which click reports itself (exit 2).
-            raise
-        except Exception as exc:
-            settings = ctx.obj if isinstance(ctx.obj, CliSettings) else CliSettings()
-            if settings.debug:
+        # Warnings raised while a command runs (numpy RuntimeWarnings, a library's
+        # UserWarning repeated per cross-fitting fold) are collected and, after a
+        # successful run, printed once each as one `warning:` line; after a failure
+        # only the `error:` line is printed.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = super().invoke(ctx)
+            except (typer.Exit, typer.Abort, typer.TyperException):
+                # Exit/Abort are control flow; TyperException covers click's
+                # ClickException/UsageError, which click reports itself (exit 2).
                 raise
-            print_error(exc)
-            raise typer.Exit(code=1) from None
+            except Exception as exc:
+                settings = ctx.obj if isinstance(ctx.obj, CliSettings) else CliSettings()
+                if settings.debug:
+                    raise
+                print_error(exc)
+                raise typer.Exit(code=1) from None
+        print_warnings(caught)
+        return result
 
 
 app = typer.Typer(

@@ -14,9 +14,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ._bounds import parse_lambdas
-from ._output import make_console
-from ._tables import covariate_columns, read_table, require_columns
+from ._bounds import lam_label, parse_lambdas
+from ._options import (
+    Categorical,
+    Data,
+    Exclude,
+    IdColumn,
+    Quiet,
+    Reporter,
+    Sep,
+    Verbose,
+    check_choice,
+)
+from ._output import fmt
+from ._prepare import load_table
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,6 +45,7 @@ def plot_dose_response(
     curve: DoseResponseCurve,
     bounds: DoseResponseBounds | None = None,
     *,
+    extra_bounds: DoseResponseBounds | None = None,
     support: np.ndarray | None = None,
     band_alpha: float = 0.05,
     xlabel: str = "treatment",
@@ -49,6 +61,9 @@ def plot_dose_response(
         Bounds on the same grid; each Λ > 1 is drawn as a shaded band between
         the lower ``band_alpha/2`` quantile of member lower bounds and the
         upper quantile of member upper bounds, with the mean bounds as lines.
+    extra_bounds : DoseResponseBounds, optional
+        A second estimator's bounds on the same grid and Λ (``--method both``),
+        drawn as dashed lines in the same colours, without bands.
     support : numpy.ndarray of shape (g,), optional
         Share of units with treatment support per grid value (lower panel).
     band_alpha : float
@@ -74,8 +89,24 @@ def plot_dose_response(
         colours = [f"C{k + 1}" for k in range(len(lams))]
         for (i, lv), colour in reversed(list(zip(lams, colours, strict=True))):
             ax.fill_between(t, lo_band[i], hi_band[i], color=colour, alpha=0.18, lw=0)
-            ax.plot(t, bounds.lower[i], color=colour, lw=1, label=f"Λ = {lv:g} ({bounds.label})")
+            ax.plot(
+                t,
+                bounds.lower[i],
+                color=colour,
+                lw=1,
+                label=f"Λ = {lam_label(lv)} ({bounds.label})",
+            )
             ax.plot(t, bounds.upper[i], color=colour, lw=1)
+            if extra_bounds is not None:
+                ax.plot(
+                    t,
+                    extra_bounds.lower[i],
+                    color=colour,
+                    lw=1,
+                    ls="--",
+                    label=f"Λ = {lam_label(lv)} ({extra_bounds.label})",
+                )
+                ax.plot(t, extra_bounds.upper[i], color=colour, lw=1, ls="--")
     level = round(100 * (1 - curve.alpha))
     ax.fill_between(
         t, curve.lower, curve.upper, color="C0", alpha=0.35, lw=0, label=f"{level}% epistemic band"
@@ -94,7 +125,7 @@ def plot_dose_response(
 
 
 def dose_response_command(
-    data: Annotated[Path, typer.Option("--data", help="CSV or Parquet table, one row per unit.")],
+    data: Data,
     treatment: Annotated[str, typer.Option("--treatment", help="Continuous treatment column.")],
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome column.")],
     lam: Annotated[
@@ -148,31 +179,69 @@ def dose_response_command(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     save_model: Annotated[
-        Path | None, typer.Option("--save-model", help="Folder to save the fitted model.")
+        Path | None,
+        typer.Option(
+            "--save-model", help="Folder to save the fitted model (with preprocessing.json)."
+        ),
     ] = None,
+    id_column: IdColumn = None,
+    exclude: Exclude = None,
+    categorical: Categorical = None,
+    sep: Sep = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
-    """Fit a dose-response curve with an epistemic band and continuous-MSM bounds."""
+    """Fit a dose-response curve with an epistemic band and continuous-MSM bounds.
+
+    The band is epistemic (model uncertainty), not a confidence band under
+    hidden confounding; the Λ bounds are for that.
+    """
+    check_choice(method, "--method", _METHODS)
+    check_choice(uncertainty, "--uncertainty", ("ensemble", "dropout", "due"))
+    if grid_size < 2:
+        raise ValueError(f"--grid-size must be at least 2, got {grid_size}.")
+    if n_members < 1:
+        raise ValueError(f"--n-members must be >= 1, got {n_members}.")
+    if max_epochs is not None and max_epochs < 1:
+        raise ValueError(f"--max-epochs must be >= 1, got {max_epochs}.")
+    if not 0 < alpha < 1:
+        raise ValueError(f"--alpha must lie in (0, 1), got {alpha}.")
+    lams = parse_lambdas(lam)
+    report = Reporter(quiet, verbose)
+    prepared = load_table(
+        data,
+        treatment=treatment,
+        outcome=outcome,
+        covariates=covariates,
+        id_column=id_column,
+        exclude=exclude,
+        categorical=categorical,
+        sep=sep,
+        binary=False,
+    )
     import numpy as np
+
+    levels = np.unique(prepared.t)
+    if levels.size <= 2:
+        raise ValueError(
+            f"the treatment column {treatment!r} of {data} takes only {levels.size} value(s) "
+            f"{[fmt(v) for v in levels]} ({'constant' if levels.size == 1 else 'binary'}); "
+            "dose-response needs a continuous treatment "
+            "(for a binary one use `knowable effects fit` or `knowable bounds`)."
+        )
+    report.covariates(list(prepared.X.columns), prepared.preprocessing.covariates)
     import pandas as pd
 
     from knowable.bounds import ContinuousMSMBounds
     from knowable.effects import DoseResponse, TreatmentDensity
 
-    if method not in _METHODS:
-        raise ValueError(f"--method must be one of {', '.join(_METHODS)}; got {method!r}.")
-    if uncertainty not in ("ensemble", "dropout", "due"):
-        raise ValueError(f"--uncertainty must be ensemble, dropout or due; got {uncertainty!r}.")
-    if grid_size < 2:
-        raise ValueError(f"--grid-size must be at least 2, got {grid_size}.")
-    lams = parse_lambdas(lam)
-    frame = read_table(data)
-    require_columns(frame, [treatment, outcome], data)
-    cols = covariate_columns(frame, covariates, [treatment, outcome], data)
-    X, t, y = frame[cols], frame[treatment], frame[outcome]
+    X, t, y = prepared.X, prepared.t, prepared.y
     params: dict[str, Any] = {"n_members": n_members, "random_state": seed}
     if max_epochs is not None:
         params["max_epochs"] = max_epochs
-    model = DoseResponse(uncertainty, **params).fit(X, t, y)
+    report.stage(f"fitting DoseResponse ({uncertainty}) on {len(X)} units")
+    model = DoseResponse(uncertainty, verbose=report.progress_bar, **params).fit(X, t, y)
+    report.stage("fitted; computing the curve and bounds")
     lo_t, hi_t = model.t_range_
     grid = np.linspace(
         lo_t if t_min is None else t_min, hi_t if t_max is None else t_max, grid_size
@@ -188,44 +257,43 @@ def dose_response_command(
     if overlap:
         # the treatment density needs a mixture head, which DUE's GP does not give
         density_uncertainty = "ensemble" if uncertainty == "due" else uncertainty
+        report.stage("fitting the treatment density p(t | x) for the support")
         density = TreatmentDensity(density_uncertainty, **params).fit(X, t)
         table["support"] = density.support_fraction(grid, X)
     for name, b in all_bounds.items():
         band_lo, band_hi = b.band(alpha)
         for i, lv in enumerate(b.lam):
-            table[f"{name}_lower_lam{lv:g}"] = b.lower[i]
-            table[f"{name}_upper_lam{lv:g}"] = b.upper[i]
-            table[f"{name}_band_lower_lam{lv:g}"] = band_lo[i]
-            table[f"{name}_band_upper_lam{lv:g}"] = band_hi[i]
+            table[f"{name}_lower_lam{lam_label(lv)}"] = b.lower[i]
+            table[f"{name}_upper_lam{lam_label(lv)}"] = b.upper[i]
+            table[f"{name}_band_lower_lam{lam_label(lv)}"] = band_lo[i]
+            table[f"{name}_band_upper_lam{lam_label(lv)}"] = band_hi[i]
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
-    console = make_console()
     if save_model is not None:
         model.save(save_model)
-        console.print(f"model: {save_model}", soft_wrap=True, markup=False)
+        prepared.preprocessing.save(save_model)
+        report.info(f"model: {save_model}")
     first = all_bounds[methods[0]]
     widths = ", ".join(
-        f"Λ={lv:g}: {np.mean(first.upper[i] - first.lower[i]):.4g}"
+        f"Λ={lam_label(lv)}: {fmt(np.mean(first.upper[i] - first.lower[i]))}"
         for i, lv in enumerate(first.lam)
     )
-    console.print(
-        f"curve on {grid_size} values of {treatment} in [{grid[0]:.4g}, {grid[-1]:.4g}]; "
-        f"mean bound width ({first.label}) {widths}",
-        soft_wrap=True,
-        markup=False,
+    report.info(
+        f"curve on {grid_size} values of {treatment} in [{fmt(grid[0])}, {fmt(grid[-1])}] "
+        f"with an epistemic {round(100 * (1 - alpha))}% band (model uncertainty; not a "
+        f"confidence band under hidden confounding); mean bound width ({first.label}) {widths}"
     )
     if overlap:
         weak = int((table["support"] < 0.5).sum())
-        console.print(
-            f"{weak} of {grid_size} grid values have treatment support for under half the units",
-            soft_wrap=True,
-            markup=False,
+        report.info(
+            f"{weak} of {grid_size} grid values have treatment support for under half the units"
         )
-    console.print(f"curve: {out}", soft_wrap=True, markup=False)
+    report.info(f"curve: {out}")
     if figure is not None:
         fig = plot_dose_response(
             curve,
             first,
+            extra_bounds=all_bounds[methods[1]] if len(methods) > 1 else None,
             support=table["support"].to_numpy() if overlap else None,
             band_alpha=alpha,
             xlabel=treatment,
@@ -233,4 +301,4 @@ def dose_response_command(
         )
         figure.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(figure, dpi=120)
-        console.print(f"figure: {figure}", soft_wrap=True, markup=False)
+        report.info(f"figure: {figure}")

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ._output import make_console
-from ._tables import covariate_columns, read_table, require_columns
+from ._options import (
+    Categorical,
+    Data,
+    Estimand,
+    Exclude,
+    IdColumn,
+    Quiet,
+    Reporter,
+    Sep,
+    TreatedValue,
+    Truth,
+    Verbose,
+    Where,
+    check_choice,
+)
+from ._output import fmt, make_console, to_jsonable
+from ._prepare import ESTIMANDS, estimand_mask, load_table, overlap_summary
+from ._tables import read_table, require_columns
 
 __all__ = ["effects_app"]
 
@@ -19,10 +36,18 @@ effects_app = typer.Typer(
 )
 
 
+INTERVAL_NOTE = (
+    "epistemic {level}% interval (model uncertainty; not a confidence interval under hidden "
+    "confounding: see `knowable bounds`)"
+)
+_UNCERTAINTY = ("ensemble", "dropout", "due")
+_MODELS = ("tarnet", "dragonnet")
+
+
 @effects_app.command("fit")
 def fit_command(
-    data: Annotated[Path, typer.Option("--data", help="CSV or Parquet table, one row per unit.")],
-    treatment: Annotated[str, typer.Option("--treatment", help="Binary (0/1) treatment column.")],
+    data: Data,
+    treatment: Annotated[str, typer.Option("--treatment", help="Binary treatment column.")],
     outcome: Annotated[str, typer.Option("--outcome", help="Outcome column.")],
     out: Annotated[Path, typer.Option("--out", help="Output CSV of per-unit effects.")] = Path(
         "effects.csv"
@@ -37,78 +62,148 @@ def fit_command(
             "--covariates", help="Comma-separated covariate columns (default: all other columns)."
         ),
     ] = None,
-    truth: Annotated[
-        str | None,
-        typer.Option("--truth", help="Column with the true CATE (simulations): copied to --out."),
-    ] = None,
+    id_column: IdColumn = None,
+    exclude: Exclude = None,
+    truth: Truth = None,
+    categorical: Categorical = None,
+    treated_value: TreatedValue = None,
+    estimand: Estimand = "ate",
+    where: Where = None,
+    sep: Sep = None,
     defer_rate: Annotated[
         float,
         typer.Option("--defer-rate", help="Share of the most uncertain units flagged to defer."),
     ] = 0.1,
     alpha: Annotated[float, typer.Option("--alpha", help="Interval miscoverage.")] = 0.05,
     save_model: Annotated[
-        Path | None, typer.Option("--save-model", help="Folder to save the fitted model.")
+        Path | None,
+        typer.Option(
+            "--save-model", help="Folder to save the fitted model (with preprocessing.json)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    n_members: Annotated[
+        int | None,
+        typer.Option("--n-members", help="Ensemble members (ensemble only; default 5)."),
+    ] = None,
     max_epochs: Annotated[
         int | None, typer.Option("--max-epochs", help="Training epochs cap.")
     ] = None,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
-    """Fit TARNet/DragonNet and write effect, interval and defer flag per unit."""
+    """Fit TARNet/DragonNet and write effect, epistemic interval and defer flag per unit.
+
+    The intervals are epistemic (model uncertainty): they are not confidence
+    intervals under hidden confounding; `knowable bounds` gives those bounds.
+    """
+    # every option is checked before the slow imports (torch) below
+    check_choice(uncertainty, "--uncertainty", _UNCERTAINTY)
+    check_choice(model, "--model", _MODELS)
+    check_choice(estimand, "--estimand", ESTIMANDS)
+    if not 0 <= defer_rate <= 1:
+        raise ValueError(f"--defer-rate must lie in [0, 1], got {defer_rate}.")
+    if not 0 < alpha < 1:
+        raise ValueError(f"--alpha must lie in (0, 1), got {alpha}.")
+    if max_epochs is not None and max_epochs < 1:
+        raise ValueError(f"--max-epochs must be >= 1, got {max_epochs}.")
+    if n_members is not None and n_members < 1:
+        raise ValueError(f"--n-members must be >= 1, got {n_members}.")
+    report = Reporter(quiet, verbose)
+    prepared = load_table(
+        data,
+        treatment=treatment,
+        outcome=outcome,
+        covariates=covariates,
+        id_column=id_column,
+        exclude=exclude,
+        truth=truth,
+        categorical=categorical,
+        treated_value=treated_value,
+        sep=sep,
+    )
+    mask = estimand_mask(prepared, estimand, where, data)
+    report.covariates(list(prepared.X.columns), prepared.preprocessing.covariates)
+
     import numpy as np
+    import pandas as pd
 
     from knowable.decide import defer_mask, sign_scores, variance_scores
     from knowable.effects import DragonNet, TARNet
 
-    if not 0 <= defer_rate <= 1:
-        raise ValueError(f"--defer-rate must lie in [0, 1], got {defer_rate}.")
-    if not 0 < alpha < 1:  # checked before the fit, which can take long
-        raise ValueError(f"--alpha must lie in (0, 1), got {alpha}.")
     classes = {"tarnet": TARNet, "dragonnet": DragonNet}
-    if model not in classes:
-        raise ValueError(f"--model must be 'tarnet' or 'dragonnet', got {model!r}.")
-    frame = read_table(data)
-    special = [treatment, outcome] + ([truth] if truth else [])
-    require_columns(frame, special, data)
-    cols = covariate_columns(frame, covariates, special, data)
-    params: dict[str, Any] = {"random_state": seed}
+    params: dict[str, Any] = {"random_state": seed, "verbose": report.progress_bar}
     if max_epochs is not None:
         params["max_epochs"] = max_epochs
+    if n_members is not None:
+        params["n_members"] = n_members
     est = classes[model](uncertainty, **params)
-    X = frame[cols]
-    est.fit(X, frame[treatment], frame[outcome])
+    X = prepared.X
+    report.stage(
+        f"fitting {type(est).__name__} ({uncertainty}) on {len(X)} units "
+        f"({int(prepared.t.sum())} treated)"
+    )
+    est.fit(X, prepared.t, prepared.y)
+    report.stage("fitted; predicting")
     tau, var = est.effect(X), est.effect_var(X)
     lower, upper = est.effect_interval(X, alpha=alpha)
     score = variance_scores(effect_var=var)
+    propensity = est.propensity(X)
+    report.info(overlap_summary(propensity, prepared.t, estimand))
     result = {
         "effect": tau,
         "lower": lower,
         "upper": upper,
         "effect_std": np.sqrt(var),
         "sign_flip_prob": sign_scores(effect_mean=tau, effect_var=var),
-        "propensity": est.propensity(X),
+        "propensity": propensity,
         # ranked, so ties at the top (e.g. DUE units at the prior variance) still fill the rate
         "defer": defer_mask(score, defer_rate),
     }
-    import pandas as pd
-
-    table = pd.DataFrame(result, index=frame.index)
-    if truth:
-        table["true_effect"] = frame[truth].to_numpy()
+    table = pd.concat([prepared.id_frame(), pd.DataFrame(result)], axis=1)
+    table.insert(1, "treatment", prepared.t.astype(int))
+    if estimand != "ate" or where:
+        table["in_estimand"] = mask
+    if prepared.truth is not None:
+        table["true_effect"] = prepared.truth
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
-    console = make_console()
+    population = X.iloc[np.flatnonzero(mask)]
+    value = est.ate(population)
+    lo, hi = est.ate_interval(population, alpha=alpha)
+    level = f"{100 * (1 - alpha):g}"
+    note = INTERVAL_NOTE.format(level=level)
+    summary = {
+        "estimand": estimand,
+        "where": where,
+        "n_units": int(mask.sum()),
+        "value": value,
+        "interval": [lo, hi],
+        "alpha": alpha,
+        "interval_kind": note,
+        "columns": {
+            "lower/upper": f"per-unit CATE, {note}",
+            "effect_std": "posterior standard deviation of the CATE (epistemic)",
+            "sign_flip_prob": "posterior probability that the CATE has the other sign",
+            "defer": f"the {defer_rate:g} share of units with the largest CATE variance",
+        },
+    }
+    if prepared.truth is not None:
+        summary["true_value"] = float(prepared.truth[mask].mean())
+    notes = out.with_suffix(".json")
+    notes.write_text(json.dumps(summary, indent=2, default=to_jsonable))
     if save_model is not None:
         est.save(save_model)
-        console.print(f"model: {save_model}", soft_wrap=True, markup=False)
-    lo, hi = est.ate_interval()
-    console.print(
-        f"ATE {est.ate():.4g} ({100 * (1 - alpha):.0f}% interval {lo:.4g} to {hi:.4g}); "
-        f"{int(result['defer'].sum())} of {len(table)} units flagged to defer",
-        soft_wrap=True,
-        markup=False,
+        prepared.preprocessing.save(save_model)
+        report.info(f"model: {save_model}")
+    who = {"ate": "all", "att": "treated", "atc": "control"}[estimand]
+    scope = f" where {where}" if where else ""
+    report.info(
+        f"{estimand.upper()} {fmt(value)} over {int(mask.sum())} {who} units{scope}; "
+        f"{note}: {fmt(lo)} to {fmt(hi)}"
     )
-    console.print(f"effects: {out}", soft_wrap=True, markup=False)
+    report.info(f"{int(result['defer'].sum())} of {len(table)} units flagged to defer")
+    report.info(f"effects: {out} (notes: {notes})")
 
 
 @effects_app.command("report")
@@ -116,21 +211,25 @@ def report_command(
     effects: Annotated[
         Path, typer.Option("--effects", help="CSV written by 'knowable effects fit'.")
     ] = Path("effects.csv"),
-    out: Annotated[Path, typer.Option("--out", help="Figure file (png, pdf, svg).")] = Path(
-        "deferral.png"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Figure file (png, pdf, svg); .json and .md tables are written beside it."
+        ),
+    ] = Path("deferral.png"),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random policy.")] = 0,
 ) -> None:
-    """Figure of error versus deferral rate (true error when the table has 'true_effect')."""
+    """Error versus deferral rate: a figure plus the same curves as JSON and Markdown.
+
+    With a 'true_effect' column the errors are the true ones; without it they are
+    the model's own expected errors, and every label says so.
+    """
     import numpy as np
-    import pandas as pd
     from matplotlib.figure import Figure
 
     from knowable.decide import DEFAULT_RATES, deferral_curve, overlap_scores
 
-    if not effects.is_file():
-        raise FileNotFoundError(f"effects file {effects} does not exist.")
-    table = pd.read_csv(effects)
+    table = read_table(effects, "effects")
     require_columns(table, ["effect", "effect_std", "sign_flip_prob", "propensity"], effects)
     tau = table["effect"].to_numpy(float)
     var = table["effect_std"].to_numpy(float) ** 2
@@ -144,6 +243,7 @@ def report_command(
     ax_pehe, ax_err = fig.subplots(1, 2)
     has_truth = "true_effect" in table.columns
     console = make_console()
+    curves: dict[str, dict[str, list[float]]] = {}
     for name, score in [*policies.items(), ("random", None)]:
         if has_truth:
             curve = deferral_curve(
@@ -168,10 +268,15 @@ def report_command(
                 keep[order[: round(r * len(tau))]] = False
                 pehe.append(np.sqrt(var[keep].mean()))
                 err.append(flip[keep].sum() / len(tau))
+        curves[name] = {
+            "sqrt_pehe": [float(v) for v in pehe],
+            "error_rate": [float(v) for v in err],
+        }
         ax_pehe.plot(rates, pehe, marker="o", ms=3, label=name)
         ax_err.plot(rates, err, marker="o", ms=3, label=name)
+        label = "√PEHE" if has_truth else "model's expected √PEHE (no true_effect column)"
         console.print(
-            f"{name:>16}: √PEHE {pehe[0]:.4g} → {pehe[2]:.4g} at 10% deferral",
+            f"{name:>16}: {label} {fmt(pehe[0])} → {fmt(pehe[2])} at 10% deferral",
             soft_wrap=True,
             markup=False,
         )
@@ -182,4 +287,21 @@ def report_command(
     fig.suptitle("Error versus deferral" + ("" if has_truth else " (model's own estimate)"))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
-    console.print(f"figure: {out}", soft_wrap=True, markup=False)
+    kind_text = "true" if has_truth else "model's expected (no true_effect column)"
+    doc = {"rates": rates.tolist(), "errors": kind_text, "policies": curves}
+    out.with_suffix(".json").write_text(json.dumps(doc, indent=2))
+    lines = [
+        f"# Error versus deferral ({kind_text})",
+        "",
+        "| policy | rate | √PEHE on kept units | wrong-sign kept / all units |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, values in curves.items():
+        for r, p, e in zip(rates, values["sqrt_pehe"], values["error_rate"], strict=True):
+            lines.append(f"| {name} | {r:g} | {fmt(p)} | {fmt(e)} |")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    console.print(
+        f"figure: {out}; tables: {out.with_suffix('.json')}, {out.with_suffix('.md')}",
+        soft_wrap=True,
+        markup=False,
+    )

@@ -20,6 +20,7 @@ from .._validation import (
     check_array,
     check_binary_treatment,
     check_consistent_length,
+    check_in_options,
     check_is_fitted,
     check_positive_int,
     check_real,
@@ -57,6 +58,10 @@ def restore_training_X(
     if x_fit.dtype != torch.float32:
         raise ValueError(f"tensor 'fit.X' has dtype {x_fit.dtype}, but the model needs float32.")
     return x_fit.numpy().astype(np.float32)
+
+
+ESTIMANDS = ("ate", "att", "atc")
+_ARM_WORD = {"att": "treated", "atc": "control"}
 
 
 class CATEEstimator(UncertainModel):
@@ -272,6 +277,7 @@ class CATEEstimator(UncertainModel):
         y_mean, y_scale = mean_and_scale(y_arr, "y")
         self.y_mean_, self.y_scale_ = float(y_mean), float(y_scale)
         self.X_fit_ = x
+        self.t_fit_ = t_arr.astype(np.int8)
         self._fit_networks(
             self._standardise_X(x),
             self._targets(t_arr, y_arr),
@@ -474,28 +480,99 @@ class CATEEstimator(UncertainModel):
         half = stats.norm.isf(alpha / 2) * np.sqrt(var)
         return mean - half, mean + half
 
-    def _ate_X(self, X: Any) -> Any:
+    def _ate_X(self, X: Any, t: Any = None, estimand: str = "ate") -> Any:
+        """The units an average effect is over: ``X`` (default the training units), or
+        its treated (``"att"``) or control (``"atc"``) rows."""
+        estimand = check_in_options(estimand, "estimand", ESTIMANDS)
         check_is_fitted(self)
-        if X is None and self.X_fit_ is None:
-            raise ValueError(NO_TRAINING_DATA)
-        return self.X_fit_ if X is None else X
+        if X is None:
+            if self.X_fit_ is None:
+                raise ValueError(NO_TRAINING_DATA)
+            X = self.X_fit_
+            if t is None and estimand != "ate":
+                t = getattr(self, "t_fit_", None)
+                if t is None:
+                    raise ValueError(
+                        f"estimand={estimand!r}: this model was saved without its training "
+                        "treatments; pass X and t."
+                    )
+        if estimand == "ate":
+            return X
+        if t is None:
+            raise ValueError(
+                f"estimand={estimand!r} averages over the {_ARM_WORD[estimand]} units of X; "
+                "pass their treatment t, shape (n,)."
+            )
+        t_arr = check_binary_treatment(t, "t")
+        n = len(X)
+        if t_arr.shape[0] != n:
+            raise ValueError(f"t has {t_arr.shape[0]} entries but X has {n} rows.")
+        rows = np.flatnonzero(t_arr == (1 if estimand == "att" else 0))
+        if rows.size == 0:
+            raise ValueError(f"estimand={estimand!r}: t has no {_ARM_WORD[estimand]} units.")
+        return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
 
-    def ate(self, X: Any = None) -> float:
-        """Average treatment effect: the mean CATE over ``X`` (default: the training units).
+    def ate(self, X: Any = None, *, t: Any = None, estimand: str = "ate") -> float:
+        """Average effect: the mean CATE over ``X`` (default: the training units).
 
         Parameters
         ----------
         X : array-like of shape (n, d), optional
             Units to average over.
+        t : array-like of shape (n,), optional
+            Their binary treatment; needed for ``estimand="att"``/``"atc"`` when
+            ``X`` is given (the training treatments are used when ``X`` is None).
+        estimand : {"ate", "att", "atc"}
+            ``"ate"``: all units of ``X``; ``"att"``: the treated ones (t = 1);
+            ``"atc"``: the controls (t = 0). The ATT is estimated as the mean CATE
+            over the treated units' covariates (exact without hidden confounding;
+            see :meth:`knowable.bounds.MSMBounds.ate_bounds` for bounds with it).
 
         Returns
         -------
         float
         """
-        return float(self.effect(self._ate_X(X)).mean())
+        return float(self.effect(self._ate_X(X, t, estimand)).mean())
 
-    def ate_interval(self, X: Any = None, alpha: float = 0.05) -> tuple[float, float]:
-        """Epistemic ``1 - alpha`` interval of the ATE over ``X`` (default: the training units).
+    def att(self, X: Any = None, t: Any = None) -> float:
+        """Average effect on the treated: ``ate(X, t=t, estimand="att")``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d), optional
+            Units (default: the training units, with their treatments).
+        t : array-like of shape (n,), optional
+            Their treatment (required when ``X`` is given).
+
+        Returns
+        -------
+        float
+        """
+        return self.ate(X, t=t, estimand="att")
+
+    def atc(self, X: Any = None, t: Any = None) -> float:
+        """Average effect on the controls: ``ate(X, t=t, estimand="atc")``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d), optional
+            Units (default: the training units, with their treatments).
+        t : array-like of shape (n,), optional
+            Their treatment (required when ``X`` is given).
+
+        Returns
+        -------
+        float
+        """
+        return self.ate(X, t=t, estimand="atc")
+
+    def ate_interval(
+        self, X: Any = None, alpha: float = 0.05, *, t: Any = None, estimand: str = "ate"
+    ) -> tuple[float, float]:
+        """Epistemic ``1 - alpha`` interval of the average effect over ``X`` (default: training units).
+
+        Model uncertainty only: not a confidence interval under hidden
+        confounding (for that, see :mod:`knowable.bounds`).
 
         A normal interval. For ensembles and MC dropout each draw (one member
         or dropout mask for every unit) gives one ATE and the standard
@@ -511,6 +588,10 @@ class CATEEstimator(UncertainModel):
             Units to average over.
         alpha : float
             Miscoverage level in (0, 1).
+        t : array-like of shape (n,), optional
+            Treatment of the units (for ``estimand="att"``/``"atc"`` with ``X``).
+        estimand : {"ate", "att", "atc"}
+            All units, the treated or the controls; see :meth:`ate`.
 
         Returns
         -------
@@ -519,7 +600,7 @@ class CATEEstimator(UncertainModel):
         alpha = check_real(
             alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
         )
-        X = self._ate_X(X)
+        X = self._ate_X(X, t, estimand)
         if self.resolved_params_["method"] == "due":
             centre, var = self._exact_ate_moments(X)
             sd = var**0.5
@@ -567,6 +648,8 @@ class CATEEstimator(UncertainModel):
         meta, tensors = super()._fitted_state()
         if self.X_fit_ is not None:
             tensors["fit.X"] = torch.as_tensor(self.X_fit_)
+            if getattr(self, "t_fit_", None) is not None:
+                tensors["fit.t"] = torch.as_tensor(self.t_fit_)
         else:
             meta["training_data"] = False
         return meta, tensors
@@ -574,5 +657,7 @@ class CATEEstimator(UncertainModel):
     def _restore_fitted(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         tensors = dict(tensors)
         x_fit = tensors.pop("fit.X", None)
+        t_fit = tensors.pop("fit.t", None)  # absent from models saved by earlier versions
+        self.t_fit_ = None if t_fit is None else t_fit.numpy().astype(np.int8)
         super()._restore_fitted(meta, tensors)
         self.X_fit_ = restore_training_X(x_fit, meta, self.input_shape_)
