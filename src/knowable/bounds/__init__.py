@@ -9,6 +9,8 @@
 * :class:`BLearner` — sharp CATE bounds from cross-fitted pseudo-outcomes with
   any scikit-learn nuisance and final-stage models; :class:`CrossValidatedBoosting`
   is its default final stage.
+* :class:`DeltaMSMBounds` — dose-response bounds under the δMSM
+  (Marmarelis et al. 2023), anchored or Balanced, with the Taylor-window factors.
 * :class:`Bounds`, :class:`Robustness` — results; :func:`robustness_value`
   and :func:`robustness_from_grid` — the smallest Λ that makes an interval
   contain zero.
@@ -22,21 +24,41 @@ from ._continuous import (
     capo_bound_from_samples,
     cmsm_alpha_prime,
 )
+from ._delta_msm import (
+    BetaPropensity,
+    DeltaMSMBounds,
+    GammaBenchmark,
+    delta_msm_factors,
+    delta_msm_factors_beta,
+    delta_msm_factors_gaussian,
+    gamma_from_covariates,
+    gaussian_abs_power_moment,
+    pooled_box_bound,
+)
 from ._msm_bounds import MSMBounds
 from ._result import Bounds, Robustness
 from ._robustness import robustness_from_grid, robustness_value
 
 __all__ = [
     "BLearner",
+    "BetaPropensity",
     "Bounds",
     "ContinuousMSMBounds",
     "CrossValidatedBoosting",
+    "DeltaMSMBounds",
     "DoseResponseBounds",
+    "GammaBenchmark",
     "MSMBounds",
     "Robustness",
     "capo_bound_from_samples",
     "cmsm_alpha_prime",
+    "delta_msm_factors",
+    "delta_msm_factors_beta",
+    "delta_msm_factors_gaussian",
+    "gamma_from_covariates",
+    "gaussian_abs_power_moment",
     "msm",
+    "pooled_box_bound",
     "robustness_from_grid",
     "robustness_value",
 ]
