@@ -11,6 +11,8 @@
   is its default final stage.
 * :class:`DeltaMSMBounds` — dose-response bounds under the δMSM
   (Marmarelis et al. 2023), anchored or Balanced, with the Taylor-window factors.
+* :class:`KernelAPOBounds` — sharp CMSM dose-response bounds, kernel-weighted
+  plug-in or doubly robust (Baitairian et al. 2024), with bootstrap intervals.
 * :class:`Bounds`, :class:`Robustness` — results; :func:`robustness_value`
   and :func:`robustness_from_grid` — the smallest Λ that makes an interval
   contain zero.
@@ -35,11 +37,19 @@ from ._delta_msm import (
     gaussian_abs_power_moment,
     pooled_box_bound,
 )
+from ._kernel_apo import (
+    APOBounds,
+    KernelAPOBounds,
+    epanechnikov,
+    kernel_apo_bound,
+    sharp_pseudo_outcomes,
+)
 from ._msm_bounds import MSMBounds
 from ._result import Bounds, Robustness
 from ._robustness import robustness_from_grid, robustness_value
 
 __all__ = [
+    "APOBounds",
     "BLearner",
     "BetaPropensity",
     "Bounds",
@@ -48,6 +58,7 @@ __all__ = [
     "DeltaMSMBounds",
     "DoseResponseBounds",
     "GammaBenchmark",
+    "KernelAPOBounds",
     "MSMBounds",
     "Robustness",
     "capo_bound_from_samples",
@@ -55,10 +66,13 @@ __all__ = [
     "delta_msm_factors",
     "delta_msm_factors_beta",
     "delta_msm_factors_gaussian",
+    "epanechnikov",
     "gamma_from_covariates",
     "gaussian_abs_power_moment",
+    "kernel_apo_bound",
     "msm",
     "pooled_box_bound",
     "robustness_from_grid",
     "robustness_value",
+    "sharp_pseudo_outcomes",
 ]
