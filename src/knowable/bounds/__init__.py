@@ -13,6 +13,8 @@
   (Marmarelis et al. 2023), anchored or Balanced, with the Taylor-window factors.
 * :class:`KernelAPOBounds` — sharp CMSM dose-response bounds, kernel-weighted
   plug-in or doubly robust (Baitairian et al. 2024), with bootstrap intervals.
+* :class:`SensitivityReport` — ATE-level summaries (long-story-short RV and
+  benchmarked bias bounds, sensemakr's OLS statistics, E-value) beside the ATE Λ-robustness.
 * :class:`Bounds`, :class:`Robustness` — results; :func:`robustness_value`
   and :func:`robustness_from_grid` — the smallest Λ that makes an interval
   contain zero.
@@ -45,6 +47,19 @@ from ._kernel_apo import (
     sharp_pseudo_outcomes,
 )
 from ._msm_bounds import MSMBounds
+from ._ovb import (
+    LSSBenchmark,
+    LSSResult,
+    OLSSensitivity,
+    e_value,
+    lss_benchmark,
+    lss_bias_bound,
+    lss_robustness_value,
+    lss_sensitivity,
+    ols_sensitivity,
+    rv_from_ratio,
+)
+from ._report import SensitivityReport
 from ._result import Bounds, Robustness
 from ._robustness import robustness_from_grid, robustness_value
 
@@ -59,20 +74,31 @@ __all__ = [
     "DoseResponseBounds",
     "GammaBenchmark",
     "KernelAPOBounds",
+    "LSSBenchmark",
+    "LSSResult",
     "MSMBounds",
+    "OLSSensitivity",
     "Robustness",
+    "SensitivityReport",
     "capo_bound_from_samples",
     "cmsm_alpha_prime",
     "delta_msm_factors",
     "delta_msm_factors_beta",
     "delta_msm_factors_gaussian",
+    "e_value",
     "epanechnikov",
     "gamma_from_covariates",
     "gaussian_abs_power_moment",
     "kernel_apo_bound",
+    "lss_benchmark",
+    "lss_bias_bound",
+    "lss_robustness_value",
+    "lss_sensitivity",
     "msm",
+    "ols_sensitivity",
     "pooled_box_bound",
     "robustness_from_grid",
     "robustness_value",
+    "rv_from_ratio",
     "sharp_pseudo_outcomes",
 ]
