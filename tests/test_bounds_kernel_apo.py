@@ -96,11 +96,14 @@ def test_dr_equals_plugin_when_the_outcome_model_is_exact(oracle):
     np.testing.assert_allclose(plug, TRUTH, atol=TOL)
     np.testing.assert_allclose(dr, TRUTH, atol=TOL)
     np.testing.assert_allclose(dr, plug, atol=TOL)
+    centred = np.array(_dr(oracle, mu_obs=oracle["mu"]))  # Z = μ + (Y − μ)Λ^{±sign}
+    np.testing.assert_allclose(centred, TRUTH, atol=TOL)
 
 
 def test_dr_stays_valid_with_the_gps_misspecified(oracle):
     bad = stats.norm.pdf(oracle["t"], 0.0, 1.5)  # ignores x
     np.testing.assert_allclose(_dr(oracle, gps=bad), TRUTH, atol=TOL)
+    np.testing.assert_allclose(_dr(oracle, gps=bad, mu_obs=oracle["mu"]), TRUTH, atol=TOL)
 
 
 def test_dr_stays_valid_with_the_outcome_regression_misspecified(oracle):

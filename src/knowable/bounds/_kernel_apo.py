@@ -18,6 +18,9 @@ code is not here):
 
   U = {Y_i > Q̂_τ(X_i, T_i)} (L = {Y_i ≤ Q̂_{1−τ}} for θ̂⁻).
 * ``method="dr"``: pseudo-outcomes Z⁺ = Y·Λ^{sign(Y − Q̂_τ)}, Z⁻ = Y·Λ^{−sign(Y − Q̂_{1−τ})}
+  (the code's form, ``centre=False``; by default they are centred at the
+  cross-fitted mean, Z = μ̂ + (Y − μ̂)·Λ^{±sign(...)}, which has the same mean
+  with exact quantiles and is shift-equivariant)
   (E[Z± | x, t] = CAPO± with exact quantiles), regressed on (X, T) ⇒ ξ̂±, and
 
       θ̂±(t₀) = mean_i ξ̂±(X_i, t₀) + Σ_i k_i (Z±_i − ξ̂±(X_i, T_i)) / Σ_i k_i,
@@ -82,7 +85,7 @@ def epanechnikov(u: Any) -> np.ndarray:
 
 
 def sharp_pseudo_outcomes(
-    y: Any, q_upper: Any, q_lower: Any, lam: float
+    y: Any, q_upper: Any, q_lower: Any, lam: float, centre: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pseudo-outcomes of the sharp CMSM bounds: Z⁻ = Y·Λ^{−sign(Y − Q_{1−τ})}, Z⁺ = Y·Λ^{sign(Y − Q_τ)}.
 
@@ -94,6 +97,11 @@ def sharp_pseudo_outcomes(
         Conditional τ- and (1 − τ)-quantiles of Y at (X_i, T_i), τ = Λ/(1 + Λ).
     lam : float
         Λ ≥ 1.
+    centre : array-like of shape (n,), optional
+        c = μ̂(X_i, T_i): Z = c + (Y − c)·Λ^{±sign(...)} instead of Y·Λ^{±sign(...)}.
+        Same conditional mean with exact quantiles (E[Λ^{sign}] = 1), but an
+        error in the quantiles then moves Z by (E[w] − 1)·(μ − c) rather than
+        (E[w] − 1)·μ: the code's uncentred form is not shift-equivariant.
 
     Returns
     -------
@@ -101,9 +109,10 @@ def sharp_pseudo_outcomes(
     """
     lam = float(check_lambda(lam, "lam"))
     y = check_array(y, "y", ndim=1)
+    c = 0.0 if centre is None else np.asarray(centre, np.float64)
     return (
-        y * lam ** (-np.sign(y - np.asarray(q_lower, np.float64))),
-        y * lam ** np.sign(y - np.asarray(q_upper, np.float64)),
+        c + (y - c) * lam ** (-np.sign(y - np.asarray(q_lower, np.float64))),
+        c + (y - c) * lam ** np.sign(y - np.asarray(q_upper, np.float64)),
     )
 
 
@@ -147,7 +156,9 @@ def kernel_apo_bound(
     bandwidth : float
         Kernel bandwidth h > 0.
     mu_obs, mu_t0 : array-like of shape (n,)
-        μ̂(X_i, T_i) and μ̂(X_i, t₀) (``method="plugin"``).
+        μ̂(X_i, T_i) and μ̂(X_i, t₀) (``method="plugin"``). With ``method="dr"``
+        a given ``mu_obs`` centres the pseudo-outcomes (see
+        :func:`sharp_pseudo_outcomes`); ``None`` gives the code's Y·Λ^{±sign}.
     q_upper, q_lower : array-like of shape (n,)
         Q̂_τ(X_i, T_i) and Q̂_{1−τ}(X_i, T_i).
     xi_obs, xi_t0 : array-like of shape (2, n)
@@ -182,7 +193,7 @@ def kernel_apo_bound(
             base + c * _ratio((k * r)[lo], k[lo]),
             base + c * _ratio((k * r)[up], k[up]),
         )
-    z_lo, z_hi = sharp_pseudo_outcomes(y, q_upper, q_lower, lam)
+    z_lo, z_hi = sharp_pseudo_outcomes(y, q_upper, q_lower, lam, centre=mu_obs)
     xo, xt = np.asarray(xi_obs, np.float64), np.asarray(xi_t0, np.float64)
     return (
         float(xt[0].mean()) + _ratio(k * (z_lo - xo[0]), k),
@@ -243,6 +254,9 @@ class KernelAPOBounds(BaseEstimator):
         ``alpha``); default μ̂ + σ̂ Φ⁻¹(level) with the out-of-fold residual sd.
     method : {"dr", "plugin"}
         Doubly robust pseudo-outcome estimator (default) or the plug-in.
+    centre : bool
+        Centre the DR pseudo-outcomes at the cross-fitted μ̂ (default; shift-
+        equivariant) or use the authors' code's Y·Λ^{±sign} (``False``).
     bandwidth : float, optional
         Kernel bandwidth; default 2.34·sd(T)·n^{−1/5}.
     n_folds : int
@@ -275,6 +289,7 @@ class KernelAPOBounds(BaseEstimator):
         quantile_model: Any = None,
         *,
         method: str = "dr",
+        centre: bool = True,
         bandwidth: float | None = None,
         n_folds: int = 2,
         gps_floor: float = 0.1,
@@ -287,6 +302,7 @@ class KernelAPOBounds(BaseEstimator):
         self.pseudo_model = pseudo_model
         self.quantile_model = quantile_model
         self.method = method
+        self.centre = centre
         self.bandwidth = bandwidth
         self.n_folds = n_folds
         self.gps_floor = gps_floor
@@ -434,13 +450,17 @@ class KernelAPOBounds(BaseEstimator):
                     xi_obs = np.stack([xi_one[0], xi_one[0]])
                     xi_at = np.stack([xi_one[1], xi_one[1]])
                 else:
-                    z_lo, z_hi = sharp_pseudo_outcomes(self.y_, q_up, q_lo, float(lam_v))
+                    z_lo, z_hi = sharp_pseudo_outcomes(
+                        self.y_, q_up, q_lo, float(lam_v), self.mu_obs_ if self.centre else None
+                    )
                     (o0, a0), (o1, a1) = self._xi(z_lo, grid, 0), self._xi(z_hi, grid, 1)
                     xi_obs, xi_at = np.stack([o0, o1]), np.stack([a0, a1])
             for gi, t0 in enumerate(grid):
                 nuis: dict[str, Any] = {"q_upper": q_up, "q_lower": q_lo}
                 if method == "dr":
                     nuis.update(xi_obs=xi_obs, xi_t0=xi_at[:, gi])
+                    if self.centre:
+                        nuis.update(mu_obs=self.mu_obs_)
                 else:
                     nuis.update(mu_obs=self.mu_obs_, mu_t0=mu_t0[gi])
 
