@@ -116,6 +116,12 @@ def test_report_tables_and_consistency(report):
     rv, _ = lss_robustness_value(report.lss_)
     assert s["RV (cf_y = cf_d, ρ = 1)"] == pytest.approx(rv)
     assert 1.0 < report.lam_robustness_ <= 6.0
+    # the MSM's cf_d cap: 0 at Λ = 1, increasing, (Λ − 1)²/(4Λ) at m = ½
+    caps = [report.cf_d_implied(v) for v in (1.0, 1.5, 2.0, 3.0)]
+    assert caps[0] == pytest.approx(0.0, abs=1e-12) and np.all(np.diff(caps) > 0)
+    half = SensitivityReport()
+    half.propensity_ = np.full(10, 0.5)
+    assert half.cf_d_implied(2.0) == pytest.approx(1 / 8)
     assert report.e_value_ >= report.e_value_ci_ >= 1.0
     assert list(report.benchmark_table_["benchmark"]) == ["x0", "x2"]
     # x0 is a strong observed confounder, x2 is noise

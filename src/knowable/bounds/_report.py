@@ -114,6 +114,8 @@ class SensitivityReport(BaseEstimator):
     ols_ : OLSSensitivity
     e_value_, e_value_ci_ : float
     lam_robustness_ : float
+    cf_d_at_lam_ : float
+        :meth:`cf_d_implied` at the Λ-robustness value.
     summary_ : pandas.DataFrame
         One row per statistic (``framework``, ``quantity``, ``value``).
     benchmark_table_ : pandas.DataFrame
@@ -289,6 +291,7 @@ class SensitivityReport(BaseEstimator):
             for tr, te in StratifiedKFold(k, shuffle=True, random_state=self._seed(0)).split(x, d)
         ]
         g0, g1, m = self._crossfit(x, d, y_arr)
+        self.propensity_ = np.clip(m, self.clip, 1 - self.clip)
         long_cf = lss_sensitivity(y_arr, d, g0, g1, m, clip=self.clip)
         if nuisance == "estimator":
             if self.estimator is None:
@@ -317,6 +320,7 @@ class SensitivityReport(BaseEstimator):
         )
         self._e_values(y_arr)
         self.lam_robustness_ = self._lam_robustness(x, d, y_arr)
+        self.cf_d_at_lam_ = self.cf_d_implied(self.lam_robustness_)
         self.estimator_ate_ = (
             float(self.estimator.ate(x))
             if self.estimator is not None and hasattr(self.estimator, "ate")
@@ -365,6 +369,7 @@ class SensitivityReport(BaseEstimator):
             ("E-value", "E-value (estimate)", self.e_value_),
             ("E-value", "E-value (CI limit)", self.e_value_ci_),
             ("knowable MSM", "ATE Λ-robustness (sharp bound contains 0)", self.lam_robustness_),
+            ("knowable MSM", "largest cf_d the MSM allows at that Λ", self.cf_d_at_lam_),
         ]
         if np.isfinite(self.estimator_ate_):
             rows.append(("knowable estimator", "ATE", self.estimator_ate_))
@@ -401,6 +406,34 @@ class SensitivityReport(BaseEstimator):
                 )
             brows.append(row)
         self.benchmark_table_ = pd.DataFrame(brows)
+
+    def cf_d_implied(self, lam: float) -> float:
+        """Largest cf_d a binary-treatment MSM with parameter Λ allows (derived bound).
+
+        Under the MSM the odds of treatment given (x, u) lie within a factor Λ
+        of the nominal odds o(x) = m/(1 − m). The Riesz representer's second
+        moment is E[f(odds)] with f(o) = (1 + o)²/o = 1/(π(1 − π)), so
+        ν²_long ≤ mean_i max(f(o_i Λ), f(o_i / Λ)) and
+        cf_d = ν²_long / ν²_short − 1 ≤ that / mean_i f(o_i) − 1
+        (at m = ½: (Λ − 1)²/(4Λ)). The MSM leaves cf_y free (any outcome
+        dependence on u), so Λ maps to a cf_d cap, not to a point.
+
+        Parameters
+        ----------
+        lam : float
+            Λ ≥ 1 (``inf`` gives ``inf``).
+
+        Returns
+        -------
+        float
+        """
+        if not hasattr(self, "propensity_"):
+            raise ValueError("SensitivityReport is not fitted; call fit(X, t, y) first.")
+        if not np.isfinite(lam):
+            return float("inf")
+        o = self.propensity_ / (1 - self.propensity_)
+        f = lambda v: (1 + v) ** 2 / v  # noqa: E731
+        return float(np.maximum(f(o * lam), f(o / lam)).mean() / f(o).mean() - 1.0)
 
     # ------------------------------------------------------------ outputs
     def _check_fitted(self) -> None:
