@@ -561,6 +561,22 @@ def _markdown(res: dict[str, Any], cmd: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _markdown_b(res: dict[str, Any], cmd: str) -> str:
+    full = _markdown(
+        {
+            "A": {"summary": {}, "n_seeds": 0, "n_confounders": 0},
+            "B": res["B"],
+            "C": {"skipped": "not run"},
+        },
+        cmd,
+    )
+    start = full.index("## B.")
+    return (
+        f"# Sensitivity benchmark, part B\n\nCommand: `{cmd}`\n\n"
+        + full[start : full.index("## C.")]
+    )
+
+
 def _figure(res: dict[str, Any], path: Path) -> None:
     from matplotlib.figure import Figure
 
@@ -582,6 +598,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="A: 20 seeds (linear); B: 3 samples")
     parser.add_argument("--parts", default="ABC", help="which parts to run (default ABC)")
+    parser.add_argument(
+        "--b-samples", type=int, default=None, help="override part B's sample count"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     if args.quick:
@@ -604,6 +623,8 @@ def main() -> None:
             "epochs": 60,
             "members": 3,
         }
+    if args.b_samples is not None:
+        cfg["b_samples"] = args.b_samples
     res: dict[str, Any] = {"config": cfg, "platform": platform.platform()}
     t0 = time.perf_counter()
     if "A" in args.parts:
@@ -617,8 +638,14 @@ def main() -> None:
         print(f"C done {time.perf_counter() - t0:.0f}s", flush=True)
     res["seconds"] = time.perf_counter() - t0
     stem = "dose_response_sensitivity" + ("_quick" if args.quick else "")
+    if set(args.parts) != {"A", "B", "C"}:
+        stem += "_" + "".join(sorted(set(args.parts)))  # a partial run never overwrites a full one
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=1, default=float))
+    if "B" in args.parts and "A" not in args.parts:
+        (RESULTS / f"{stem}.md").write_text(
+            _markdown_b(res, " ".join(["python", *__import__("sys").argv]))
+        )
     if {"A", "B", "C"} <= set(args.parts):
         cmd = "python benchmarks/dose_response_sensitivity.py" + (" --quick" if args.quick else "")
         (RESULTS / f"{stem}.md").write_text(_markdown(res, cmd))

@@ -61,6 +61,7 @@ from typing import Any
 
 import numpy as np
 from scipy import optimize, special
+from sklearn.base import BaseEstimator
 
 from .._random import check_random_state
 from .._validation import (
@@ -393,7 +394,7 @@ def pooled_box_bound(y: Any, w_lower: Any, w_upper: Any, side: str = "upper") ->
 
 
 # --------------------------------------------------------------------------- propensity
-class BetaPropensity:
+class BetaPropensity(BaseEstimator):
     """Linear Beta regression for a treatment in [0, 1]: T | x ~ Beta(a(x), b(x)).
 
     a(x) = a_max·sigmoid(x·w_a + c_a), b(x) likewise (parameters in (0, a_max),
@@ -421,19 +422,6 @@ class BetaPropensity:
         self.a_max = a_max
         self.l2 = l2
         self.max_iter = max_iter
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters (scikit-learn contract)."""
-        del deep
-        return {"a_max": self.a_max, "l2": self.l2, "max_iter": self.max_iter}
-
-    def set_params(self, **params: Any) -> BetaPropensity:
-        """Set constructor parameters (scikit-learn contract)."""
-        for k, v in params.items():
-            if k not in self.get_params():
-                raise ValueError(f"unknown parameter {k!r} for BetaPropensity.")
-            setattr(self, k, v)
-        return self
 
     def _design(self, X: Any) -> np.ndarray:
         x = check_array(X, "X", ndim=2)
@@ -537,7 +525,7 @@ def _mixture_params(propensity: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 # --------------------------------------------------------------------------- estimator
-class DeltaMSMBounds:
+class DeltaMSMBounds(BaseEstimator):
     """CAPO and dose-response bounds under the δMSM from a :class:`~knowable.effects.DoseResponse`.
 
     Parameters
@@ -609,33 +597,6 @@ class DeltaMSMBounds:
         self.n_samples = n_samples
         self.chunk_size = chunk_size
         self.random_state = random_state
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters (scikit-learn contract)."""
-        del deep
-        names = [
-            "model",
-            "propensity",
-            "variant",
-            "anchor",
-            "correction",
-            "window_scale",
-            "precision",
-            "apo",
-            "n_samples",
-            "chunk_size",
-            "random_state",
-        ]
-        return {k: getattr(self, k) for k in names}
-
-    def set_params(self, **params: Any) -> DeltaMSMBounds:
-        """Set constructor parameters (scikit-learn contract)."""
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise ValueError(f"unknown parameter {k!r} for DeltaMSMBounds.")
-            setattr(self, k, v)
-        return self
 
     # ------------------------------------------------------------ checks
     def _check_support(self, t: np.ndarray) -> None:

@@ -446,6 +446,7 @@ class KernelAPOBounds(BaseEstimator):
         for li, lam_v in enumerate(lams):
             q_up, q_lo = self._quantiles(float(lam_v))
             if method == "dr":
+                assert xi_one is not None
                 if lam_v == 1.0:
                     xi_obs = np.stack([xi_one[0], xi_one[0]])
                     xi_at = np.stack([xi_one[1], xi_one[1]])
@@ -486,6 +487,7 @@ class KernelAPOBounds(BaseEstimator):
             if method == "plugin":
                 point[gi] = mu_t0[gi].mean()
             else:
+                assert xi_one is not None
                 k = _kernel_weights(self.t_, float(t0), self.gps_, h)
                 point[gi] = xi_one[1][gi].mean() + _ratio(k * (self.y_ - xi_one[0]), k)
         return APOBounds(grid, lams, lower, upper, ci_lo, ci_hi, point, method, h)

@@ -335,6 +335,7 @@ class SensitivityReport(BaseEstimator):
         if np.isin(y, (0.0, 1.0)).all() and res.mu0 > 0 and res.mu1 > 0:
             rr = res.mu1 / res.mu0
             # delta method on log RR with the AIPW influence functions of μ₁ and μ₀
+            assert res.psi_mu1 is not None and res.psi_mu0 is not None
             infl = res.psi_mu1 / res.mu1 - res.psi_mu0 / res.mu0
             se_log = float(np.sqrt(np.mean(infl**2) / y.size))
             self.e_value_kind_ = "risk ratio"
@@ -489,7 +490,7 @@ class SensitivityReport(BaseEstimator):
             "benchmarks": self.benchmark_table_.to_dict(orient="records"),
         }
 
-    def contour_grid(self, n: int = 60, cf_max: float | None = None) -> dict[str, np.ndarray]:
+    def contour_grid(self, n: int = 60, cf_max: float | None = None) -> dict[str, Any]:
         """Long-story-short bound on θ over a (cf_d, cf_y) grid, for the contour figure.
 
         The bound moves θ towards zero (the adversarial side, ρ = ``rho``).
