@@ -28,6 +28,7 @@ from ._dose_response import dose_response_command
 from ._effects import effects_app
 from ._output import print_error, print_warnings
 from ._rl import rl_app
+from ._sensitivity import sensitivity_command
 
 __all__ = ["app", "main"]
 
@@ -88,6 +89,7 @@ app.command("bounds")(bounds_command)
 app.command("dose-response")(dose_response_command)
 app.add_typer(rl_app, name="rl")
 app.add_typer(circuits_app, name="circuits")
+app.command("sensitivity")(sensitivity_command)
 
 
 def _version_callback(value: bool) -> None:

@@ -9,5 +9,11 @@ notebook by leaving it as the last expression of a cell.
 from ._cate import plot_cate_intervals
 from ._demo import plot_demo
 from ._regression import plot_regression_posterior
+from ._sensitivity import plot_sensitivity_contours
 
-__all__ = ["plot_cate_intervals", "plot_demo", "plot_regression_posterior"]
+__all__ = [
+    "plot_cate_intervals",
+    "plot_demo",
+    "plot_regression_posterior",
+    "plot_sensitivity_contours",
+]
