@@ -14,6 +14,7 @@ from ._causal_loop import CausalActiveLoop, CausalLoopResult
 from ._loop import ActiveLoop, ActiveLoopResult, evaluate_posterior
 from ._oracle import DatasetOracle
 from ._plots import learning_curve_figure, learning_curve_table
+from ._report import round_metrics, write_report
 
 __all__ = [
     "DEFAULT_MODEL_PARAMS",
@@ -28,4 +29,6 @@ __all__ = [
     "evaluate_posterior",
     "learning_curve_figure",
     "learning_curve_table",
+    "round_metrics",
+    "write_report",
 ]

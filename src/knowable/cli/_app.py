@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from ._acquire import acquire_command
 from ._bounds import bounds_command
+from ._campaign import campaign_app
 from ._datasets import datasets_app
 from ._demo import demo_command
 from ._dose_response import dose_response_command
@@ -71,6 +72,7 @@ app = typer.Typer(
 )
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(effects_app, name="effects")
+app.add_typer(campaign_app, name="campaign")
 app.command("demo")(demo_command)
 app.command("acquire")(acquire_command)
 app.command("bounds")(bounds_command)
