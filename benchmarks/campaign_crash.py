@@ -3,7 +3,8 @@
 Each trial starts one CLI command in a fresh process (``knowable campaign ingest``
 of the latest batch's results, or ``knowable campaign propose --round N``), kills
 it with SIGKILL at a random instant drawn uniformly from [0, 1.1 T] (T: that
-command's median duration after the child has imported everything and said "ready"), then:
+command's median duration; the child is forked from the harness, which has imported
+everything, so the instants fall in the command's work, not in Python's start-up), then:
 
 1. opens the database and runs :meth:`Campaign.check_consistency` (readable and
    consistent: SQLite integrity check, contiguous rounds with complete batches,
@@ -27,8 +28,6 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,10 +35,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+import torch
 
 from knowable.campaign import Campaign
 from knowable.campaign import _schema as S
-from knowable.campaign._store import make_engine
+from knowable.campaign._store import known_revisions, make_engine
+from knowable.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -47,28 +48,30 @@ BATCH = 8
 FAST = {"n_members": 3, "hidden_size": 32, "depth": 2, "max_epochs": 40, "patience": 10}
 
 
-# The child imports everything first and says "ready"; kill instants are drawn over
-# the command's work after that point, so that they land in the database work and
-# not in Python's start-up.
-DRIVER = (
-    "import sys, knowable.campaign; from knowable.cli import app; "
-    "print('ready', flush=True); app(sys.argv[1:], prog_name='knowable')"
-)
+# Each command runs in a child forked from this already-imported process (so that
+# the kill instants land in the command's work, not in Python's start-up); the
+# child runs the CLI exactly as `knowable campaign ...` does and is killed with
+# SIGKILL, which no handler can intercept.
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", DRIVER, "campaign", *args]
+    return ["campaign", *args]
 
 
-def _wait_ready(proc: subprocess.Popen) -> None:
-    line = proc.stdout.readline() if proc.stdout else b""
-    if line.strip() != b"ready":
-        raise RuntimeError(f"child did not start: {line!r}")
-
-
-def env() -> dict[str, str]:
-    src = str(ROOT / "src")
-    return {**os.environ, "PYTHONPATH": src, "OMP_NUM_THREADS": "1"}
+def _fork(args: list[str]) -> int:
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            app(args, prog_name="knowable")
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            os._exit(code)
+    return pid
 
 
 def counts(db: str) -> dict[str, int]:
@@ -93,30 +96,26 @@ def ingests_with_hash(db: str, digest: str) -> int:
 
 
 def run_to_end(cmd: list[str]) -> float:
-    """Run to completion; return the seconds from "ready" to exit."""
-    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_ready(proc)
+    """Run to completion in a forked child; return the seconds it took."""
     t0 = time.perf_counter()
-    out, err = proc.communicate(timeout=600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd}: {out!r} {err!r}")
+    pid = _fork(cmd)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{cmd} failed with status {status}")
     return time.perf_counter() - t0
 
 
 def run_and_kill(cmd: list[str], delay: float) -> str:
-    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    _wait_ready(proc)
+    pid = _fork(cmd)
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < delay:
-        if proc.poll() is not None:
-            break
-        time.sleep(0.002)
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        return "killed"
-    proc.wait()
-    return "finished before the kill"
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return "finished before the kill"
+        time.sleep(0.001)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return "killed"
 
 
 def results_file(db: str, truth: dict[str, float], path: Path) -> tuple[Path, int]:
@@ -139,6 +138,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     trials = args.trials or (10 if args.quick else 50)
+    known_revisions()  # import Alembic's machinery before forking
+    torch.set_num_threads(1)
     rng = np.random.default_rng(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="campaign-crash-"))
     db = args.db or str(tmp / "crash.sqlite")
@@ -299,7 +300,7 @@ def main() -> None:
         f"All-or-nothing after the kill: {summary['atomic']}/{trials}. "
         f"Kill instants uniform in [0, 1.1 T], T = median duration "
         f"(ingest {typical['ingest']:.2f} s, propose {typical['propose']:.2f} s, "
-        "counted from the child's ready signal, after its imports); "
+        "children forked from the already-imported harness); "
         f"{summary['finished_before_kill']} commands finished before their kill instant.",
     ]
     (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")

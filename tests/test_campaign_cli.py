@@ -57,7 +57,7 @@ def _campaign(tmp_path: Path, db: str) -> tuple[pd.DataFrame, Path]:
     )  # fmt: skip
     assert f"{N} candidates, {D} features" in out
     truth = pool.set_index("gene")["y_true"]
-    strategies = ["power-bald", "topk-bald", "power-bald", "coreset", "random"]
+    strategies = ["power-bald", "topk-bald", "discobax", "coreset", "random"]
     for r, strategy in enumerate(strategies):
         batch = tmp_path / f"batch{r}.csv"
         _run("campaign", "propose", "--db", db, "--batch", "8", "--strategy", strategy,

@@ -7,7 +7,8 @@ BatchBALD (exact then importance-sampled joint entropies), or diversity
 baselines on embeddings (core-set, k-means, BADGE). :func:`select` is the one
 entry point by strategy name (``"power-bald"``, ``"batchbald"``, ...).
 :func:`select_causal` chooses whose factual outcomes to measure to learn a
-treatment effect (the Causal-BALD family).
+treatment effect (the Causal-BALD family). :func:`discobax` scores the pool by
+the information gain about the best diverse subset under a noise model (DiscoBAX).
 """
 
 from ._batchbald import BatchResult, batchbald, joint_entropy_exact, joint_entropy_sampled
@@ -18,6 +19,7 @@ from ._causal import (
     select_causal,
     sundin_information,
 )
+from ._discobax import DiscoBAXResult, discobax, discobax_noise, subset_select
 from ._diversity import badge, badge_embeddings, coreset, kmeans_batch
 from ._epig import epig
 from ._inputs import check_batch_size, check_posterior, check_scores, iter_chunks
@@ -40,6 +42,7 @@ __all__ = [
     "STOCHASTIC_MODES",
     "Batch",
     "BatchResult",
+    "DiscoBAXResult",
     "arm_moments",
     "available_strategies",
     "badge",
@@ -52,6 +55,8 @@ __all__ = [
     "check_posterior",
     "check_scores",
     "coreset",
+    "discobax",
+    "discobax_noise",
     "entropy_from_probs",
     "epig",
     "gumbel_top_k",
@@ -66,6 +71,7 @@ __all__ = [
     "select",
     "select_causal",
     "stochastic_batch",
+    "subset_select",
     "sundin_information",
     "top_k",
     "variance_from_probs",

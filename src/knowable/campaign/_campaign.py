@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from .._validation import check_positive_int
 from .._version import __version__
-from ..acquire import available_strategies, select
+from ..acquire import available_strategies, discobax, select
 from ..models import UncertainRegressor
 from . import _schema as S
 from ._store import (
@@ -509,14 +509,12 @@ class Campaign:
         model = self._fit(X[train_rows], y, seed, verbose)
         post = model.posterior(X[pool_idx], batch_size=4096)
         mean_all, std_all = post.mean()[:, 0], post.std()[:, 0]
+        z = (X[pool_idx] - X.mean(0)) / (X.std(0) + 1e-12)
         if name == "discobax":
-            from ..acquire import discobax
-
-            res = discobax(post, b, random_state=rng)
+            res = discobax(post, b, features=z, lengthscale=np.sqrt(z.shape[1]), random_state=rng)
             idx, pool_scores, label = res.indices, res.pool_scores, "DiscoBAX information gain"
             sc = pool_scores[idx]
         else:
-            z = (X[pool_idx] - X[train_rows].mean(0)) / (X[train_rows].std(0) + 1e-12)
             batch = select(post, b, name, temperature=temperature, random_state=rng, embeddings=z)
             idx, pool_scores, sc, label = (
                 batch.indices,
