@@ -415,7 +415,7 @@ class Campaign:
                         library_version=__version__,
                         created_at=_now(),
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key[0]  # type: ignore[index]
             round_id = conn.execute(
                 S.rounds.insert().values(
                     round_index=nxt,
@@ -430,7 +430,7 @@ class Campaign:
                     info=json.dumps({"pool_size": n_pool, "temperature": float(temperature)}),
                     created_at=_now(),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(
                 S.proposals.insert(),
                 [
@@ -509,13 +509,22 @@ class Campaign:
         model = self._fit(X[train_rows], y, seed, verbose)
         post = model.posterior(X[pool_idx], batch_size=4096)
         mean_all, std_all = post.mean()[:, 0], post.std()[:, 0]
-        z = (X[pool_idx] - X.mean(0)) / (X.std(0) + 1e-12)
+        centre, spread = X.mean(0), X.std(0) + 1e-12
+        z = (X[pool_idx] - centre) / spread
         if name == "discobax":
             res = discobax(post, b, features=z, lengthscale=np.sqrt(z.shape[1]), random_state=rng)
             idx, pool_scores, label = res.indices, res.pool_scores, "DiscoBAX information gain"
-            sc = pool_scores[idx]
+            sc = res.scores
         else:
-            batch = select(post, b, name, temperature=temperature, random_state=rng, embeddings=z)
+            batch = select(
+                post,
+                b,
+                name,
+                temperature=temperature,
+                random_state=rng,
+                embeddings=z,
+                labelled_embeddings=(X[train_rows] - centre) / spread,
+            )
             idx, pool_scores, sc, label = (
                 batch.indices,
                 batch.pool_scores,
@@ -640,7 +649,7 @@ class Campaign:
                     n_replaced=len(repl),
                     created_at=_now(),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             if repl:
                 conn.execute(
                     S.measurements.update()
@@ -805,9 +814,9 @@ class Campaign:
             and the library versions.
         """
         with read_transaction(self._engine) as conn:
-            n_cand = conn.execute(sa.select(sa.func.count()).select_from(S.candidates)).scalar()
-            n_rounds = conn.execute(sa.select(sa.func.count()).select_from(S.rounds)).scalar()
-            n_ing = conn.execute(sa.select(sa.func.count()).select_from(S.ingests)).scalar()
+            n_cand = _count(conn, S.candidates)
+            n_rounds = _count(conn, S.rounds)
+            n_ing = _count(conn, S.ingests)
             proposed = self._proposed(conn)
             current = self._current(conn)
             revision = schema_revision(conn)
@@ -921,6 +930,10 @@ class Campaign:
                         f"ingest {ing.id} records {ing.n_new + ing.n_replaced}, has {n}"
                     )
         return problems
+
+
+def _count(conn: sa.Connection, table: sa.Table) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
 def _float_or_none(v: Any) -> float | None:
