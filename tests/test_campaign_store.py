@@ -258,3 +258,33 @@ def test_two_processes_proposing_at_once_get_different_rounds(
     assert set(got[0]["ids"]).isdisjoint(got[1]["ids"])
     assert camp.check_consistency() == []
     assert camp.status()["n_proposed"] == 8 + 14
+
+
+def test_a_failure_in_the_middle_of_a_write_rolls_all_of_it_back(
+    camp: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import knowable.campaign._campaign as C
+
+    camp.ingest(_truth(camp.propose(6, "random").table["gene"]))
+    camp.propose(5, "topk-bald")  # pending round 1
+    real_now, calls = C._now, []
+
+    def failing_now():
+        calls.append(1)
+        if len(calls) == 2:  # after the first row of the write is in
+            raise RuntimeError("power cut")
+        return real_now()
+
+    before = dump(camp.url)
+    pending = camp.export().query("round == 1")["gene"]
+    monkeypatch.setattr(C, "_now", failing_now)
+    with pytest.raises(RuntimeError, match="power cut"):
+        camp.ingest(_truth(pending))  # ingest row written, measurements not yet
+    assert dump(camp.url) == before
+    calls.clear()
+    with pytest.raises(RuntimeError, match="power cut"):
+        camp.propose(5, "topk-bald")  # model snapshot written, round not yet
+    assert dump(camp.url) == before
+    monkeypatch.setattr(C, "_now", real_now)
+    assert camp.ingest(_truth(pending)).n_new == 5
+    assert camp.check_consistency() == []
