@@ -15,6 +15,8 @@ observation model, or its batch or causal rule, and what it needs. ``SCORES``,
 ``CAUSAL_STRATEGIES``, :func:`available_strategies`, :func:`select`,
 :func:`select_causal`, the loops of :mod:`knowable.campaign` and the CLI read
 names and needs from it, so a new strategy is one new file.
+:func:`discobax` scores the pool by the information gain about the best diverse
+subset under a noise model (DiscoBAX).
 """
 
 from ._batchbald import BatchResult, batchbald, joint_entropy_exact, joint_entropy_sampled
@@ -26,6 +28,7 @@ from ._causal import (
     select_causal,
     sundin_information,
 )
+from ._discobax import DiscoBAXResult, discobax, discobax_noise, subset_select
 from ._diversity import badge, badge_embeddings, coreset, kmeans_batch
 from ._epig import epig
 from ._inputs import check_batch_size, check_posterior, check_scores, iter_chunks
@@ -63,6 +66,7 @@ __all__ = [
     "Batch",
     "BatchResult",
     "CausalInputs",
+    "DiscoBAXResult",
     "SelectContext",
     "StrategyNames",
     "StrategySpec",
@@ -78,6 +82,8 @@ __all__ = [
     "check_posterior",
     "check_scores",
     "coreset",
+    "discobax",
+    "discobax_noise",
     "entropy_from_probs",
     "epig",
     "get_strategy",
@@ -97,6 +103,7 @@ __all__ = [
     "stochastic_batch",
     "strategy_label",
     "strategy_spec",
+    "subset_select",
     "sundin_information",
     "top_k",
     "unregister_strategy",

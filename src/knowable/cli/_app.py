@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from ._acquire import AcquireCommand, acquire_command
 from ._bounds import bounds_command
+from ._campaign import campaign_app
 from ._circuits import circuits_app
 from ._datasets import datasets_app
 from ._demo import demo_command
@@ -83,6 +84,7 @@ app = typer.Typer(
 )
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(effects_app, name="effects")
+app.add_typer(campaign_app, name="campaign")
 app.command("demo")(demo_command)
 app.command("acquire", cls=AcquireCommand)(acquire_command)
 app.command("bounds")(bounds_command)

@@ -1,0 +1,297 @@
+"""DiscoBAX: choose experiments that teach the most about the best diverse subset.
+
+Lyle et al. (ICML 2023) look for a set ``S`` of ``k`` candidates maximising the
+expected best downstream outcome under a noise model ``eta``::
+
+    F(S) = E_eta [ max_{x in S} max(0, f(x) + eta(x)) ]        (additive noise)
+
+``F`` is monotone submodular, so :func:`subset_select` picks ``S`` greedily. The
+acquisition asks which measurement tells most about the algorithm's output: for
+each posterior draw ``f_j`` it runs :func:`subset_select` on ``f_j`` to get
+``S_j``, and scores a pool input ``x`` by the expected information gain
+
+    EIG(x) = H[y_x] - mean_j H[y_x | y_{S_j}]
+
+How this differs from the reference implementation (and why):
+
+* The reference refits the network ``J`` times on fantasised outputs and
+  estimates entropies by KDE. Here the model is never touched (acquisition reads
+  only Posterior draws): the joint over the pool is moment-matched to a Gaussian
+  with the draws' empirical covariance, so ``H[y_x | y_{S_j}]`` is closed form,
+  ``1/2 log(2 pi e (v_j(x) + sigma^2(x)))`` with ``v_j`` the conditional variance
+  of ``f(x)`` given noisy observations at ``S_j``. The covariance has rank < S
+  (the number of draws), so ``v_j`` for every ``x`` costs ``O(n S min(S, k))``
+  through an ``S x S`` matrix, in chunks: no ``n x n`` matrix is ever formed.
+* The reference samples the noise GP with a dense ``n x n`` Cholesky per draw.
+  Here ``eta`` is a random-Fourier-feature GP sample over ``features``
+  (``O(n M)`` in chunks), drawn once per call and shared by every ``f_j``; with
+  no features the noise is independent per candidate.
+* Ties in the greedy step go to the lowest index (the reference breaks them at
+  random).
+
+Memory: the draws themselves (``S x n``), ``n_noise x n`` noise values, and
+``chunk_size x max(S, n_fourier)`` temporaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._random import check_random_state
+from .._validation import check_positive_int, check_real
+from ..models._observation import GaussianNoise
+from ..models._posterior import Posterior
+from ._inputs import DEFAULT_CHUNK, check_batch_size, check_posterior
+from ._select import top_k
+from ._strategies import Batch
+
+__all__ = ["DiscoBAXResult", "discobax", "discobax_noise", "subset_select"]
+
+
+@dataclass(frozen=True)
+class DiscoBAXResult(Batch):
+    """A DiscoBAX batch (a :class:`Batch`) with the subsets the draws proposed.
+
+    Attributes
+    ----------
+    subsets : numpy.ndarray of shape (J, k)
+        ``S_j`` for each posterior draw used, in greedy order.
+    """
+
+    subsets: np.ndarray = None  # type: ignore[assignment]
+
+
+def subset_select(values: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy maximisation of ``F(S) = mean_e max_{x in S} values[e, x]``.
+
+    Parameters
+    ----------
+    values : array-like of shape (E, n)
+        Downstream values ``h(f(x), eta_e(x)) >= 0`` per noise draw ``e``.
+    k : int
+        Subset size (at most ``n``).
+
+    Returns
+    -------
+    indices : numpy.ndarray of shape (k,)
+        The greedy picks in order (ties: lowest index).
+    objective : numpy.ndarray of shape (k,)
+        ``F`` of the first ``i + 1`` picks.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or v.shape[1] == 0:
+        raise ValueError(f"values must have shape (E, n) with n >= 1, got {v.shape}.")
+    if not np.isfinite(v).all():
+        raise ValueError("values must be finite.")
+    k = check_batch_size(k, v.shape[1])
+    best = np.full(v.shape[0], -np.inf)
+    taken = np.zeros(v.shape[1], dtype=bool)
+    picks, objective = np.empty(k, dtype=np.int64), np.empty(k)
+    for i in range(k):
+        gain = np.maximum(best[:, None], v).mean(axis=0)
+        gain[taken] = -np.inf
+        j = int(np.argmax(gain))
+        picks[i], objective[i] = j, gain[j]
+        taken[j] = True
+        best = np.maximum(best, v[:, j])
+    return picks, objective
+
+
+def discobax_noise(
+    n: int,
+    n_noise: int,
+    *,
+    features: Any = None,
+    scale: float = 1.0,
+    lengthscale: float = 1.0,
+    n_fourier: int = 256,
+    chunk_size: int = DEFAULT_CHUNK,
+    random_state: Any = None,
+) -> np.ndarray:
+    """Draws of the additive noise ``eta`` over the pool.
+
+    Parameters
+    ----------
+    n : int
+        Pool size.
+    n_noise : int
+        Number of draws ``E``.
+    features : array-like of shape (n, d), optional
+        Candidate features: ``eta`` is a zero-mean GP with RBF kernel
+        ``scale^2 exp(-|x - x'|^2 / (2 lengthscale^2))``, sampled with
+        ``n_fourier`` random Fourier features. Without features, iid
+        ``N(0, scale^2)``.
+    scale, lengthscale : float
+        Kernel amplitude and length scale.
+    n_fourier : int
+        Random features ``M`` (the sample's kernel is exact as ``M`` grows).
+    chunk_size : int
+        Rows of features processed at once.
+    random_state : None, int or numpy.random.Generator
+        Seed.
+
+    Returns
+    -------
+    numpy.ndarray of shape (E, n)
+    """
+    n = check_positive_int(n, "n")
+    e = check_positive_int(n_noise, "n_noise")
+    scale = check_real(scale, "scale", low=0.0)
+    rng = check_random_state(random_state)
+    if features is None:
+        return scale * rng.standard_normal((e, n))
+    x = np.asarray(features, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] != n or not np.isfinite(x).all():
+        raise ValueError(f"features must be a finite array of shape ({n}, d), got {x.shape}.")
+    lengthscale = check_real(lengthscale, "lengthscale", low=0.0, low_inclusive=False)
+    m = check_positive_int(n_fourier, "n_fourier")
+    omega = rng.standard_normal((x.shape[1], m)) / lengthscale
+    phase = rng.uniform(0.0, 2 * np.pi, m)
+    weights = rng.standard_normal((m, e)) * (scale * np.sqrt(2.0 / m))
+    out = np.empty((e, n))
+    for start in range(0, n, chunk_size):
+        stop = min(start + chunk_size, n)
+        out[:, start:stop] = (np.cos(x[start:stop] @ omega + phase) @ weights).T
+    return out
+
+
+def _conditional_variance(
+    centred: np.ndarray, subset: np.ndarray, noise: np.ndarray, chunk_size: int
+) -> np.ndarray:
+    """``Var[f(x) | y_S]`` for every x under the draws' empirical Gaussian (covariance / S).
+
+    ``centred`` has shape (S, n). With ``G = centred[:, S]`` the conditional
+    variance is ``v(x) - c_x^T G (G^T G / S + D)^-1 G^T c_x / S^2`` with
+    ``c_x = centred[:, x]``; computed through a Cholesky factor of the k x k
+    matrix, chunk by chunk over x.
+    """
+    s = centred.shape[0]
+    g = centred[:, subset]  # (S, k)
+    a = g.T @ g / s + np.diag(noise[subset])
+    chol = np.linalg.cholesky(a)
+    # rows of L^-1 G^T / S: projecting a column c_x gives the reduction's square root
+    proj = np.linalg.solve(chol, g.T) / s  # (k, S)
+    out = np.empty(centred.shape[1])
+    for start in range(0, centred.shape[1], chunk_size):
+        c = centred[:, start : start + chunk_size]
+        red = proj @ c  # (k, chunk)
+        out[start : start + chunk_size] = (c * c).sum(0) / s - (red * red).sum(0)
+    return np.maximum(out, 0.0)
+
+
+def discobax(
+    pool: Posterior,
+    batch_size: int,
+    *,
+    subset_size: int = 20,
+    n_noise: int = 20,
+    n_fantasies: int = 20,
+    features: Any = None,
+    noise_scale: float | None = None,
+    lengthscale: float = 1.0,
+    n_fourier: int = 256,
+    chunk_size: int = DEFAULT_CHUNK,
+    random_state: Any = None,
+) -> DiscoBAXResult:
+    """Select a batch by DiscoBAX's information gain about the best diverse subset.
+
+    Parameters
+    ----------
+    pool : Posterior
+        Regression Posterior over the pool (Gaussian noise), draws of shape
+        ``(S, n, 1)`` with ``S >= 2`` draws consistent across inputs (ensemble
+        members, shared dropout masks, GP samples).
+    batch_size : int
+        Batch size ``b`` (top-``b`` information gain, as in the reference).
+    subset_size : int
+        ``k``, the size of the subset :func:`subset_select` returns for a draw
+        (clipped to the pool size).
+    n_noise : int
+        Noise draws ``E`` in ``F(S)``.
+    n_fantasies : int
+        Posterior draws ``J`` the algorithm is run on (at most ``S``; a random
+        subset of the draws when ``S`` is larger).
+    features : array-like of shape (n, d), optional
+        Candidate features for the correlated noise (see :func:`discobax_noise`).
+    noise_scale : float, optional
+        Noise amplitude; default: the standard deviation of the posterior mean
+        over the pool.
+    lengthscale, n_fourier : float, int
+        Noise-kernel length scale and random features.
+    chunk_size : int
+        Pool inputs processed at once.
+    random_state : None, int or numpy.random.Generator
+        Seed (noise draws, which posterior draws are used).
+
+    Returns
+    -------
+    DiscoBAXResult
+        ``indices`` (b,), ``scores`` and ``pool_scores`` (n,) the information
+        gain in nats, ``subsets`` (J, k).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from knowable.models import Posterior, GaussianNoise
+    >>> draws = np.random.default_rng(0).normal(size=(8, 50, 1))
+    >>> post = Posterior(draws, GaussianNoise(0.5))
+    >>> discobax(post, 5, subset_size=3, random_state=0).indices.shape
+    (5,)
+    """
+    check_posterior(pool, "pool", observation=(GaussianNoise,), purpose="DiscoBAX")
+    if pool.n_outputs != 1:
+        raise ValueError(f"DiscoBAX needs one output; the pool Posterior has {pool.n_outputs}.")
+    s, n = pool.n_draws, pool.n_inputs
+    if s < 2:
+        raise ValueError("DiscoBAX needs at least 2 posterior draws to estimate covariances.")
+    b = check_batch_size(batch_size, n)
+    k = min(check_positive_int(subset_size, "subset_size"), n)
+    e = check_positive_int(n_noise, "n_noise")
+    j = min(check_positive_int(n_fantasies, "n_fantasies"), s)
+    chunk = check_positive_int(chunk_size, "chunk_size")
+    rng = check_random_state(random_state)
+    f = np.asarray(pool.draws[:, :, 0], dtype=np.float64)  # (S, n); a view when float64
+    mean = f.mean(axis=0)
+    centred = f - mean
+    # aleatoric variance per input (mean over draws when heteroscedastic)
+    noise = pool.observation.variance(pool.shape).mean(axis=0)[:, 0].astype(np.float64)  # type: ignore[union-attr]
+    if noise_scale is None:
+        noise_scale = float(mean.std()) or 1.0
+    eta = discobax_noise(
+        n,
+        e,
+        features=features,
+        scale=noise_scale,
+        lengthscale=lengthscale,
+        n_fourier=n_fourier,
+        chunk_size=chunk,
+        random_state=rng,
+    )
+    which = np.arange(s) if j == s else np.sort(rng.choice(s, size=j, replace=False))
+    prior = np.empty(n)
+    for start in range(0, n, chunk):
+        c = centred[:, start : start + chunk]
+        prior[start : start + chunk] = (c * c).sum(0) / s
+    total = np.log(prior + noise)
+    eig = np.zeros(n)
+    subsets = np.empty((j, k), dtype=np.int64)
+    values = np.empty_like(eta)
+    for row, d in enumerate(which):
+        np.add(eta, f[d][None, :], out=values)
+        np.maximum(values, 0.0, out=values)
+        subsets[row], _ = subset_select(values, k)
+        cond = _conditional_variance(centred, subsets[row], noise, chunk)
+        eig += 0.5 * (total - np.log(cond + noise))
+    eig /= j
+    idx = top_k(eig, b)
+    return DiscoBAXResult(
+        indices=idx,
+        scores=eig[idx],
+        strategy="discobax",
+        pool_scores=eig,
+        info={"n_fantasies": j, "subset_size": k, "n_noise": e, "noise_scale": noise_scale},
+        subsets=subsets,
+    )

@@ -1,0 +1,129 @@
+"""DiscoBAX against brute force on tiny pools: greedy subset, noise kernel, information gain."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from knowable.acquire import discobax, discobax_noise, subset_select
+from knowable.models import Categorical, GaussianNoise, Posterior
+
+
+def _naive_subset_select(values: np.ndarray, k: int) -> list[int]:
+    """The reference's loop, written out (ties to the lowest index)."""
+    chosen: list[int] = []
+    for _ in range(k):
+        best, arg = -np.inf, -1
+        for x in range(values.shape[1]):
+            if x in chosen:
+                continue
+            g = np.mean([max(values[e, s] for s in [*chosen, x]) for e in range(values.shape[0])])
+            if g > best:
+                best, arg = g, x
+        chosen.append(arg)
+    return chosen
+
+
+def _objective(values: np.ndarray, subset) -> float:
+    return float(values[:, list(subset)].max(axis=1).mean())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(2, 8)), elements=st.floats(0, 10)),
+    st.integers(1, 4),
+)
+def test_subset_select_matches_the_reference_loop(values: np.ndarray, k: int) -> None:
+    k = min(k, values.shape[1])
+    picks, obj = subset_select(values, k)
+    assert picks.tolist() == _naive_subset_select(values, k)
+    np.testing.assert_allclose(obj[-1], _objective(values, picks))
+    assert np.all(np.diff(obj) >= -1e-12)  # monotone
+
+
+def test_greedy_subset_is_within_one_minus_one_over_e_of_the_best_subset() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        values = np.maximum(0.0, rng.normal(size=(6, 9)))
+        for k in (2, 3, 4):
+            _, obj = subset_select(values, k)
+            best = max(_objective(values, s) for s in itertools.combinations(range(9), k))
+            assert obj[-1] >= (1 - 1 / np.e) * best - 1e-12
+            assert obj[-1] <= best + 1e-12
+
+
+def test_fourier_noise_has_the_rbf_covariance() -> None:
+    x = np.array([[0.0], [0.3], [1.0], [2.5]])
+    eta = discobax_noise(4, 20_000, features=x, scale=1.5, lengthscale=0.7, n_fourier=2000,
+                         random_state=0)  # fmt: skip
+    emp = np.cov(eta, rowvar=False)
+    exact = 1.5**2 * np.exp(-((x - x.T) ** 2) / (2 * 0.7**2))
+    np.testing.assert_allclose(emp, exact, atol=0.12)
+    iid = discobax_noise(4, 20_000, scale=2.0, random_state=0)
+    np.testing.assert_allclose(np.cov(iid, rowvar=False), 4.0 * np.eye(4), atol=0.15)
+
+
+def _brute_force_eig(draws, noise_var, eta, k) -> tuple[np.ndarray, list[list[int]]]:
+    """Dense n x n Gaussian conditioning, one subset per draw (the definition)."""
+    f = draws[:, :, 0]
+    s, n = f.shape
+    c = f - f.mean(0)
+    cov = c.T @ c / s
+    prior = np.diag(cov) + noise_var
+    eig, subsets = np.zeros(n), []
+    for d in range(s):
+        sub = _naive_subset_select(np.maximum(0.0, eta + f[d]), k)
+        subsets.append(sub)
+        a = cov[np.ix_(sub, sub)] + np.diag(noise_var[sub])
+        cond = np.diag(cov) - np.einsum("ij,ji->i", cov[:, sub], np.linalg.solve(a, cov[sub, :]))
+        eig += 0.5 * np.log(prior / (cond + noise_var))
+    return eig / s, subsets
+
+
+@pytest.mark.parametrize("heteroscedastic", [False, True])
+def test_information_gain_matches_dense_conditioning(heteroscedastic: bool) -> None:
+    rng = np.random.default_rng(1)
+    s, n, k = 6, 11, 3
+    draws = rng.normal(size=(s, n, 1)) + np.linspace(0, 2, n)[None, :, None]
+    scale = rng.uniform(0.3, 0.8, size=(s, n, 1)) if heteroscedastic else np.array(0.5)
+    post = Posterior(draws, GaussianNoise(scale))
+    res = discobax(post, 4, subset_size=k, n_noise=5, n_fantasies=s, noise_scale=0.7,
+                   random_state=3, chunk_size=4)  # fmt: skip
+    noise_var = np.broadcast_to(scale**2, draws.shape).mean(0)[:, 0]
+    eta = discobax_noise(n, 5, scale=0.7, random_state=np.random.default_rng(3))
+    eig, subsets = _brute_force_eig(draws, noise_var, eta, k)
+    np.testing.assert_allclose(res.pool_scores, eig, rtol=1e-10, atol=1e-12)
+    assert res.subsets.tolist() == subsets
+    assert res.indices.tolist() == np.argsort(-eig, kind="stable")[:4].tolist()
+    assert np.all(res.pool_scores >= 0)
+
+
+def test_chunk_size_does_not_change_the_result() -> None:
+    rng = np.random.default_rng(2)
+    draws = rng.normal(size=(10, 57, 1))
+    x = rng.normal(size=(57, 3))
+    post = Posterior(draws, GaussianNoise(0.3))
+    kw = {"subset_size": 5, "features": x, "random_state": 0, "n_fantasies": 4}
+    a = discobax(post, 6, chunk_size=5, **kw)
+    b = discobax(post, 6, **kw)
+    np.testing.assert_allclose(a.pool_scores, b.pool_scores, rtol=1e-12)
+    assert a.indices.tolist() == b.indices.tolist()
+
+
+def test_refusals() -> None:
+    probs = np.full((4, 5, 2), 0.5)
+    with pytest.raises((TypeError, ValueError), match="DiscoBAX"):
+        discobax(Posterior(probs, Categorical()), 2)
+    one = Posterior(np.zeros((1, 5, 1)), GaussianNoise(1.0))
+    with pytest.raises(ValueError, match="at least 2 posterior draws"):
+        discobax(one, 2)
+    post = Posterior(np.random.default_rng(0).normal(size=(3, 5, 1)), GaussianNoise(1.0))
+    with pytest.raises(ValueError):
+        discobax(post, 6)
+    with pytest.raises(ValueError, match="shape"):
+        discobax(post, 2, subset_size=2, features=np.zeros((4, 2)))
