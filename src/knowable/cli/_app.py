@@ -25,6 +25,7 @@ from ._demo import demo_command
 from ._dose_response import dose_response_command
 from ._effects import effects_app
 from ._output import print_error
+from ._segeval import segeval_command
 
 __all__ = ["app", "main"]
 
@@ -75,6 +76,7 @@ app.command("demo")(demo_command)
 app.command("acquire")(acquire_command)
 app.command("bounds")(bounds_command)
 app.command("dose-response")(dose_response_command)
+app.command("segeval")(segeval_command)
 
 
 def _version_callback(value: bool) -> None:
