@@ -3,7 +3,8 @@
 Scores (:func:`score`, :func:`epig`) read only :class:`~knowable.models.Posterior`
 draws, chunk by chunk, so pools of millions fit in bounded memory. Batches come
 from top-k, stochastic softmax/power/soft-rank sampling (Gumbel-top-k), greedy
-BatchBALD (exact then importance-sampled joint entropies), or diversity
+BatchBALD (exact then importance-sampled joint entropies), a BatchGFN
+sampler (:class:`BatchGFN`, batches ∝ exp(JMI / τ)), or diversity
 baselines on embeddings (core-set, k-means, BADGE). :func:`select` is the one
 entry point by strategy name (``"power-bald"``, ``"batchbald"``, ...).
 :func:`select_causal` chooses whose factual outcomes to measure to learn a
@@ -11,6 +12,14 @@ treatment effect (the Causal-BALD family).
 """
 
 from ._batchbald import BatchResult, batchbald, joint_entropy_exact, joint_entropy_sampled
+from ._batchgfn import (
+    BatchGFN,
+    batchgfn,
+    enumerate_batches,
+    gp_posterior_covariance,
+    joint_mutual_information,
+    target_distribution,
+)
 from ._causal import (
     CAUSAL_STRATEGIES,
     arm_moments,
@@ -39,6 +48,7 @@ __all__ = [
     "SCORES",
     "STOCHASTIC_MODES",
     "Batch",
+    "BatchGFN",
     "BatchResult",
     "arm_moments",
     "available_strategies",
@@ -47,17 +57,21 @@ __all__ = [
     "bald_from_draws",
     "bald_from_probs",
     "batchbald",
+    "batchgfn",
     "causal_log_weights",
     "check_batch_size",
     "check_posterior",
     "check_scores",
     "coreset",
     "entropy_from_probs",
+    "enumerate_batches",
     "epig",
+    "gp_posterior_covariance",
     "gumbel_top_k",
     "iter_chunks",
     "joint_entropy_exact",
     "joint_entropy_sampled",
+    "joint_mutual_information",
     "kmeans_batch",
     "log_weights",
     "margin_from_probs",
@@ -67,6 +81,7 @@ __all__ = [
     "select_causal",
     "stochastic_batch",
     "sundin_information",
+    "target_distribution",
     "top_k",
     "variance_from_probs",
     "variation_ratio_from_probs",
