@@ -143,10 +143,11 @@ def test_detect_components():
     assert detect(p, threshold=0.95) == []
 
 
+@pytest.mark.parametrize("norm", ["none", "batch", "instance"])
 @pytest.mark.parametrize("dim,shape", [(2, (3, 1, 32, 32)), (3, (2, 1, 16, 16, 16))])
-def test_unet_shapes_and_gradients(dim, shape):
+def test_unet_shapes_and_gradients(dim, shape, norm):
     torch.manual_seed(0)
-    net = UNet(dim=dim, base_channels=4, depth=2)
+    net = UNet(dim=dim, base_channels=4, depth=2, norm=norm)
     x = torch.randn(*shape)
     y = net(x)
     assert y.shape == x.shape
