@@ -6,7 +6,7 @@ vessels and two large bright blobs per scan as hard negatives; nodule pixels
 ≈ 0.1 % of the image). Per seed: 40 training scans and 20 test scans, drawn afresh.
 
 Training: a 2-D U-Net (base 8 channels, 2 levels, no normalisation) on 32 x 32
-patches, pixel-mean binary cross-entropy, Adam (lr 1e-3), batches of 16, the
+patches, pixel-mean binary cross-entropy, Adam (lr 3e-3), batches of 16, the
 same number of steps for every sampler. The patch pool is a stride-16 grid over
 every training scan (``G_r``) plus 8 jittered patches centred on every nodule
 (``G_n``). Samplers (``CASEDSampler``): ``uniform`` (uniform from ``G_r``),
@@ -23,8 +23,8 @@ Intervals: mean ± t(0.975, n-1) s.d. / sqrt(n) over seeds.
 
 Usage::
 
-    python benchmarks/cased.py            # 5 seeds, 1500 steps
-    python benchmarks/cased.py --quick    # 3 seeds, 400 steps
+    python benchmarks/cased.py            # 3 seeds, 800 steps
+    python benchmarks/cased.py --quick    # 3 seeds, 300 steps
 
 Writes ``benchmarks/results/cased[_quick].json`` and ``.md``.
 """
@@ -75,7 +75,7 @@ def run(strategy: str, seed: int, steps: int) -> dict:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = UNet(base_channels=8, depth=2)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     bce = torch.nn.BCEWithLogitsLoss(reduction="none")
 
     def loss_fn(idx: np.ndarray) -> np.ndarray:
@@ -135,8 +135,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=None)
     ap.add_argument("--steps", type=int, default=None)
     args = ap.parse_args()
-    n_seeds = args.seeds or (3 if args.quick else 5)
-    steps = args.steps or (400 if args.quick else 1500)
+    n_seeds = args.seeds or 3
+    steps = args.steps or (300 if args.quick else 800)
     rows = []
     for seed in range(n_seeds):
         for strategy in STRATEGIES:

@@ -94,7 +94,7 @@ def segeval_command(
     for case, f in truth_files.items():
         truths[case], spacings[case] = load_segmentation(f, sp)
     teams = _team_dirs(pred)
-    predictions = {}
+    predictions: dict[str, dict[str, np.ndarray]] = {}
     for team, d in teams.items():
         files = read_directory(d)
         extra = sorted(set(files) - set(truths))

@@ -114,6 +114,6 @@ def crop_patches(
     padded = np.pad(volumes, [(0, 0)] + [(half, sz - half)] * ndim)
     out = np.empty((len(scans), *([sz] * ndim)), dtype=volumes.dtype)
     for i, (s, c) in enumerate(zip(scans, centers, strict=True)):
-        sl = tuple(slice(int(ci), int(ci) + sz) for ci in c)
-        out[i] = padded[(int(s), *sl)]
+        sl: tuple[Any, ...] = (int(s), *(slice(int(ci), int(ci) + sz) for ci in c))
+        out[i] = padded[sl]
     return out
