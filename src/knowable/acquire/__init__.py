@@ -3,7 +3,8 @@
 Scores (:func:`score`, :func:`epig`) read only :class:`~knowable.models.Posterior`
 draws, chunk by chunk, so pools of millions fit in bounded memory. Batches come
 from top-k, stochastic softmax/power/soft-rank sampling (Gumbel-top-k), greedy
-BatchBALD (exact then importance-sampled joint entropies), or diversity
+BatchBALD (exact then importance-sampled joint entropies), a BatchGFN
+sampler (:class:`BatchGFN`, batches ∝ exp(JMI / τ)), or diversity
 baselines on embeddings (core-set, k-means, BADGE). :func:`select` is the one
 entry point by strategy name (``"power-bald"``, ``"batchbald"``, ...).
 :func:`select_causal` chooses whose factual outcomes to measure to learn a
@@ -20,6 +21,14 @@ subset under a noise model (DiscoBAX).
 """
 
 from ._batchbald import BatchResult, batchbald, joint_entropy_exact, joint_entropy_sampled
+from ._batchgfn import (
+    BatchGFN,
+    batchgfn,
+    enumerate_batches,
+    gp_posterior_covariance,
+    joint_mutual_information,
+    target_distribution,
+)
 from ._causal import (
     CAUSAL_STRATEGIES,
     CausalInputs,
@@ -64,6 +73,7 @@ __all__ = [
     "SCORES",
     "STOCHASTIC_MODES",
     "Batch",
+    "BatchGFN",
     "BatchResult",
     "CausalInputs",
     "DiscoBAXResult",
@@ -77,6 +87,7 @@ __all__ = [
     "bald_from_draws",
     "bald_from_probs",
     "batchbald",
+    "batchgfn",
     "causal_log_weights",
     "check_batch_size",
     "check_posterior",
@@ -85,12 +96,15 @@ __all__ = [
     "discobax",
     "discobax_noise",
     "entropy_from_probs",
+    "enumerate_batches",
     "epig",
     "get_strategy",
+    "gp_posterior_covariance",
     "gumbel_top_k",
     "iter_chunks",
     "joint_entropy_exact",
     "joint_entropy_sampled",
+    "joint_mutual_information",
     "kmeans_batch",
     "log_weights",
     "margin_from_probs",
@@ -105,6 +119,7 @@ __all__ = [
     "strategy_spec",
     "subset_select",
     "sundin_information",
+    "target_distribution",
     "top_k",
     "unregister_strategy",
     "variance_from_probs",

@@ -29,6 +29,7 @@ from ._dose_response import dose_response_command
 from ._effects import effects_app
 from ._output import print_error, print_warnings
 from ._rl import rl_app
+from ._segeval import segeval_command
 from ._sensitivity import sensitivity_command
 
 __all__ = ["app", "main"]
@@ -92,6 +93,7 @@ app.command("dose-response")(dose_response_command)
 app.add_typer(rl_app, name="rl")
 app.add_typer(circuits_app, name="circuits")
 app.command("sensitivity")(sensitivity_command)
+app.command("segeval")(segeval_command)
 
 
 def _version_callback(value: bool) -> None:
