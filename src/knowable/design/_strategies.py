@@ -315,7 +315,7 @@ def relaxed_top_k(
         khot = khot + onehot
     hard = torch.zeros_like(scores)
     hard.scatter_(-1, torch.topk(perturbed.detach(), k, dim=-1).indices, 1.0)
-    return hard + khot - khot.detach()
+    return hard + (khot - khot.detach())  # exactly hard forward, relaxed gradient
 
 
 def _differentiable(
