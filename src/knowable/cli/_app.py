@@ -22,6 +22,7 @@ from ._acquire import acquire_command
 from ._bounds import bounds_command
 from ._datasets import datasets_app
 from ._demo import demo_command
+from ._design import design_command
 from ._dose_response import dose_response_command
 from ._effects import effects_app
 from ._output import print_error
@@ -75,6 +76,7 @@ app.command("demo")(demo_command)
 app.command("acquire")(acquire_command)
 app.command("bounds")(bounds_command)
 app.command("dose-response")(dose_response_command)
+app.command("design")(design_command)
 
 
 def _version_callback(value: bool) -> None:

@@ -68,8 +68,9 @@ def run_design(
     scm : StructuralCausalModel
         The world: it answers interventions (``value_bounds`` are the design bounds).
     estimator : ExactPosterior or BootstrapPosterior
-        Unfitted posterior estimator; fitted on the observational data, then
-        updated (refit + reweight on all data) after every batch.
+        Posterior estimator; fitted on the observational data (or, if already
+        fitted, updated on them with its support kept), then updated (refit +
+        reweight on all data) after every batch. It is modified in place.
     strategy : str
         A key of :data:`knowable.design.DESIGN_STRATEGIES`.
     n_observational : int
@@ -111,7 +112,10 @@ def run_design(
     else:
         data = initial_data
     t0 = time.perf_counter()
-    estimator.fit(data)
+    if hasattr(estimator, "support_"):
+        estimator.update(data)  # already fitted: keep its support
+    else:
+        estimator.fit(data)
     hist = DesignHistory(strategy)
 
     def record(r: int, t_design: float, t_update: float) -> None:

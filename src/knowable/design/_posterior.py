@@ -42,7 +42,7 @@ from scipy.special import logsumexp
 from .._random import check_random_state
 from .._validation import check_in_options, check_positive_int, check_real
 from ._graphs import enumerate_dags, find_cycle
-from ._scm import InterventionalData
+from ._scm import InterventionalData, StructuralCausalModel
 
 __all__ = [
     "BASES",
@@ -50,6 +50,7 @@ __all__ = [
     "LEARNERS",
     "BootstrapPosterior",
     "ExactPosterior",
+    "FittedSCM",
     "ParticlePosterior",
     "basis_features",
     "fit_particles",
@@ -175,6 +176,33 @@ class ParticlePosterior:
         """The highest-weight graph, shape ``(d, d)``."""
         return self.graphs[int(np.argmax(self.log_weights))].copy()
 
+    def to_scm(
+        self, index: int | None = None, value_bounds: tuple[float, float] = (-10.0, 10.0)
+    ) -> FittedSCM:
+        """One particle as a samplable SCM (default: the highest-weight one).
+
+        Parameters
+        ----------
+        index : int, optional
+            Particle index.
+        value_bounds : tuple of float
+            Allowed intervention values of the returned SCM.
+
+        Returns
+        -------
+        FittedSCM
+        """
+        i = int(np.argmax(self.log_weights)) if index is None else int(index)
+        return FittedSCM(
+            self.graphs[i],
+            self.coef[i],
+            self.basis,
+            noise_std=self.noise_std[i],
+            bias=self.bias[i],
+            names=self.names or None,
+            value_bounds=value_bounds,
+        )
+
     def pruned(self, tol: float = 1e-8, max_particles: int | None = None) -> ParticlePosterior:
         """Drop particles with weight below ``tol * max weight`` (and keep the top ones).
 
@@ -204,6 +232,40 @@ class ParticlePosterior:
             self.basis,
             self.names,
         )
+
+
+class FittedSCM(StructuralCausalModel):
+    """An SCM whose mechanisms are a particle's fitted basis expansion.
+
+    Parameters
+    ----------
+    adjacency : array-like of shape (d, d)
+        DAG.
+    coef : numpy.ndarray of shape (d, n_basis, d)
+        ``coef[k, b, j]``: weight of basis ``b`` of parent ``k`` in node ``j``.
+    basis : {"linear", "additive"}
+        Basis of :func:`basis_features`.
+    noise_std, bias, names, value_bounds
+        As in :class:`~knowable.design.StructuralCausalModel`.
+    """
+
+    def __init__(
+        self,
+        adjacency: Any,
+        coef: np.ndarray,
+        basis: str,
+        noise_std: Any = 1.0,
+        bias: Any = 0.0,
+        names: list[str] | None = None,
+        value_bounds: tuple[float, float] = (-10.0, 10.0),
+    ) -> None:
+        super().__init__(adjacency, noise_std, bias, names, value_bounds)
+        self.basis = check_in_options(basis, "basis", BASES)
+        self.coef = np.asarray(coef, dtype=float) * self.adjacency[:, None, :]
+
+    def mechanism(self, x: np.ndarray, j: int) -> np.ndarray:
+        feats = basis_features(x, self.basis)  # (n, d, nb)
+        return self.bias[j] + np.einsum("nkb,kb->n", feats, self.coef[:, :, j])
 
 
 def _fit_node(

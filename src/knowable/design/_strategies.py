@@ -80,7 +80,9 @@ class _Ctx:
         n_outer: int | None,
         rng: np.random.Generator,
     ) -> None:
-        self.post = posterior.pruned(1e-6)
+        # inner particles: those within 1e-4 of the top weight, at most 64 (the rest change
+        # the inner mixture by < 1e-4 relative each)
+        self.post = posterior.pruned(1e-4, 64)
         self.pt = ParticleTensors.from_posterior(self.post)
         self.rng = rng
         self.oidx, ow = outer_particles(self.post, n_outer, rng)
