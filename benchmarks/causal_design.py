@@ -5,7 +5,8 @@ scale-free DAGs (1 expected parent per node), linear-Gaussian (weights ±U(0.5, 
 or nonlinear additive (tanh mechanisms), noise sd 0.5, intervention values in
 [-10, 10]. Each seed draws the world and 100 observational samples; the
 posterior is a DAG bootstrap of causal-learn's PC (``n_bootstrap`` resamples x
-4 random extensions, reweighted by the interventional BIC, with one-edge moves
+4 random extensions, reweighted by the interventional BIC plus the ER graph prior
+with the true edge density, with one-edge moves
 around the top 3 particles after each batch; linear basis for linear worlds,
 additive tanh basis for nonlinear ones), fitted once per seed and copied to
 every strategy, so strategies are paired by seed (same world, same data, same
@@ -71,6 +72,8 @@ def run_config(
             n_bootstrap=n_bootstrap,
             n_extensions=4,
             basis="linear" if kind == "linear" else "additive",
+            graph_prior="er",
+            expected_degree=1.0,
             random_state=seed,
         ).fit(data)
         fit_s = time.perf_counter() - t0

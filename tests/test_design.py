@@ -27,6 +27,7 @@ from knowable.design import (
     eig,
     enumerate_dags,
     expected_shd,
+    find_cycle,
     mmd2_unbiased,
     one_edge_neighbours,
     orientation_f1,
@@ -432,3 +433,44 @@ def test_bootstrap_posterior_is_the_exact_posterior_restricted_to_its_support():
     assert est.get_params()["learner"] == "pc"
     again = BootstrapPosterior(n_bootstrap=3, n_extensions=2, random_state=0).fit(data)
     np.testing.assert_array_equal(again.support_, est.support_)
+
+
+# ------------------------------------------------------------- shipped data
+
+
+def test_shipped_dream4_and_sachs_load_with_known_graphs():
+    from knowable.design import load_dream4, load_sachs
+
+    dream = load_dream4(1)
+    assert dream.observational.x.shape == (115, 10) and dream.pool.x.shape == (20, 10)
+    assert dream.truth.sum() == 15
+    assert find_cycle(dream.truth) is not None  # gene networks have feedback: not a DAG
+    ko = dream.pool.x[:10]
+    assert np.all(np.diag(ko) == 0.0)  # knockout row i zeroes gene i
+    np.testing.assert_array_equal(dream.pool.mask[:10], np.eye(10, dtype=bool))
+    sachs = load_sachs()
+    assert sachs.truth.sum() == 20
+    assert len(sachs.observational) + len(sachs.pool) == 7466
+    assert not sachs.observational.mask.any() and sachs.pool.mask.any(axis=1).all()
+    with pytest.raises(ValueError, match="network must be"):
+        load_dream4(6)
+
+
+def test_pool_design_reveals_distinct_rows():
+    from knowable.design import RealDesignData, load_dream4, run_pool_design
+
+    dream = load_dream4(2)
+    # 10 nodes is beyond exact enumeration: a 3-gene slice with its 6 interventions
+    rows = [0, 1, 2, 10, 11, 12]
+    obs, pool = dream.observational, dream.pool
+    sub = RealDesignData(
+        InterventionalData(obs.x[:, :3], obs.mask[:, :3], obs.names[:3]),
+        InterventionalData(pool.x[rows][:, :3], pool.mask[rows][:, :3], pool.names[:3]),
+        dream.truth[:3, :3],
+        "sub",
+    )
+    for strategy in ("random", "greedy", "soft"):
+        h = run_pool_design(sub, ExactPosterior(), strategy, 2, 3, random_state=0)
+        picked = [r for d in h.designs for r in d["pool_rows"]]
+        assert sorted(picked) == list(range(6))
+        assert len(h.metrics) == 4

@@ -52,6 +52,7 @@ from ._posterior import (
     one_edge_neighbours,
     random_extension,
 )
+from ._real import POOL_STRATEGIES, RealDesignData, load_dream4, load_sachs, run_pool_design
 from ._scm import (
     SCM_KINDS,
     InterventionalData,
@@ -75,6 +76,7 @@ __all__ = [
     "GRAPH_KINDS",
     "GRAPH_PRIORS",
     "LEARNERS",
+    "POOL_STRATEGIES",
     "SCM_KINDS",
     "BootstrapPosterior",
     "DesignBatch",
@@ -86,6 +88,7 @@ __all__ = [
     "LinearGaussianSCM",
     "NonlinearAdditiveSCM",
     "ParticlePosterior",
+    "RealDesignData",
     "StructuralCausalModel",
     "basis_features",
     "check_dag",
@@ -102,6 +105,8 @@ __all__ = [
     "fit_particles",
     "graph_log_prior",
     "interventional_mmd",
+    "load_dream4",
+    "load_sachs",
     "mmd2_unbiased",
     "one_edge_neighbours",
     "orientation_f1",
@@ -111,6 +116,7 @@ __all__ = [
     "random_scm",
     "relaxed_top_k",
     "run_design",
+    "run_pool_design",
     "shd",
     "topological_order",
     "value_search",
