@@ -452,6 +452,10 @@ def test_shipped_dream4_and_sachs_load_with_known_graphs():
     assert sachs.truth.sum() == 20
     assert len(sachs.observational) + len(sachs.pool) == 7466
     assert not sachs.observational.mask.any() and sachs.pool.mask.any(axis=1).all()
+    for n in (2, 3, 4, 5):  # the five networks' files differ in layout
+        other = load_dream4(n)
+        assert other.observational.x.shape == (115, 10) and other.pool.x.shape == (20, 10)
+        assert np.isfinite(other.observational.x).all() and 12 <= other.truth.sum() <= 16
     with pytest.raises(ValueError, match="network must be"):
         load_dream4(6)
 

@@ -85,7 +85,10 @@ def read_bytes(*parts: str) -> bytes:
 
 
 def _tsv(name: str) -> pd.DataFrame:
-    return pd.read_csv(io.BytesIO(read_bytes("dream4", name)), sep="\t")
+    # the files differ in layout (a Time column or not, leading spaces, CRLF line ends)
+    frame = pd.read_csv(io.BytesIO(read_bytes("dream4", name)), sep="\t", skipinitialspace=True)
+    frame.columns = [str(c).strip().strip('"') for c in frame.columns]
+    return frame.drop(columns=[c for c in frame.columns if c.lower() == "time"])
 
 
 def load_dream4(network: int = 1) -> RealDesignData:
