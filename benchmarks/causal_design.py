@@ -250,6 +250,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--kinds", default="linear,nonlinear")
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seed-start", type=int, default=0, help="first seed (seeds are consecutive)")
+    ap.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        help="only combine the runs of these result JSONs into causal_design{suffix}",
+    )
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--n-bootstrap", type=int, default=10)
@@ -268,6 +275,13 @@ def main(argv: list[str] | None = None) -> None:
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     t0 = time.perf_counter()
     records: list[dict[str, Any]] = []
+    if args.merge:
+        docs = [json.loads(Path(f).read_text()) for f in args.merge]
+        records = [r for doc in docs for r in doc["runs"]]
+        meta = dict(docs[0]["meta"], seconds=sum(doc["meta"]["seconds"] for doc in docs))
+        command = " + ".join(doc["command"] for doc in docs)
+        _write(records, command, meta, suffix)
+        return
     for graph in args.graphs.split(","):
         for d in (int(x) for x in args.nodes.split(",")):
             for kind in args.kinds.split(","):
@@ -275,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
                     graph,
                     d,
                     kind,
-                    list(range(args.seeds)),
+                    list(range(args.seed_start, args.seed_start + args.seeds)),
                     args.strategies.split(","),
                     args.rounds,
                     args.batch,
@@ -291,6 +305,10 @@ def main(argv: list[str] | None = None) -> None:
         "seconds": time.perf_counter() - t0,
         "machine": f"{platform.machine()} ({platform.system()}), OMP threads 1",
     }
+    _write(records, command, meta, suffix)
+
+
+def _write(records: list[dict[str, Any]], command: str, meta: dict[str, Any], suffix: str) -> None:
     rows = summarise(records)
     RESULTS.mkdir(exist_ok=True)
     stem = RESULTS / f"causal_design{suffix}"
