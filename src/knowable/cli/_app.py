@@ -25,6 +25,7 @@ from ._campaign import campaign_app
 from ._circuits import circuits_app
 from ._datasets import datasets_app
 from ._demo import demo_command
+from ._design import design_command
 from ._dose_response import dose_response_command
 from ._effects import effects_app
 from ._output import print_error, print_warnings
@@ -94,6 +95,7 @@ app.add_typer(rl_app, name="rl")
 app.add_typer(circuits_app, name="circuits")
 app.command("sensitivity")(sensitivity_command)
 app.command("segeval")(segeval_command)
+app.command("design")(design_command)
 
 
 def _version_callback(value: bool) -> None:
