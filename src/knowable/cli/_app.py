@@ -24,6 +24,7 @@ from ._datasets import datasets_app
 from ._demo import demo_command
 from ._dose_response import dose_response_command
 from ._effects import effects_app
+from ._generative import generative_app
 from ._output import print_error
 
 __all__ = ["app", "main"]
@@ -71,6 +72,7 @@ app = typer.Typer(
 )
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(effects_app, name="effects")
+app.add_typer(generative_app, name="generative")
 app.command("demo")(demo_command)
 app.command("acquire")(acquire_command)
 app.command("bounds")(bounds_command)

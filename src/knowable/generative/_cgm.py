@@ -231,6 +231,10 @@ class ConditionalGenerativeModel(BaseEstimator, ABC):
         x0, y0 = self.context_of(state)
         return self.condition(np.concatenate([x0, x], axis=1), np.concatenate([y0, y], axis=1))
 
+    def reserve(self, state: Any, n_more: int) -> Any:
+        """A state about to receive ``n_more`` examples (a hint for preallocation; default: as is)."""
+        return state
+
     def context_of(self, state: Any) -> tuple[np.ndarray, np.ndarray]:
         """The raw context ``(x, y)`` a state stands for (needed by the default ``extend``)."""
         raise NotImplementedError(f"{type(self).__name__} does not keep its raw context.")

@@ -334,11 +334,7 @@ class GaussianProcessRegression(BayesianOracle):
             return state
         buf = state.buf
         if n != buf.used or n + k > buf.capacity:  # another state grew this buffer: copy
-            new = _GPBuffer(x.shape[0], max(2 * (n + k), 32), self.n_features)
-            new.chol[:, :n, :n] = buf.chol[:, :n, :n]
-            new.x[:, :n], new.y[:, :n] = buf.x[:, :n], buf.y[:, :n]
-            new.w[:, :n] = buf.w[:, :n]
-            buf = new
+            buf = self._copy(state, max(3 * (n + k) // 2, 32))
         k12 = torch.from_numpy(self.kernel(buf.x[:, :n], x))  # (B, n, k)
         k22 = torch.from_numpy(self.kernel(x, x) + self.noise_scale**2 * np.eye(k))
         l21t = self._lsolve(buf, n, k12)  # (B, n, k)
@@ -352,6 +348,19 @@ class GaussianProcessRegression(BayesianOracle):
         buf.x[:, n : n + k], buf.y[:, n : n + k] = x, y
         buf.used = n + k
         return _GPState(buf, n + k)
+
+    def _copy(self, state: _GPState, capacity: int) -> _GPBuffer:
+        n, old = state.n, state.buf
+        buf = _GPBuffer(old.x.shape[0], capacity, self.n_features)
+        buf.chol[:, :n, :n] = old.chol[:, :n, :n]
+        buf.x[:, :n], buf.y[:, :n] = old.x[:, :n], old.y[:, :n]
+        buf.w[:, :n] = old.w[:, :n]
+        buf.used = n
+        return buf
+
+    def reserve(self, state: _GPState, n_more: int) -> _GPState:
+        """A copy of ``state`` with room for ``n_more`` appended examples (no regrowth)."""
+        return _GPState(self._copy(state, state.n + max(n_more, 1)), state.n)
 
     def context_of(self, state: _GPState) -> tuple[np.ndarray, np.ndarray]:
         """The raw context ``(x, y)``."""

@@ -170,6 +170,8 @@ def ancestral_complete(
     y : numpy.ndarray of shape (B, n_generated)
     """
     xs, ys = [], []
+    if n_generated:
+        state = cgm.reserve(state, n_generated)
     for _ in range(n_generated):
         x = cgm.sample_x(state, 1, rng)
         y = cgm.sample_y(state, x, rng)
@@ -221,8 +223,8 @@ def phr(
     context: Any,
     query: Any,
     epsilon: float = 0.05,
-    n_generated: int = 100,
-    n_completions: int = 100,
+    n_generated: int = 200,
+    n_completions: int = 300,
     n_responses: int = 100,
     *,
     method: str = "auto",
