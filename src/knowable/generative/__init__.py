@@ -27,6 +27,7 @@ from ._oracles import (
     DirichletCategorical,
     GaussianProcessRegression,
 )
+from ._pfn import PFNRegression, load_pfn_module, save_pfn_module, train_pfn
 from ._phr import (
     HallucinationRate,
     ancestral_complete,
@@ -48,15 +49,19 @@ __all__ = [
     "GaussianMechanism",
     "GaussianProcessRegression",
     "HallucinationRate",
+    "PFNRegression",
     "PredictivePValue",
     "ancestral_complete",
     "discrepancy_score",
     "exact_phr",
     "gpv",
     "is_hallucination",
+    "load_pfn_module",
     "lower_quantile",
     "mhr",
     "phr",
     "posterior_predictive_pvalue",
+    "save_pfn_module",
     "thr",
+    "train_pfn",
 ]
