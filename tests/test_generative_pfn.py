@@ -100,3 +100,16 @@ def test_a_small_pfn_learns_to_use_its_context():
     )
     nll_prior = -prior.log_prob_y(prior.prior_state(500), y[:, 10:], x[:, 10:])
     assert float(nll_pfn.mean()) < float(nll_prior.mean()) - 0.2
+
+
+def test_llm_path_names_the_extra_when_missing(monkeypatch):
+    import importlib.util
+
+    from knowable.generative import _llm, load_smollm2
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        _llm.importlib.util, "find_spec", lambda n, *a: None if n == "gguf" else real(n, *a)
+    )
+    with pytest.raises(ImportError, match=r"knowable\[llm\].*gguf"):
+        load_smollm2()

@@ -21,6 +21,7 @@ from ._cgm import (
     GaussianMechanism,
     lower_quantile,
 )
+from ._llm import load_smollm2
 from ._oracles import (
     BayesianPolynomialRegression,
     BetaBernoulli,
@@ -57,6 +58,7 @@ __all__ = [
     "gpv",
     "is_hallucination",
     "load_pfn_module",
+    "load_smollm2",
     "lower_quantile",
     "mhr",
     "phr",
