@@ -64,6 +64,10 @@ def evaluate(module, n_tasks: int = 400, sizes=(0, 5, 10, 20, 40, 80, 160), seed
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--max-context", type=int, default=160)
+    parser.add_argument("--d-model", type=int, default=64)
+    parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     start = time.perf_counter()
@@ -74,7 +78,13 @@ def main() -> None:
                 f"step {step:5d} loss {loss:.4f} ({time.perf_counter() - start:.0f} s)", flush=True
             )
 
-    module, config = train_pfn(n_steps=args.steps, progress=progress)
+    module, config = train_pfn(
+        n_steps=args.steps,
+        batch_size=args.batch,
+        max_context=args.max_context,
+        architecture={"d_model": args.d_model, "n_layers": args.layers, "ff": 2 * args.d_model},
+        progress=progress,
+    )
     config["training"]["seconds"] = round(time.perf_counter() - start, 1)
     config["evaluation"] = evaluate(module)
     save_pfn_module(module, config, args.out)
