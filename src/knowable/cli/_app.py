@@ -28,6 +28,7 @@ from ._demo import demo_command
 from ._design import design_command
 from ._dose_response import dose_response_command
 from ._effects import effects_app
+from ._generative import generative_app
 from ._output import print_error, print_warnings
 from ._rl import rl_app
 from ._segeval import segeval_command
@@ -87,6 +88,7 @@ app = typer.Typer(
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(effects_app, name="effects")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(generative_app, name="generative")
 app.command("demo")(demo_command)
 app.command("acquire", cls=AcquireCommand)(acquire_command)
 app.command("bounds")(bounds_command)
