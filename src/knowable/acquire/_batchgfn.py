@@ -46,10 +46,11 @@ from torch import nn
 
 from .._random import check_random_state, torch_generator
 from .._validation import check_array, check_positive_int, check_real
-from ..models._observation import GaussianNoise
-from ..models._posterior import Posterior
+from ..models import GaussianNoise, Posterior
 from ._batchbald import BatchResult
 from ._inputs import check_batch_size, check_posterior
+from ._registry import SelectContext, register_strategy
+from ._strategies import Batch
 
 __all__ = [
     "BatchGFN",
@@ -605,3 +606,21 @@ def batchgfn(
         [joint_mutual_information(cov, noise, idx[None, : i + 1])[0] for i in range(b)]
     )
     return BatchResult(idx, scores, np.ones(b, dtype=bool))
+
+
+def _select_batchgfn(pool: Any, batch_size: int, ctx: SelectContext) -> Batch:
+    if not isinstance(pool, Posterior):
+        raise TypeError("BatchGFN needs the pool as one Posterior, not as chunks.")
+    seed = int(ctx.random_state.integers(2**31 - 1))
+    res = batchgfn(pool, batch_size, random_state=seed)
+    return Batch(res.indices, res.scores, ctx.strategy, info={"exact": res.exact})
+
+
+register_strategy(
+    "batchgfn",
+    _select_batchgfn,
+    family="batch",
+    label="BatchGFN",
+    description="GFlowNet sampling batches with probability proportional to exp(JMI / tau)",
+    needs_whole_pool=True,
+)

@@ -42,9 +42,9 @@ import numpy as np
 
 from .._random import check_random_state
 from .._validation import check_positive_int, check_real
-from ..models._observation import GaussianNoise
-from ..models._posterior import Posterior
+from ..models import GaussianNoise, Posterior
 from ._inputs import DEFAULT_CHUNK, check_batch_size, check_posterior
+from ._registry import SelectContext, register_strategy
 from ._select import top_k
 from ._strategies import Batch
 
@@ -295,3 +295,25 @@ def discobax(
         info={"n_fantasies": j, "subset_size": k, "n_noise": e, "noise_scale": noise_scale},
         subsets=subsets,
     )
+
+
+def _select_discobax(pool: Any, batch_size: int, ctx: SelectContext) -> Batch:
+    if not isinstance(pool, Posterior):
+        raise TypeError("DiscoBAX needs the pool as one Posterior, not as chunks.")
+    return discobax(
+        pool,
+        batch_size,
+        features=ctx.embeddings,
+        chunk_size=ctx.chunk_size,
+        random_state=ctx.random_state,
+    )
+
+
+register_strategy(
+    "discobax",
+    _select_discobax,
+    family="batch",
+    label="DiscoBAX",
+    description="information gain about the best diverse subset under a noise model",
+    needs_whole_pool=True,
+)
