@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 
 from .._validation import (
@@ -29,6 +28,7 @@ from ..models._gp import VariationalGP, init_inducing_points
 from ..models._layers import init_parameters
 from ..models._observation import GaussianNoise
 from ..models._posterior import Posterior
+from ._contract import CATEBase
 from ._modules import CATEHead, CausalDeepKernel, propensity_loss, targeted_term
 
 __all__ = ["CATEEstimator"]
@@ -36,8 +36,12 @@ __all__ = ["CATEEstimator"]
 OUTPUT_NAMES = ("mu0", "mu1")
 
 
-class CATEEstimator(UncertainModel):
-    """Base of :class:`TARNet` and :class:`DragonNet`; see those for the parameters."""
+class CATEEstimator(UncertainModel, CATEBase):
+    """Base of :class:`TARNet` and :class:`DragonNet`; see those for the parameters.
+
+    The neural implementation of :class:`CATEBase`: ``fit``, ``predict_outcomes``
+    and ``propensity`` here, the effect API derived in the base.
+    """
 
     _estimator_kind = "cate"
     _dragon = False  # DragonNet: joint propensity head + targeted regularisation
@@ -353,64 +357,14 @@ class CATEEstimator(UncertainModel):
         """Alias of :meth:`predict_outcomes` (the :class:`Posterior` contract of knowable models)."""
         return self.predict_outcomes(X, batch_size=batch_size)
 
-    def effect_samples(self, X: Any) -> np.ndarray:
-        """Posterior draws of the CATE ``mu1(x) - mu0(x)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d)
-            Covariates.
-
-        Returns
-        -------
-        numpy.ndarray of shape (S, n)
-            Draw ``s`` is one ensemble member, dropout mask or GP function
-            for every unit (DUE: each unit's ``(mu0, mu1)`` block has the exact
-            joint posterior; the residual correlation between units comes from
-            random features, see :meth:`ate_interval` for the exact ATE).
-        """
-        draws = self.predict_outcomes(X).draws
-        return draws[..., 1] - draws[..., 0]
-
-    def effect(self, X: Any) -> np.ndarray:
-        """Point estimate of the CATE (posterior mean of ``mu1 - mu0``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d)
-            Covariates.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n,)
-        """
-        return self._effect_moments(X)[0]
-
-    def effect_var(self, X: Any) -> np.ndarray:
-        """Epistemic variance of the CATE: ``Var mu1 + Var mu0 - 2 Cov(mu0, mu1)``.
-
-        Exact for DUE (from the GP's joint posterior), the draws' variance
-        (``ddof=1``) for ensembles and MC dropout.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d)
-            Covariates.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n,)
-        """
-        return self._effect_moments(X)[1]
-
+    # the effect API (effect, effect_samples, effect_var, effect_interval, ate, ate_interval)
+    # is derived once in CATEBase from predict_outcomes; DUE overrides the two moment hooks
+    # with the GP's exact moments
     def _effect_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         check_is_fitted(self)
         if self.resolved_params_["method"] == "due":  # exact moments of the joint GP
             return self._exact_effect_moments(X)
-        draws = self.predict_outcomes(X).draws
-        tau = draws[..., 1] - draws[..., 0]
-        ddof = 1 if tau.shape[0] > 1 else 0
-        return tau.mean(0), tau.var(0, ddof=ddof)
+        return super()._effect_moments(X)
 
     def _exact_effect_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         means, variances = [], []
@@ -426,85 +380,11 @@ class CATEEstimator(UncertainModel):
             variances.append(np.maximum(var, 0.0) * self.y_scale_**2)
         return np.concatenate(means), np.concatenate(variances)
 
-    def effect_interval(self, X: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-        """Central ``1 - alpha`` epistemic interval of the CATE.
-
-        A normal interval ``effect ± z_{1-alpha/2} sqrt(effect_var)``: with a
-        5-member ensemble, empirical quantiles of 5 draws would be too coarse.
-        It describes model uncertainty only; its coverage of the true CATE is
-        measured in the benchmark, not guaranteed.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d)
-            Covariates.
-        alpha : float
-            Miscoverage level in (0, 1).
-
-        Returns
-        -------
-        lower, upper : numpy.ndarray of shape (n,)
-        """
-        alpha = check_real(
-            alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
-        )
-        mean, var = self._effect_moments(X)
-        half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(var)
-        return mean - half, mean + half
-
-    def _ate_X(self, X: Any) -> Any:
-        check_is_fitted(self)
-        return self.X_fit_ if X is None else X
-
-    def ate(self, X: Any = None) -> float:
-        """Average treatment effect: the mean CATE over ``X`` (default: the training units).
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d), optional
-            Units to average over.
-
-        Returns
-        -------
-        float
-        """
-        return float(self.effect(self._ate_X(X)).mean())
-
-    def ate_interval(self, X: Any = None, alpha: float = 0.05) -> tuple[float, float]:
-        """Epistemic ``1 - alpha`` interval of the ATE over ``X`` (default: the training units).
-
-        A normal interval. For ensembles and MC dropout each draw (one member
-        or dropout mask for every unit) gives one ATE and the standard
-        deviation is theirs. For DUE the mean and variance are exact under the
-        GP's joint posterior over all units, including the covariance between
-        units that the inducing points do not explain, with no Monte Carlo
-        error. That costs ``O(n²)`` kernel evaluations (tens of seconds on
-        one CPU core at tens of thousands of units).
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d), optional
-            Units to average over.
-        alpha : float
-            Miscoverage level in (0, 1).
-
-        Returns
-        -------
-        lower, upper : float
-        """
-        alpha = check_real(
-            alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
-        )
-        X = self._ate_X(X)
+    def _ate_moments(self, X: Any) -> tuple[float, float]:
         if self.resolved_params_["method"] == "due":
             centre, var = self._exact_ate_moments(X)
-            sd = var**0.5
-        else:
-            ates = self.effect_samples(X).mean(1)
-            sd = ates.std(ddof=1) if ates.size > 1 else 0.0
-            centre = self.ate(X)
-        half = float(stats.norm.ppf(1 - alpha / 2) * sd)
-        return centre - half, centre + half
+            return centre, var**0.5
+        return super()._ate_moments(X)
 
     def _exact_ate_moments(self, X: Any) -> tuple[float, float]:
         """DUE: exact posterior mean and variance of the average of ``f(x, 1) - f(x, 0)`` over ``X``."""
