@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from knowable.acquire import batchbald, stochastic_batch
-from knowable.acquire._scores import bald_from_probs
+from knowable.acquire import bald_from_probs, batchbald, stochastic_batch
 from knowable.models import Categorical, Posterior
 
 RESULTS = Path(__file__).parent / "results"

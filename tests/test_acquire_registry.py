@@ -187,3 +187,28 @@ def test_cli_help_lists_the_registry():
     assert result.exit_code == 0
     for name in [*available_strategies("batch"), *CAUSAL_STRATEGIES, "variation-ratio"]:
         assert name in result.output
+
+
+@pytest.mark.parametrize("strategy", ["random", "kmeans"])
+def test_cli_strategies_without_a_posterior_select_from_the_pool_size(tmp_path, strategy):
+    import pandas as pd
+
+    from knowable.cli import app
+    from knowable.models import UncertainClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    folder = tmp_path / "model"
+    UncertainClassifier("dropout", n_samples=4, hidden_size=8, depth=1, max_epochs=1).fit(
+        X, (X[:, 0] > 0).astype(int)
+    ).save(folder)
+    pool = rng.normal(size=(30, 3))
+    pd.DataFrame(pool, columns=["a", "b", "c"]).to_csv(tmp_path / "pool.csv", index=False)
+    out = tmp_path / "batch.csv"
+    args = ["acquire", "--model", str(folder), "--pool", str(tmp_path / "pool.csv")]
+    result = CliRunner().invoke(
+        app, [*args, "--batch", "4", "--strategy", strategy, "--out", str(out), "--seed", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    expected = select(30, 4, strategy, random_state=3, embeddings=pool).indices
+    np.testing.assert_array_equal(pd.read_csv(out)["row"].to_numpy(), expected)

@@ -13,14 +13,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 
 from .._validation import (
     check_array,
     check_binary_treatment,
     check_consistent_length,
-    check_in_options,
     check_is_fitted,
     check_positive_int,
     check_real,
@@ -31,15 +29,12 @@ from ..models._gp import VariationalGP, init_inducing_points
 from ..models._layers import init_parameters
 from ..models._observation import GaussianNoise
 from ..models._posterior import Posterior
+from ._contract import CATEBase
 from ._modules import CATEHead, CausalDeepKernel, propensity_loss, targeted_term
 
 __all__ = ["CATEEstimator"]
 
 OUTPUT_NAMES = ("mu0", "mu1")
-NO_TRAINING_DATA = (
-    "this model was saved without its training covariates (include_training_data=False); "
-    "pass X explicitly."
-)
 
 
 def restore_training_X(
@@ -60,12 +55,12 @@ def restore_training_X(
     return x_fit.numpy().astype(np.float32)
 
 
-ESTIMANDS = ("ate", "att", "atc")
-_ARM_WORD = {"att": "treated", "atc": "control"}
+class CATEEstimator(UncertainModel, CATEBase):
+    """Base of :class:`TARNet` and :class:`DragonNet`; see those for the parameters.
 
-
-class CATEEstimator(UncertainModel):
-    """Base of :class:`TARNet` and :class:`DragonNet`; see those for the parameters."""
+    The neural implementation of :class:`CATEBase`: ``fit``, ``predict_outcomes``
+    and ``propensity`` here, the effect API derived in the base.
+    """
 
     _estimator_kind = "cate"
     _dragon = False  # DragonNet: joint propensity head + targeted regularisation
@@ -381,64 +376,14 @@ class CATEEstimator(UncertainModel):
         """Alias of :meth:`predict_outcomes` (the :class:`Posterior` contract of knowable models)."""
         return self.predict_outcomes(X, batch_size=batch_size)
 
-    def effect_samples(self, X: Any) -> np.ndarray:
-        """Posterior draws of the CATE ``mu1(x) - mu0(x)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d)
-            Covariates.
-
-        Returns
-        -------
-        numpy.ndarray of shape (S, n)
-            Draw ``s`` is one ensemble member, dropout mask or GP function
-            for every unit (DUE: each unit's ``(mu0, mu1)`` block has the exact
-            joint posterior; the residual correlation between units comes from
-            random features, see :meth:`ate_interval` for the exact ATE).
-        """
-        draws = self.predict_outcomes(X).draws
-        return draws[..., 1] - draws[..., 0]
-
-    def effect(self, X: Any) -> np.ndarray:
-        """Point estimate of the CATE (posterior mean of ``mu1 - mu0``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d)
-            Covariates.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n,)
-        """
-        return self._effect_moments(X)[0]
-
-    def effect_var(self, X: Any) -> np.ndarray:
-        """Epistemic variance of the CATE: ``Var mu1 + Var mu0 - 2 Cov(mu0, mu1)``.
-
-        Exact for DUE (from the GP's joint posterior), the draws' variance
-        (``ddof=1``) for ensembles and MC dropout.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d)
-            Covariates.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n,)
-        """
-        return self._effect_moments(X)[1]
-
+    # the effect API (effect, effect_samples, effect_var, effect_interval, ate, ate_interval)
+    # is derived once in CATEBase from predict_outcomes; DUE overrides the two moment hooks
+    # with the GP's exact moments
     def _effect_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         check_is_fitted(self)
         if self.resolved_params_["method"] == "due":  # exact moments of the joint GP
             return self._exact_effect_moments(X)
-        draws = self.predict_outcomes(X).draws
-        tau = draws[..., 1] - draws[..., 0]
-        ddof = 1 if tau.shape[0] > 1 else 0
-        return tau.mean(0), tau.var(0, ddof=ddof)
+        return super()._effect_moments(X)
 
     def _exact_effect_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         means, variances = [], []
@@ -454,162 +399,11 @@ class CATEEstimator(UncertainModel):
             variances.append(np.maximum(var, 0.0) * self.y_scale_**2)
         return np.concatenate(means), np.concatenate(variances)
 
-    def effect_interval(self, X: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-        """Central ``1 - alpha`` epistemic interval of the CATE.
-
-        A normal interval ``effect ± z_{1-alpha/2} sqrt(effect_var)``: with a
-        5-member ensemble, empirical quantiles of 5 draws would be too coarse.
-        It describes model uncertainty only; its coverage of the true CATE is
-        measured in the benchmark, not guaranteed.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d)
-            Covariates.
-        alpha : float
-            Miscoverage level in (0, 1).
-
-        Returns
-        -------
-        lower, upper : numpy.ndarray of shape (n,)
-        """
-        alpha = check_real(
-            alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
-        )
-        mean, var = self._effect_moments(X)
-        half = stats.norm.isf(alpha / 2) * np.sqrt(var)
-        return mean - half, mean + half
-
-    def _ate_X(self, X: Any, t: Any = None, estimand: str = "ate") -> Any:
-        """The units an average effect is over: ``X`` (default the training units), or
-        its treated (``"att"``) or control (``"atc"``) rows."""
-        estimand = check_in_options(estimand, "estimand", ESTIMANDS)
-        check_is_fitted(self)
-        if X is None:
-            if self.X_fit_ is None:
-                raise ValueError(NO_TRAINING_DATA)
-            X = self.X_fit_
-            if t is None and estimand != "ate":
-                t = getattr(self, "t_fit_", None)
-                if t is None:
-                    raise ValueError(
-                        f"estimand={estimand!r}: this model was saved without its training "
-                        "treatments; pass X and t."
-                    )
-        if estimand == "ate":
-            return X
-        if t is None:
-            raise ValueError(
-                f"estimand={estimand!r} averages over the {_ARM_WORD[estimand]} units of X; "
-                "pass their treatment t, shape (n,)."
-            )
-        t_arr = check_binary_treatment(t, "t")
-        n = len(X)
-        if t_arr.shape[0] != n:
-            raise ValueError(f"t has {t_arr.shape[0]} entries but X has {n} rows.")
-        rows = np.flatnonzero(t_arr == (1 if estimand == "att" else 0))
-        if rows.size == 0:
-            raise ValueError(f"estimand={estimand!r}: t has no {_ARM_WORD[estimand]} units.")
-        return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
-
-    def ate(self, X: Any = None, *, t: Any = None, estimand: str = "ate") -> float:
-        """Average effect: the mean CATE over ``X`` (default: the training units).
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d), optional
-            Units to average over.
-        t : array-like of shape (n,), optional
-            Their binary treatment; needed for ``estimand="att"``/``"atc"`` when
-            ``X`` is given (the training treatments are used when ``X`` is None).
-        estimand : {"ate", "att", "atc"}
-            ``"ate"``: all units of ``X``; ``"att"``: the treated ones (t = 1);
-            ``"atc"``: the controls (t = 0). The ATT is estimated as the mean CATE
-            over the treated units' covariates (exact without hidden confounding;
-            see :meth:`knowable.bounds.MSMBounds.ate_bounds` for bounds with it).
-
-        Returns
-        -------
-        float
-        """
-        return float(self.effect(self._ate_X(X, t, estimand)).mean())
-
-    def att(self, X: Any = None, t: Any = None) -> float:
-        """Average effect on the treated: ``ate(X, t=t, estimand="att")``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d), optional
-            Units (default: the training units, with their treatments).
-        t : array-like of shape (n,), optional
-            Their treatment (required when ``X`` is given).
-
-        Returns
-        -------
-        float
-        """
-        return self.ate(X, t=t, estimand="att")
-
-    def atc(self, X: Any = None, t: Any = None) -> float:
-        """Average effect on the controls: ``ate(X, t=t, estimand="atc")``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d), optional
-            Units (default: the training units, with their treatments).
-        t : array-like of shape (n,), optional
-            Their treatment (required when ``X`` is given).
-
-        Returns
-        -------
-        float
-        """
-        return self.ate(X, t=t, estimand="atc")
-
-    def ate_interval(
-        self, X: Any = None, alpha: float = 0.05, *, t: Any = None, estimand: str = "ate"
-    ) -> tuple[float, float]:
-        """Epistemic ``1 - alpha`` interval of the average effect over ``X`` (default: training units).
-
-        Model uncertainty only: not a confidence interval under hidden
-        confounding (for that, see :mod:`knowable.bounds`).
-
-        A normal interval. For ensembles and MC dropout each draw (one member
-        or dropout mask for every unit) gives one ATE and the standard
-        deviation is theirs. For DUE the mean and variance are exact under the
-        GP's joint posterior over all units, including the covariance between
-        units that the inducing points do not explain, with no Monte Carlo
-        error. That costs ``O(n²)`` kernel evaluations (tens of seconds on
-        one CPU core at tens of thousands of units).
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d), optional
-            Units to average over.
-        alpha : float
-            Miscoverage level in (0, 1).
-        t : array-like of shape (n,), optional
-            Treatment of the units (for ``estimand="att"``/``"atc"`` with ``X``).
-        estimand : {"ate", "att", "atc"}
-            All units, the treated or the controls; see :meth:`ate`.
-
-        Returns
-        -------
-        lower, upper : float
-        """
-        alpha = check_real(
-            alpha, "alpha", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
-        )
-        X = self._ate_X(X, t, estimand)
+    def _ate_moments(self, X: Any) -> tuple[float, float]:
         if self.resolved_params_["method"] == "due":
             centre, var = self._exact_ate_moments(X)
-            sd = var**0.5
-        else:
-            ates = self.effect_samples(X).mean(1)
-            sd = ates.std(ddof=1) if ates.size > 1 else 0.0
-            centre = self.ate(X)
-        half = float(stats.norm.isf(alpha / 2) * sd)
-        return centre - half, centre + half
+            return centre, var**0.5
+        return super()._ate_moments(X)
 
     def _exact_ate_moments(self, X: Any) -> tuple[float, float]:
         """DUE: exact posterior mean and variance of the average of ``f(x, 1) - f(x, 0)`` over ``X``."""

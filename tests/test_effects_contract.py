@@ -1,0 +1,93 @@
+"""The CATE contract: a subclass implements fit, predict_outcomes and propensity, and gets the
+effect API (effect, effect_samples, effect_var, effect_interval, ate, ate_interval) derived."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from knowable.effects import CATEBase, CATEEstimator, TARNet
+from knowable.exceptions import NotFittedError
+from knowable.models import Posterior
+
+
+class BootstrapTLearner(CATEBase, BaseEstimator):
+    """A non-torch CATE estimator: linear regression per arm on bootstrap resamples."""
+
+    def __init__(self, n_boot: int = 20, random_state: int = 0) -> None:
+        self.n_boot = n_boot
+        self.random_state = random_state
+
+    def fit(self, X, t, y):
+        rng = np.random.default_rng(self.random_state)
+        X, t, y = np.asarray(X, float), np.asarray(t), np.asarray(y, float)
+        self.models_ = []
+        for _ in range(self.n_boot):
+            idx = rng.integers(len(y), size=len(y))
+            xb, tb, yb = X[idx], t[idx], y[idx]
+            self.models_.append([LinearRegression().fit(xb[tb == a], yb[tb == a]) for a in (0, 1)])
+        self.propensity_model_ = LogisticRegression().fit(X, t)
+        self.X_fit_ = X
+        return self
+
+    def predict_outcomes(self, X):
+        if not hasattr(self, "models_"):
+            raise NotFittedError("This BootstrapTLearner is not fitted yet; call fit(X, t, y).")
+        X = np.asarray(X, float)
+        draws = np.stack([np.stack([m.predict(X) for m in pair], -1) for pair in self.models_])
+        return Posterior(draws, output_names=["mu0", "mu1"])
+
+    def propensity(self, X):
+        return self.propensity_model_.predict_proba(np.asarray(X, float))[:, 1]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    t = (rng.random(300) < 0.5).astype(int)
+    y = X[:, 0] + t * (1.0 + X[:, 1]) + rng.normal(size=300) * 0.5
+    return BootstrapTLearner().fit(X, t, y), X
+
+
+def test_the_effect_api_is_derived_from_predict_outcomes(fitted):
+    est, X = fitted
+    draws = est.predict_outcomes(X[:10]).draws
+    tau = draws[..., 1] - draws[..., 0]
+    np.testing.assert_array_equal(est.effect_samples(X[:10]), tau)
+    np.testing.assert_allclose(est.effect(X[:10]), tau.mean(0))
+    np.testing.assert_allclose(est.effect_var(X[:10]), tau.var(0, ddof=1))
+    lo, hi = est.effect_interval(X[:10], alpha=0.1)
+    z = stats.norm.ppf(0.95)
+    np.testing.assert_allclose(hi - lo, 2 * z * tau.std(0, ddof=1))
+    assert est.ate() == pytest.approx(float(est.effect(X).mean()))
+    ates = est.effect_samples(X).mean(1)
+    lo, hi = est.ate_interval(alpha=0.05)
+    assert hi - lo == pytest.approx(2 * stats.norm.ppf(0.975) * ates.std(ddof=1))
+    assert 0.5 < est.ate() < 1.5  # the true ATE is 1
+
+
+def test_unfitted_and_incomplete_subclasses():
+    with pytest.raises(NotFittedError):
+        BootstrapTLearner().ate()
+    with pytest.raises(NotFittedError):
+        BootstrapTLearner().effect(np.zeros((2, 2)))
+
+    class NoPropensity(CATEBase):
+        def fit(self, X, t, y):
+            return self
+
+        def predict_outcomes(self, X):
+            return None
+
+    with pytest.raises(TypeError, match="abstract"):
+        NoPropensity()
+
+
+def test_the_neural_estimators_implement_the_contract():
+    assert issubclass(CATEEstimator, CATEBase) and isinstance(TARNet(), CATEBase)
+    for name in ("effect", "effect_samples", "effect_interval", "ate", "ate_interval"):
+        assert name not in vars(CATEEstimator), f"{name} is derived in CATEBase"
