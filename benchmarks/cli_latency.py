@@ -62,14 +62,13 @@ def main() -> None:
         data = Path(tmp) / "d.csv"
         data.write_text("x,t,y\n0.1,0,1.0\n0.2,1,2.0\n0.3,0,1.5\n0.4,1,2.5\n")
         cases = {
-            "knowable --help": (cli + ["--help"], 0),
+            "knowable --help": ([*cli, "--help"], 0),
             "knowable effects fit ... --uncertainty nope": (
-                cli
-                + ["effects", "fit", "--data", str(data), "--treatment", "t", "--outcome", "y"]
-                + ["--uncertainty", "nope"],
+                [*cli, "effects", "fit", "--data", str(data), "--treatment", "t"]
+                + ["--outcome", "y", "--uncertainty", "nope"],
                 1,
             ),
-            "knowable --version": (cli + ["--version"], 0),
+            "knowable --version": ([*cli, "--version"], 0),
             'python -c "import typer" (floor: typer, click, rich, pydantic)': (
                 [sys.executable, "-c", "import typer, typer._adapters"],
                 0,
