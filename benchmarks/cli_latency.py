@@ -61,22 +61,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "d.csv"
         data.write_text("x,t,y\n0.1,0,1.0\n0.2,1,2.0\n0.3,0,1.5\n0.4,1,2.5\n")
+        fit_args = ["--treatment", "t", "--outcome", "y", "--uncertainty", "nope"]
         cases = {
             "knowable --help": ([*cli, "--help"], 0),
             "knowable effects fit ... --uncertainty nope": (
-                [
-                    *cli,
-                    "effects",
-                    "fit",
-                    "--data",
-                    str(data),
-                    "--treatment",
-                    "t",
-                    "--outcome",
-                    "y",
-                    "--uncertainty",
-                    "nope",
-                ],
+                [*cli, "effects", "fit", "--data", str(data), *fit_args],
                 1,
             ),
             "knowable --version": ([*cli, "--version"], 0),

@@ -404,7 +404,8 @@ def test_bounds_out_has_a_default(survey, tmp_path, monkeypatch):
     assert (tmp_path / "bounds.csv").is_file() and (tmp_path / "bounds.json").is_file()
 
 
-def test_dose_response_refuses_a_binary_treatment(survey):
+def test_dose_response_refuses_a_binary_treatment(survey, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     args = ["dose-response", "--data", str(survey), "--treatment", "treat", "--outcome", "y"]
     frame = pd.read_csv(survey)
     assert frame["treat"].nunique() == 2
@@ -412,7 +413,8 @@ def test_dose_response_refuses_a_binary_treatment(survey):
     assert "'treat'" in line  # a string treatment: not numeric
 
 
-def test_dose_response_binary_numeric_treatment(tmp_path):
+def test_dose_response_binary_numeric_treatment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the old code wrote curve.csv here
     frame = _good_frame()
     frame.to_csv(tmp_path / "d.csv", index=False)
     args = [

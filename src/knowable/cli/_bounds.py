@@ -287,7 +287,7 @@ def bounds_command(
         )
         effect = est.effect(x)
         propensity = est.propensity_model_.predict_proba(x.to_numpy())[:, 1]
-    report.info(overlap_summary(propensity, t, estimand))
+    report.info(overlap_summary(propensity, t, estimand, suggest_att=method != "blearner"))
     if save_model is not None:
         for arm, fitted in enumerate(est.outcome_models_):
             fitted.save(save_model / f"arm{arm}")

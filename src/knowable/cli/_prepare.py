@@ -488,7 +488,9 @@ def estimand_mask(prepared: Prepared, estimand: str, where: str | None, path: Pa
     return mask
 
 
-def overlap_summary(propensity: np.ndarray, t: np.ndarray, estimand: str = "ate") -> str:
+def overlap_summary(
+    propensity: np.ndarray, t: np.ndarray, estimand: str = "ate", *, suggest_att: bool = True
+) -> str:
     """One line on overlap: share of propensities outside [0.05, 0.95], effective sample sizes.
 
     The effective sample size of an arm is ``(Σw)² / Σw²`` for the inverse
@@ -503,6 +505,9 @@ def overlap_summary(propensity: np.ndarray, t: np.ndarray, estimand: str = "ate"
         Treatment 0/1.
     estimand : {"ate", "att", "atc"}
         Which weights.
+    suggest_att : bool
+        Whether the poor-overlap hint may suggest ``--estimand att`` (not where
+        the command cannot compute it).
 
     Returns
     -------
@@ -529,6 +534,6 @@ def overlap_summary(propensity: np.ndarray, t: np.ndarray, estimand: str = "ate"
         line += (
             " — poor overlap: estimators extrapolate differently there and can disagree; "
             "consider --where to restrict the population"
-            + (" or --estimand att" if estimand == "ate" else "")
+            + (" or --estimand att" if estimand == "ate" and suggest_att else "")
         )
     return line
