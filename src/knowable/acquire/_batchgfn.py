@@ -623,4 +623,5 @@ register_strategy(
     label="BatchGFN",
     description="GFlowNet sampling batches with probability proportional to exp(JMI / tau)",
     needs_whole_pool=True,
+    observation_kinds=("gaussian",),
 )

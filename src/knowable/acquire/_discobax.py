@@ -316,4 +316,5 @@ register_strategy(
     label="DiscoBAX",
     description="information gain about the best diverse subset under a noise model",
     needs_whole_pool=True,
+    observation_kinds=("gaussian",),
 )

@@ -104,6 +104,9 @@ class StrategySpec:
     sequential : bool
         A batch of one is the first pick of a larger batch with the same seed
         (true for top-k, Gumbel-top-k and greedy rules; false for k-means).
+    observation_kinds : tuple of str
+        ``"batch"`` family: the observation models of pool Posteriors it accepts
+        (DiscoBAX and BatchGFN need a regression pool, ``("gaussian",)``).
     """
 
     name: str
@@ -122,6 +125,7 @@ class StrategySpec:
     uses_random_state: bool = False
     selectable: bool = True
     sequential: bool = True
+    observation_kinds: tuple[str, ...] = OBSERVATION_KINDS
 
 
 @dataclass(frozen=True)

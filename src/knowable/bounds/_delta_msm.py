@@ -73,11 +73,7 @@ from .._validation import (
     check_real,
 )
 from ._continuous import DoseResponseBounds
-
-try:  # the sweep internals are being moved to a private module of this package
-    from ._sweep import _sorted_deviations, _sweep_lower, _sweep_upper  # type: ignore
-except ImportError:  # pragma: no cover - depends on the checkout
-    from .msm import _sorted_deviations, _sweep_lower, _sweep_upper
+from ._sweep import sorted_deviations, sweep_lower, sweep_upper
 
 __all__ = [
     "BetaPropensity",
@@ -710,10 +706,10 @@ class DeltaMSMBounds(BaseEstimator):
         a_prime = self._alpha_prime(d_lo, d_hi)
         rng = check_random_state(self.random_state)
         y, mu = self._draws(x, t, rng, allow_extrapolation)  # (S, n, m), (S, n)
-        dev = _sorted_deviations(y, mu)
+        dev = sorted_deviations(y, mu)
         ap = a_prime[:, None, :]  # (L, 1, n)
-        lo = mu + _sweep_lower(dev, ap)
-        hi = mu + _sweep_upper(dev, ap)
+        lo = mu + sweep_lower(dev, ap)
+        hi = mu + sweep_upper(dev, ap)
         at_one = np.atleast_1d(gam) == 1.0
         lo[at_one], hi[at_one] = mu, mu
         lo, hi = np.moveaxis(lo, 0, 1), np.moveaxis(hi, 0, 1)  # (S, L, n)
@@ -765,10 +761,10 @@ class DeltaMSMBounds(BaseEstimator):
                     sums = np.zeros((3, s, gams.size, grid.size))
                 sums[2, :, :, j] += mu.sum(-1)[:, None]
                 if apo == "average":
-                    dev = _sorted_deviations(y, mu)
+                    dev = sorted_deviations(y, mu)
                     ap = self._alpha_prime(d_lo, d_hi)[:, None, :]
-                    sums[0, :, :, j] += (mu + _sweep_lower(dev, ap)).sum(-1).T
-                    sums[1, :, :, j] += (mu + _sweep_upper(dev, ap)).sum(-1).T
+                    sums[0, :, :, j] += (mu + sweep_lower(dev, ap)).sum(-1).T
+                    sums[1, :, :, j] += (mu + sweep_upper(dev, ap)).sum(-1).T
                 else:
                     lo_w = np.repeat(1.0 / d_hi, y.shape[-1], axis=-1)  # (L, c·m)
                     with np.errstate(divide="ignore"):

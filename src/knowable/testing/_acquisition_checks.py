@@ -262,8 +262,8 @@ def registered_acquisition_cases() -> list[RegisteredCase]:
     A ``"score"`` strategy is checked as ``select``'s top-k and power rules on
     every observation model it is registered for (``"random"``, which
     ``select`` does not accept, through :func:`knowable.acquire.score`); a
-    ``"batch"`` strategy on a classification pool, with embeddings when it
-    needs them; a ``"causal"`` strategy through
+    ``"batch"`` strategy on a classification pool (a regression pool when it
+    accepts only that), with embeddings when it needs them; a ``"causal"`` strategy through
     :func:`knowable.acquire.select_causal` on :func:`make_causal_check_data`.
     A strategy registered later (one new file) is checked without editing any list.
 
@@ -299,12 +299,15 @@ def registered_acquisition_cases() -> list[RegisteredCase]:
                     RegisteredCase(f"score:{spec.name}:{kind}", by_score, data[kind], True)
                 )
     for spec in registered_strategies("batch"):
-        kwargs = {"embeddings": data["categorical"].embeddings} if spec.needs_embeddings else {}
+        kind = (
+            "categorical" if "categorical" in spec.observation_kinds else spec.observation_kinds[0]
+        )
+        kwargs = {"embeddings": data[kind].embeddings} if spec.needs_embeddings else {}
         cases.append(
             RegisteredCase(
                 f"batch:{spec.name}",
                 strategy_from_name(spec.name, **kwargs),
-                data["categorical"],
+                data[kind],
                 spec.sequential,
             )
         )
