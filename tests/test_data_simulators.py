@@ -124,24 +124,33 @@ def test_hidden_confounding_exact_lambda(lam):
 
 
 @pytest.mark.parametrize("lam", [1.01, 1.65, 2.72, 8.0])
-def test_hidden_confounding_mean_propensity_is_nominal_on_grid(lam):
-    # E[π(x,u) | x] = q π_hi + (1 − q) π_lo = e(x), analytically, on a grid of x
-    x = np.linspace(-2, 2, 401)
-    e = expit(0.75 * x + 0.5)
-    pi_hi = lam * e / (1 + (lam - 1) * e)
-    pi_lo = e / (lam * (1 - e) + e)
-    d = simulate_hidden_confounding(401, lam_star=lam, random_state=0)
-    # use the simulator's own q via its truth on its own x
-    xs = d.x[:, 0]
-    es = expit(0.75 * xs + 0.5)
-    hi = lam * es / (1 + (lam - 1) * es)
-    lo = es / (lam * (1 - es) + es)
-    q = d.truth["u_probability"]
-    np.testing.assert_allclose(q * hi + (1 - q) * lo, es, atol=1e-12)
+def test_hidden_confounding_mean_propensity_is_nominal(lam):
+    """E[π(x, u) | x] = e(x): the simulator's hidden confounder u ~ Bernoulli(q(x)) mixes the
+    two extreme complete propensities of the MSM so that the nominal propensity is kept.
+
+    Checked on the simulator's own outputs (its q, its π, its draws of u), not on a formula
+    re-derived here: (1) the mixture of the two π values it uses, weighted by its q, is e(x);
+    (2) within bins of x, the mean of its complete propensity over its draws of u matches the
+    mean of e(x) to Monte-Carlo error."""
+    d = simulate_hidden_confounding(200_000, lam_star=lam, random_state=1)
+    x, e = d.x[:, 0], d.truth["propensity"]
+    pi, u, q = d.truth["complete_propensity"], d.truth["u"], d.truth["u_probability"]
+    np.testing.assert_allclose(e, expit(0.75 * x + 0.5), rtol=1e-12)
     assert ((q >= 0) & (q <= 1)).all()
-    q_grid = (e - pi_lo) / (pi_hi - pi_lo)
-    np.testing.assert_allclose(q_grid * pi_hi + (1 - q_grid) * pi_lo, e, atol=1e-12)
-    np.testing.assert_allclose(d.truth["propensity"], es)
+    # the two values π takes at each x: read them off the simulator's draws
+    pi_hi = np.where(u == 1, pi, np.nan)
+    pi_lo = np.where(u == 0, pi, np.nan)
+    odds = e / (1 - e)
+    hi_expected, lo_expected = lam * odds / (1 + lam * odds), odds / lam / (1 + odds / lam)
+    np.testing.assert_allclose(pi_hi[u == 1], hi_expected[u == 1], rtol=1e-12)
+    np.testing.assert_allclose(pi_lo[u == 0], lo_expected[u == 0], rtol=1e-12)
+    np.testing.assert_allclose(q * hi_expected + (1 - q) * lo_expected, e, atol=1e-12)
+    edges = np.linspace(-2, 2, 11)
+    which = np.digitize(x, edges[1:-1])
+    for b in range(10):
+        m = which == b
+        spread = pi[m].std() / np.sqrt(m.sum())
+        assert abs(pi[m].mean() - e[m].mean()) < 4.5 * spread + 1e-12, (lam, b)
 
 
 def test_hidden_confounding_monte_carlo_propensity():

@@ -444,7 +444,7 @@ def _treatment_must(entry: str, target: str, kind: str) -> bool:
     }[kind]
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=250)
 @given(
     entry=st.sampled_from(sorted(FITS)),
     target=st.sampled_from(["X", "t", "y"]),
@@ -665,7 +665,7 @@ def _batch_ok(b: Any, n: int) -> bool:
     return isinstance(b, int | np.integer) and not isinstance(b, bool) and 1 <= b <= n
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=300)
 @given(
     pool=posteriors(),
     b=BATCH_SIZES,
@@ -751,7 +751,7 @@ def test_score_and_batch_functions_refuse_bad_scores(entry, kind, i) -> None:
     _outcome(entry, lambda: SCORE_FNS[entry](bad), must)
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=250)
 @given(
     pool=posteriors(),
     t_kind=st.sampled_from(["ok", "non_binary", "short", "nan", "string"]),
@@ -782,7 +782,7 @@ def test_select_causal_refuses_bad_treatment(pool, t_kind, strategy) -> None:
     )
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=150)
 @given(
     kind=st.sampled_from(CORRUPTIONS),
     i=st.integers(0, 99),

@@ -486,3 +486,20 @@ def test_mlp_models_refuse_image_shaped_X() -> None:
         UncertainRegressor(n_members=1, max_epochs=1).fit(
             RNG.standard_normal((10, 2, 1, 1)), RNG.standard_normal(10)
         )
+
+
+def test_blearner_refuses_lambda_beyond_its_data() -> None:
+    """At Λ = 1e8 the pseudo-outcomes divided by 1/(1+Λ) gave bounds of ±2e7 for outcomes of
+    scale 3 (finite, silently wrong); it needs the top 1/(1+Λ) of y in every arm and fold."""
+    x, t, y = _binary_data(40)
+    bl = BLearner(
+        cvar_model=LinearRegression(),
+        outcome_model=LinearRegression(),
+        final_model=LinearRegression(),
+        cv=2,
+        random_state=0,
+    ).fit(x, t, y)
+    with pytest.raises(ValueError, match=r"Λ = 1e\+08 is too large for the B-Learner.*use Λ <= "):
+        bl.bounds(x[:3], 1e8)
+    small = bl.bounds(x[:3], 2.0)
+    assert np.isfinite(small.lower).all() and (small.lower <= small.upper).all()

@@ -326,6 +326,13 @@ def test_due_init_lengthscale_is_mean_pairwise_feature_distance():
 # ---------------------------------------------------------------- classifiers
 @pytest.mark.parametrize("method", ["ensemble", "dropout", "due"])
 def test_classifier_learns_and_is_less_sure_far_away(method):
+    """Epistemic uncertainty (BALD, the mutual information of label and draw) far from the
+    data versus on the training inputs. Training x ~ N(0, I), label 1{x0 + x1 > 0}.
+    Along the boundary at distance 5-8 (where no data pin it down) BALD is >= 5x its
+    training mean (measured 14x DUE, 48x dropout, 400x ensemble); on the radius-8 ring in
+    every direction >= 2x (measured 3.8x dropout, 17x DUE, 33x ensemble)."""
+    from knowable.acquire import bald_from_probs
+
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 2))
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
@@ -337,6 +344,16 @@ def test_classifier_learns_and_is_less_sure_far_away(method):
     np.testing.assert_allclose(post.draws.sum(-1), 1.0, atol=1e-6)
     assert clf.predict_proba(X[:5]).shape == (5, 2)
     assert set(np.unique(clf.predict(X))) <= {0, 1}
+    angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+    ring = 8 * np.column_stack([np.cos(angles), np.sin(angles)])
+    steps = np.linspace(5, 8, 6)
+    along = np.concatenate([np.column_stack([steps, -steps]), np.column_stack([-steps, steps])])
+    inside = bald_from_probs(clf.posterior(X).draws).mean()
+    assert inside < 0.05, f"{method}: BALD on the training inputs {inside:.4f}"
+    far_along = bald_from_probs(clf.posterior(along).draws).mean()
+    far_ring = bald_from_probs(clf.posterior(ring).draws).mean()
+    assert far_along >= 5 * inside, f"{method}: along {far_along:.4f} vs inside {inside:.4f}"
+    assert far_ring >= 2 * inside, f"{method}: ring {far_ring:.4f} vs inside {inside:.4f}"
 
 
 def test_classifier_rejects_single_class_and_non_integer_labels():

@@ -32,7 +32,7 @@ from ._common import (
 )
 from ._result import Bounds, Robustness
 from ._robustness import robustness_from_grid
-from ._weights import tau_level
+from ._weights import tail_mass, tau_level
 
 __all__ = ["BLearner", "CrossValidatedBoosting"]
 
@@ -375,15 +375,22 @@ class BLearner(BaseEstimator):
 
     # ------------------------------------------------------------------ per-Λ stage
     def _pseudo_targets(self, y: np.ndarray, q: np.ndarray, lam: float, side: str) -> np.ndarray:
-        tau = float(tau_level(np.asarray(lam)))
+        tail = float(tail_mass(np.asarray(lam)))  # 1 − τ, formed without cancellation
         excess = np.maximum(y - q, 0.0) if side == "upper" else np.minimum(y - q, 0.0)
-        return y / lam + (1.0 - 1.0 / lam) * (q + excess / (1.0 - tau))
+        return y / lam + (1.0 - 1.0 / lam) * (q + excess / tail)
 
     def _stage(self, lam: float) -> _LamStage:
         if lam in self._stages:
             return self._stages[lam]
         x, t, y, e = self._x, self._t, self._y, self.propensity_
         n = len(y)
+        smallest = min(int((t[tr] == a).sum()) for tr, _ in self._folds for a in (0, 1))
+        if lam > 1.0 and float(tail_mass(np.asarray(lam))) * smallest < 1.0:
+            raise ValueError(
+                f"Λ = {lam:.6g} is too large for the B-Learner on these data: its bounds need "
+                f"the top 1/(1 + Λ) of y in each arm, and the smallest arm of a training fold "
+                f"has {smallest} units; use Λ <= {smallest - 1} (or more data)."
+            )
         tau = float(tau_level(np.asarray(lam)))
         qmodel = (
             self.quantile_model if self.quantile_model is not None else _default_quantile_model()
