@@ -344,6 +344,17 @@ def test_strategies_return_bounded_single_target_batches(name):
         assert np.all(np.diff(b.scores) >= -1e-9)  # joint EIG grows along the batch
 
 
+def test_differentiable_multi_target_masks_are_k_hot():
+    scm = random_scm(4, "er", "linear", expected_degree=1.5, random_state=2)
+    post = ExactPosterior().fit(scm.sample(50, random_state=0)).posterior_
+    b = design_batch(post, "differentiable", 3, (-3, 3), random_state=0, n_steps=3, n_targets=2)
+    assert (b.mask.sum(1) == 2).all()
+    new = scm.sample_designs(b.mask, b.values, random_state=0)  # multi-target do() samples
+    np.testing.assert_array_equal(new.x[new.mask], b.values[b.mask])
+    with pytest.raises(ValueError, match="n_targets"):
+        design_batch(post, "differentiable", 1, (-3, 3), targets=[0], n_targets=2, n_steps=1)
+
+
 def test_differentiable_finds_informative_target():
     adj = np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]])
     scm = LinearGaussianSCM(adj, adj * 1.5, noise_std=0.7)
