@@ -53,7 +53,7 @@ def design_command(
         typer.Option(
             "--posterior",
             help="auto (exact for <= 4 nodes, else bootstrap), exact, or bootstrap "
-            "(PC bootstrap; needs knowable[design]).",
+            "(PC bootstrap; needs the optional 'design' extra).",
         ),
     ] = "auto",
     basis: Annotated[

@@ -245,10 +245,8 @@ def enumerate_dags(n_nodes: int) -> np.ndarray:
         )
     seen: set[bytes] = set()
     out: list[np.ndarray] = []
-    pairs_for = {}
     for order in permutations(range(d)):
         pairs = [(order[i], order[j]) for i, j in combinations(range(d), 2)]
-        pairs_for[order] = pairs
         for mask in range(1 << len(pairs)):
             a = np.zeros((d, d), dtype=np.int8)
             for bit, (i, j) in enumerate(pairs):

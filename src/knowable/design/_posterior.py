@@ -606,7 +606,9 @@ class BootstrapPosterior(_PosteriorBase):
     basis : {"linear", "additive"}
         Mechanism basis.
     graph_prior : {"uniform", "er"}
-        Graph prior.
+        Graph prior; the ER sparsity prior is the default here because with the
+        local search a uniform prior lets spurious edges (fitted to single
+        high-leverage interventional rows) accumulate over rounds.
     expected_degree : float
         Expected parents per node (ER prior).
     n_neighbours : int
@@ -647,7 +649,7 @@ class BootstrapPosterior(_PosteriorBase):
         n_extensions: int = 4,
         alpha: float = 0.05,
         basis: str = "linear",
-        graph_prior: str = "uniform",
+        graph_prior: str = "er",
         expected_degree: float = 1.0,
         n_neighbours: int = 3,
         max_support: int = 200,
