@@ -508,29 +508,32 @@ def _markdown(res: dict[str, Any], cmd: str) -> str:
             )
         lines.append("")
     b = res["B"]["summary"]
-    lines.append(
-        f"## B. DR sharp APO bounds vs existing sharp CMSM bounds (Baitairian DGP, true Λ = "
-        f"{res['B']['true_lambda']:.3g}, {len(res['B']['samples'])} samples, B = {res['B']['n_bootstrap']})\n"
-    )
-    lines.append("| estimator | coverage of true APO | mean width |")
-    lines.append("|---|---|---|")
-    for label, c, w in (
-        ("DR kernel, bootstrap CI", "dr_ci_coverage", "dr_ci_width"),
-        ("DR kernel, point bounds", "dr_point_coverage", "dr_point_width"),
-        (
-            "DR kernel, uncentred (authors' code), point bounds",
-            "dr_code_point_coverage",
-            "dr_code_point_width",
-        ),
-        ("plug-in kernel, point bounds", "plugin_point_coverage", "plugin_point_width"),
-        ("sharp CMSM (DoseResponse), bounds", "sharp_coverage", "sharp_width"),
-        ("sharp CMSM (DoseResponse), ensemble band", "sharp_band_coverage", "sharp_band_width"),
-    ):
-        lines.append(f"| {label} | {_fmt(b[c])} | {_fmt(b[w])} |")
-    lines.append(
-        f"\nWall clock per sample: DR kernel with bootstrap {b['seconds_kernel']:.3g} s, "
-        f"sharp CMSM (fit + bounds) {b['seconds_sharp']:.3g} s, ratio {b['time_ratio_kernel_over_sharp']:.3g}.\n"
-    )
+    if not b:
+        lines.append("## B. not run\n")
+    else:
+        lines.append(
+            f"## B. DR sharp APO bounds vs existing sharp CMSM bounds (Baitairian DGP, true Λ = "
+            f"{res['B']['true_lambda']:.3g}, {len(res['B']['samples'])} samples, B = {res['B']['n_bootstrap']})\n"
+        )
+        lines.append("| estimator | coverage of true APO | mean width |")
+        lines.append("|---|---|---|")
+        for label, c, w in (
+            ("DR kernel, bootstrap CI", "dr_ci_coverage", "dr_ci_width"),
+            ("DR kernel, point bounds", "dr_point_coverage", "dr_point_width"),
+            (
+                "DR kernel, uncentred (authors' code), point bounds",
+                "dr_code_point_coverage",
+                "dr_code_point_width",
+            ),
+            ("plug-in kernel, point bounds", "plugin_point_coverage", "plugin_point_width"),
+            ("sharp CMSM (DoseResponse), bounds", "sharp_coverage", "sharp_width"),
+            ("sharp CMSM (DoseResponse), ensemble band", "sharp_band_coverage", "sharp_band_width"),
+        ):
+            lines.append(f"| {label} | {_fmt(b[c])} | {_fmt(b[w])} |")
+        lines.append(
+            f"\nWall clock per sample: DR kernel with bootstrap {b['seconds_kernel']:.3g} s, "
+            f"sharp CMSM (fit + bounds) {b['seconds_sharp']:.3g} s, ratio {b['time_ratio_kernel_over_sharp']:.3g}.\n"
+        )
     c = res["C"]
     lines.append("## C. ATE-level numbers next to DoubleML and sensemakr\n")
     if "skipped" in c:
@@ -574,6 +577,15 @@ def _markdown_b(res: dict[str, Any], cmd: str) -> str:
     return (
         f"# Sensitivity benchmark, part B\n\nCommand: `{cmd}`\n\n"
         + full[start : full.index("## C.")]
+    )
+
+
+def _markdown_a(res: dict[str, Any], cmd: str) -> str:
+    stub = {"summary": {}, "samples": [{}], "n_bootstrap": 0, "true_lambda": float("nan")}
+    full = _markdown({"A": res["A"], "B": stub, "C": {"skipped": "not run"}}, cmd)
+    return (
+        f"# Sensitivity benchmark, part A\n\nCommand: `{cmd}`\n\n"
+        + full[full.index("## A.") : full.index("## B.")]
     )
 
 
@@ -642,6 +654,10 @@ def main() -> None:
         stem += "_" + "".join(sorted(set(args.parts)))  # a partial run never overwrites a full one
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=1, default=float))
+    if args.parts == "A":
+        cmd = " ".join(["python", *__import__("sys").argv])
+        (RESULTS / f"{stem}.md").write_text(_markdown_a(res, cmd))
+        _figure(res, FIGURES / f"{stem}.png")
     if "B" in args.parts and "A" not in args.parts:
         (RESULTS / f"{stem}.md").write_text(
             _markdown_b(res, " ".join(["python", *__import__("sys").argv]))
