@@ -606,6 +606,33 @@ def _figure(res: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def _figure_b(res: dict[str, Any], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    b = res["B"]["summary"]
+    rows = (
+        ("DR, bootstrap CI", "dr_ci"),
+        ("DR, point", "dr_point"),
+        ("DR uncentred (code), point", "dr_code_point"),
+        ("plug-in, point", "plugin_point"),
+        ("sharp CMSM, bounds", "sharp"),
+        ("sharp CMSM, band", "sharp_band"),
+    )
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    for i, (label, key) in enumerate(rows):
+        ax.scatter(b[f"{key}_width"], b[f"{key}_coverage"], color=f"C{i}", label=label, s=40)
+    ax.axhline(1.0, color="0.7", lw=0.8)
+    ax.set_xlabel("mean width of the APO interval")
+    ax.set_ylabel("coverage of the true APO (5 doses)")
+    ax.set_title(
+        f"Baitairian DGP, true Λ = {res['B']['true_lambda']:.3g}, {len(res['B']['samples'])} samples"
+    )
+    ax.legend(fontsize=7, loc="lower right")
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="A: 20 seeds (linear); B: 3 samples")
@@ -662,6 +689,7 @@ def main() -> None:
         (RESULTS / f"{stem}.md").write_text(
             _markdown_b(res, " ".join(["python", *__import__("sys").argv]))
         )
+        _figure_b(res, FIGURES / f"{stem}.png")
     if {"A", "B", "C"} <= set(args.parts):
         cmd = "python benchmarks/dose_response_sensitivity.py" + (" --quick" if args.quick else "")
         (RESULTS / f"{stem}.md").write_text(_markdown(res, cmd))
