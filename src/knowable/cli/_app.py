@@ -20,11 +20,13 @@ from typer.core import TyperGroup
 
 from ._acquire import acquire_command
 from ._bounds import bounds_command
+from ._circuits import circuits_app
 from ._datasets import datasets_app
 from ._demo import demo_command
 from ._dose_response import dose_response_command
 from ._effects import effects_app
 from ._output import print_error
+from ._rl import rl_app
 from ._sensitivity import sensitivity_command
 
 __all__ = ["app", "main"]
@@ -76,6 +78,8 @@ app.command("demo")(demo_command)
 app.command("acquire")(acquire_command)
 app.command("bounds")(bounds_command)
 app.command("dose-response")(dose_response_command)
+app.add_typer(rl_app, name="rl")
+app.add_typer(circuits_app, name="circuits")
 app.command("sensitivity")(sensitivity_command)
 
 

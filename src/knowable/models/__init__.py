@@ -12,7 +12,15 @@ from ._heads import (
     MixtureDensityHead,
     TwoArmHead,
 )
-from ._layers import MLP, ConvNet, ResidualMLP, SeededDropout, SpectralLinear
+from ._layers import (
+    MLP,
+    ConvNet,
+    ResidualMLP,
+    SeededDropout,
+    SpectralLinear,
+    attach_generator,
+    set_shared_dropout,
+)
 from ._observation import Categorical, GaussianMixture, GaussianNoise
 from ._posterior import Posterior
 from ._regressor import UncertainRegressor
@@ -37,5 +45,7 @@ __all__ = [
     "TwoArmHead",
     "UncertainClassifier",
     "UncertainRegressor",
+    "attach_generator",
+    "set_shared_dropout",
     "train_module",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "init_parameters",
     "make_activation",
     "set_mc_dropout",
+    "set_shared_dropout",
 ]
 
 
@@ -52,17 +53,25 @@ class SeededDropout(nn.Module):
     forward pass and shared by every row, so a draw is the same sub-network
     for every input: draws are consistent across inputs and across chunks.
 
+    With ``shared=True`` the mask is shared by every row in training mode too
+    (VSOP's "consistent" dropout: each forward pass is one sampled sub-network
+    for the whole batch, so an action taken in training mode is a Thompson
+    sample).
+
     Parameters
     ----------
     p : float
         Drop probability in [0, 1).
+    shared : bool
+        Draw one mask per forward pass, shared across rows, in training mode as well.
     """
 
-    def __init__(self, p: float) -> None:
+    def __init__(self, p: float, shared: bool = False) -> None:
         super().__init__()
         if not 0 <= p < 1:
             raise ValueError(f"dropout probability must lie in [0, 1), got {p}.")
         self.p = float(p)
+        self.shared = bool(shared)
         self.mc = False
         self.generator: torch.Generator | None = None
 
@@ -73,7 +82,8 @@ class SeededDropout(nn.Module):
             raise RuntimeError(
                 "SeededDropout needs a generator; call attach_generator(module, gen) first."
             )
-        shape = (1, *x.shape[1:]) if self.mc and not self.training else x.shape
+        one_mask = self.shared or (self.mc and not self.training)
+        shape = (1, *x.shape[1:]) if one_mask else x.shape
         keep = torch.rand(shape, generator=self.generator, device=x.device) >= self.p
         return x * keep / (1.0 - self.p)
 
@@ -83,6 +93,13 @@ def attach_generator(module: nn.Module, generator: torch.Generator) -> None:
     for sub in module.modules():
         if isinstance(sub, SeededDropout):
             sub.generator = generator
+
+
+def set_shared_dropout(module: nn.Module, shared: bool) -> None:
+    """Make every :class:`SeededDropout` in ``module`` share one mask per forward pass."""
+    for sub in module.modules():
+        if isinstance(sub, SeededDropout):
+            sub.shared = shared
 
 
 def set_mc_dropout(module: nn.Module, active: bool) -> None:
