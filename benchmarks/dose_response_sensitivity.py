@@ -508,29 +508,32 @@ def _markdown(res: dict[str, Any], cmd: str) -> str:
             )
         lines.append("")
     b = res["B"]["summary"]
-    lines.append(
-        f"## B. DR sharp APO bounds vs existing sharp CMSM bounds (Baitairian DGP, true Λ = "
-        f"{res['B']['true_lambda']:.3g}, {len(res['B']['samples'])} samples, B = {res['B']['n_bootstrap']})\n"
-    )
-    lines.append("| estimator | coverage of true APO | mean width |")
-    lines.append("|---|---|---|")
-    for label, c, w in (
-        ("DR kernel, bootstrap CI", "dr_ci_coverage", "dr_ci_width"),
-        ("DR kernel, point bounds", "dr_point_coverage", "dr_point_width"),
-        (
-            "DR kernel, uncentred (authors' code), point bounds",
-            "dr_code_point_coverage",
-            "dr_code_point_width",
-        ),
-        ("plug-in kernel, point bounds", "plugin_point_coverage", "plugin_point_width"),
-        ("sharp CMSM (DoseResponse), bounds", "sharp_coverage", "sharp_width"),
-        ("sharp CMSM (DoseResponse), ensemble band", "sharp_band_coverage", "sharp_band_width"),
-    ):
-        lines.append(f"| {label} | {_fmt(b[c])} | {_fmt(b[w])} |")
-    lines.append(
-        f"\nWall clock per sample: DR kernel with bootstrap {b['seconds_kernel']:.3g} s, "
-        f"sharp CMSM (fit + bounds) {b['seconds_sharp']:.3g} s, ratio {b['time_ratio_kernel_over_sharp']:.3g}.\n"
-    )
+    if not b:
+        lines.append("## B. not run\n")
+    else:
+        lines.append(
+            f"## B. DR sharp APO bounds vs existing sharp CMSM bounds (Baitairian DGP, true Λ = "
+            f"{res['B']['true_lambda']:.3g}, {len(res['B']['samples'])} samples, B = {res['B']['n_bootstrap']})\n"
+        )
+        lines.append("| estimator | coverage of true APO | mean width |")
+        lines.append("|---|---|---|")
+        for label, c, w in (
+            ("DR kernel, bootstrap CI", "dr_ci_coverage", "dr_ci_width"),
+            ("DR kernel, point bounds", "dr_point_coverage", "dr_point_width"),
+            (
+                "DR kernel, uncentred (authors' code), point bounds",
+                "dr_code_point_coverage",
+                "dr_code_point_width",
+            ),
+            ("plug-in kernel, point bounds", "plugin_point_coverage", "plugin_point_width"),
+            ("sharp CMSM (DoseResponse), bounds", "sharp_coverage", "sharp_width"),
+            ("sharp CMSM (DoseResponse), ensemble band", "sharp_band_coverage", "sharp_band_width"),
+        ):
+            lines.append(f"| {label} | {_fmt(b[c])} | {_fmt(b[w])} |")
+        lines.append(
+            f"\nWall clock per sample: DR kernel with bootstrap {b['seconds_kernel']:.3g} s, "
+            f"sharp CMSM (fit + bounds) {b['seconds_sharp']:.3g} s, ratio {b['time_ratio_kernel_over_sharp']:.3g}.\n"
+        )
     c = res["C"]
     lines.append("## C. ATE-level numbers next to DoubleML and sensemakr\n")
     if "skipped" in c:
@@ -577,6 +580,15 @@ def _markdown_b(res: dict[str, Any], cmd: str) -> str:
     )
 
 
+def _markdown_a(res: dict[str, Any], cmd: str) -> str:
+    stub = {"summary": {}, "samples": [{}], "n_bootstrap": 0, "true_lambda": float("nan")}
+    full = _markdown({"A": res["A"], "B": stub, "C": {"skipped": "not run"}}, cmd)
+    return (
+        f"# Sensitivity benchmark, part A\n\nCommand: `{cmd}`\n\n"
+        + full[full.index("## A.") : full.index("## B.")]
+    )
+
+
 def _figure(res: dict[str, Any], path: Path) -> None:
     from matplotlib.figure import Figure
 
@@ -590,6 +602,33 @@ def _figure(res: dict[str, Any], path: Path) -> None:
         ax.boxplot(data, tick_labels=["δMSM bal.", "δMSM anch.", "CMSM", "CMSM sharp"])
         ax.set_ylabel("divergence cost ×1000 at 90 % coverage")
         ax.set_title(f"{kind} outcome, {len(sub)} trials")
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def _figure_b(res: dict[str, Any], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    b = res["B"]["summary"]
+    rows = (
+        ("DR, bootstrap CI", "dr_ci"),
+        ("DR, point", "dr_point"),
+        ("DR uncentred (code), point", "dr_code_point"),
+        ("plug-in, point", "plugin_point"),
+        ("sharp CMSM, bounds", "sharp"),
+        ("sharp CMSM, band", "sharp_band"),
+    )
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    for i, (label, key) in enumerate(rows):
+        ax.scatter(b[f"{key}_width"], b[f"{key}_coverage"], color=f"C{i}", label=label, s=40)
+    ax.axhline(1.0, color="0.7", lw=0.8)
+    ax.set_xlabel("mean width of the APO interval")
+    ax.set_ylabel("coverage of the true APO (5 doses)")
+    ax.set_title(
+        f"Baitairian DGP, true Λ = {res['B']['true_lambda']:.3g}, {len(res['B']['samples'])} samples"
+    )
+    ax.legend(fontsize=7, loc="lower right")
     FIGURES.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
 
@@ -642,10 +681,15 @@ def main() -> None:
         stem += "_" + "".join(sorted(set(args.parts)))  # a partial run never overwrites a full one
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=1, default=float))
+    if args.parts == "A":
+        cmd = " ".join(["python", *__import__("sys").argv])
+        (RESULTS / f"{stem}.md").write_text(_markdown_a(res, cmd))
+        _figure(res, FIGURES / f"{stem}.png")
     if "B" in args.parts and "A" not in args.parts:
         (RESULTS / f"{stem}.md").write_text(
             _markdown_b(res, " ".join(["python", *__import__("sys").argv]))
         )
+        _figure_b(res, FIGURES / f"{stem}.png")
     if {"A", "B", "C"} <= set(args.parts):
         cmd = "python benchmarks/dose_response_sensitivity.py" + (" --quick" if args.quick else "")
         (RESULTS / f"{stem}.md").write_text(_markdown(res, cmd))

@@ -166,3 +166,20 @@ def test_report_bad_input():
         SensitivityReport(benchmark=["nope"]).fit(pd.DataFrame(x, columns=list("abc")), d, y)
     with pytest.raises(ValueError, match="binary 0/1"):
         lss_sensitivity(y, d * 2, y, y, np.full(100, 0.5))
+
+
+def test_report_from_a_fitted_cate_estimator_uses_its_outcomes():
+    from knowable.effects import DragonNet
+
+    x, _, d, y = _confounded(300, 7)
+    est = DragonNet("ensemble", n_members=2, max_epochs=5, random_state=0).fit(x, d, y)
+    r = SensitivityReport.from_estimator(
+        est, x, d, y, nuisance="estimator", benchmark=[0], n_folds=2, n_lam=2, lam_max=3.0
+    )
+    assert r.estimator_ate_ == pytest.approx(float(est.ate(x)))
+    g = est.predict_outcomes(x).mean()
+    m = est.propensity(x)
+    expect = lss_sensitivity(y, d, g[:, 0], g[:, 1], m, clip=0.01)
+    assert r.lss_.theta == pytest.approx(expect.theta)
+    assert r.lss_.nu2 == pytest.approx(expect.nu2)
+    assert "ATE" in set(r.to_frame()["quantity"])
