@@ -141,7 +141,8 @@ def build_cgm(
         if d != 1:
             raise ValueError("--model categorical takes one input column of category codes.")
         allx = np.concatenate([a.ravel() for a in x_all if a.size])
-        c = n_classes if n_classes is not None else int(np.max(labels, initial=0)) + 1
+        seen = np.zeros(0) if labels is None else labels
+        c = n_classes if n_classes is not None else int(np.max(seen, initial=0)) + 1
         return DirichletCategorical(max(c, 2), n_inputs=int(allx.max(initial=0)) + 1)
     lo, hi = _x_range(x_range, x_all)
     if model == "poly":
@@ -267,6 +268,7 @@ def phr_command(
     else:
         if len(x_cols) != 1:
             raise ValueError("--query takes values of one x column; use --queries for several.")
+        assert query is not None
         try:
             xq = np.array([float(v) for v in query.split(",") if v.strip()]).reshape(-1, 1)
         except ValueError:

@@ -28,7 +28,7 @@ from ._oracles import (
     DirichletCategorical,
     GaussianProcessRegression,
 )
-from ._pfn import PFNRegression, load_pfn_module, save_pfn_module, train_pfn
+from ._pfn import PFNRegression, load_pfn_module, save_pfn_module, shipped_weights, train_pfn
 from ._phr import (
     HallucinationRate,
     ancestral_complete,
@@ -64,6 +64,7 @@ __all__ = [
     "phr",
     "posterior_predictive_pvalue",
     "save_pfn_module",
+    "shipped_weights",
     "thr",
     "train_pfn",
 ]

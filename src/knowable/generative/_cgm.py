@@ -165,14 +165,6 @@ def _pick(table: np.ndarray, labels: Any) -> np.ndarray:
     return np.take_along_axis(full, np.broadcast_to(idx, shape)[..., None], axis=-1)[..., 0]
 
 
-def _pick(table: np.ndarray, labels: Any) -> np.ndarray:
-    """``table[..., labels]`` with ``labels`` broadcast against ``table.shape[:-1]``."""
-    idx = np.asarray(labels).astype(np.int64)
-    shape = np.broadcast_shapes(idx.shape, table.shape[:-1])
-    full = np.broadcast_to(table, shape + table.shape[-1:])
-    return np.take_along_axis(full, np.broadcast_to(idx, shape)[..., None], axis=-1)[..., 0]
-
-
 def excluded_labels(probs: np.ndarray, epsilon: float) -> np.ndarray:
     """Labels below the lower epsilon-quantile of ``log p(Y)``, ``Y ~ probs``.
 

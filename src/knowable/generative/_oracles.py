@@ -469,10 +469,13 @@ class DirichletCategorical(BayesianOracle):
         return 1
 
     def _alpha(self) -> np.ndarray:
-        check_positive_int(self.n_classes, "n_classes", minimum=2)
+        n_classes = check_positive_int(self.n_classes, "n_classes", minimum=2)
         check_positive_int(self.n_inputs, "n_inputs")
         c = check_real(self.concentration, "concentration", low=0.0, low_inclusive=False)
-        return np.full(self.n_classes, c)
+        return np.full(n_classes, c)
+
+    def _n_labels(self) -> int:
+        return int(self.n_classes or 0)
 
     def _codes(self, x: np.ndarray) -> np.ndarray:
         codes = np.rint(x[..., 0]).astype(np.int64)
@@ -493,7 +496,8 @@ class DirichletCategorical(BayesianOracle):
             np.any(np.abs(y - labels) > 1e-9) or labels.min() < 0 or labels.max() >= self.n_classes
         ):
             raise ValueError(
-                f"labels must be integers 0..{self.n_classes - 1}; got range [{y.min()}, {y.max()}]."
+                f"labels must be integers 0..{self._n_labels() - 1}; got range "
+                f"[{y.min()}, {y.max()}]."
             )
         return labels
 
@@ -508,7 +512,7 @@ class DirichletCategorical(BayesianOracle):
         """Label counts per input category, (B, n_inputs, C)."""
         self._alpha()
         _check_context(x, y, 1)
-        zero = np.zeros((x.shape[0], self.n_inputs, self.n_classes))
+        zero = np.zeros((x.shape[0], self.n_inputs, self._n_labels()))
         return _CountState(counts=self._add(zero, x, y))
 
     def extend(self, state: _CountState, x: np.ndarray, y: np.ndarray) -> _CountState:

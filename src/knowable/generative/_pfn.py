@@ -22,10 +22,21 @@ from .._validation import check_positive_int, check_real
 from ._cgm import ConditionalGenerativeModel
 from ._oracles import BayesianPolynomialRegression
 
-__all__ = ["PFNRegression", "load_pfn_module", "save_pfn_module", "train_pfn"]
+__all__ = [
+    "PFNRegression",
+    "load_pfn_module",
+    "save_pfn_module",
+    "shipped_weights",
+    "train_pfn",
+]
 
 WEIGHTS_FILE = "pfn_poly3.safetensors"
 CONFIG_FILE = "pfn_poly3.json"
+
+
+def shipped_weights() -> Path:
+    """Path of the PFN shipped in ``knowable/generative/weights`` (trained by scripts/train_pfn.py)."""
+    return Path(__file__).resolve().parent / "weights" / WEIGHTS_FILE
 
 
 def _module_class():
@@ -209,7 +220,7 @@ def train_pfn(
 
 
 class PFNRegression(ConditionalGenerativeModel):
-    """A trained PFN (``weights`` from :func:`save_pfn_module`) as a CGM for 1-d regression.
+    """A trained PFN as a CGM for 1-d regression (default: the network shipped with knowable).
 
     Queries come from the training prior's p(x) (uniform on [x_low, x_high] of the config);
     responses from the network's Gaussian predictive. Contexts longer than the training
@@ -217,14 +228,15 @@ class PFNRegression(ConditionalGenerativeModel):
 
     Parameters
     ----------
-    weights : str or Path
-        A ``.safetensors`` file with its ``.json`` config. No trained weights ship with
-        knowable yet; ``scripts/train_pfn.py`` trains them.
+    weights : str or Path, optional
+        A ``.safetensors`` file with its ``.json`` config (from :func:`save_pfn_module`);
+        default: the shipped network (:func:`shipped_weights`; its config records the
+        architecture, prior and training settings, and the NLL gap it reached).
     """
 
     n_classes = None
 
-    def __init__(self, weights: str | Path | None = None) -> None:  # None: fails on use
+    def __init__(self, weights: str | Path | None = None) -> None:
         self.weights = weights
 
     @property
@@ -235,12 +247,8 @@ class PFNRegression(ConditionalGenerativeModel):
     def _net(self):
         cached = getattr(self, "_cache", None)
         if cached is None or cached[0] != self.weights:
-            if self.weights is None:
-                raise ValueError(
-                    "PFNRegression needs weights=path; no trained PFN ships with knowable yet "
-                    "(train one with scripts/train_pfn.py)."
-                )
-            module, config = load_pfn_module(self.weights)
+            path = shipped_weights() if self.weights is None else self.weights
+            module, config = load_pfn_module(path)
             cached = (self.weights, module, config)
             self._cache = cached
         return cached[1], cached[2]
