@@ -52,7 +52,16 @@ def test_the_kit_covers_every_family_and_name():
 def test_names_are_read_from_the_table():
     assert tuple(SCORES) == tuple(s.name for s in registered_strategies("score"))
     assert tuple(CAUSAL_STRATEGIES) == tuple(s.name for s in registered_strategies("causal"))
-    assert available_strategies("batch") == ["random", "batchbald", "coreset", "kmeans", "badge"]
+    assert available_strategies("batch") == [
+        "random",
+        "batchbald",
+        "coreset",
+        "kmeans",
+        "badge",
+        "batchgfn",
+        "discobax",
+    ]
+    assert strategy_spec("discobax").observation_kinds == ("gaussian",)
     needs_pi = {s.name for s in registered_strategies("causal") if s.needs_propensity}
     assert needs_pi == {"pi-bald", "mu-pi-bald"}
     assert strategy_spec("power-bald") is get_strategy("bald", "score")
