@@ -42,7 +42,8 @@ from ..models._base import PREDICT_CHUNK, UncertainModel
 from ..models._heads import MixtureDensityHead, MixtureOutput
 from ..models._layers import MLP, init_parameters
 from ..models._networks import DeepKernel
-from ._base import NO_TRAINING_DATA, restore_training_X
+from ._base import restore_training_X
+from ._contract import NO_TRAINING_DATA
 from ._dose_response_due import build_dose_response_kernel
 
 __all__ = ["DoseResponse", "DoseResponseCurve"]
