@@ -88,6 +88,7 @@ def main() -> None:
                         "decision": res.decision,
                         "holds": res.holds,
                         "degenerate": bool(res.details.get("degenerate", False)),
+                        "undefined": res.details.get("undefined", ""),
                         "seconds": res.details["seconds"],
                     }
                 )
@@ -107,8 +108,12 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        p = "—" if r["degenerate"] else f"{r['p_value']:.3g}"
-        decision = "Δ ≡ 0 (degenerate)" if r["degenerate"] else r["decision"]
+        p = "—" if r["degenerate"] or r["undefined"] else f"{r['p_value']:.3g}"
+        decision = r["decision"]
+        if r["degenerate"]:
+            decision = "Δ ≡ 0 (degenerate)"
+        elif r["undefined"]:
+            decision = "not defined"
         lines.append(
             f"| {r['task']} | {r['circuit']} | {r['edges']} | {r['test']} | {r['statistic']:g} "
             f"| {p} | {decision} | {'yes' if r['holds'] else 'no'} | {r['seconds']:.2f} |"

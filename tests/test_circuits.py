@@ -363,3 +363,14 @@ def test_cli_runs_the_tests_on_tracr_proportion(tmp_path):
     payload = json.loads(out.read_text())
     assert payload["results"]["sufficiency"]["holds"] is False
     assert out.with_suffix(".png").exists()
+
+
+def test_minimality_is_undefined_for_the_full_and_the_empty_circuit():
+    from knowable.circuits import run_circuit_tests
+
+    model = _planted_model()
+    score = _planted_scores(model)
+    for circuit in (model.edges, []):
+        res = run_circuit_tests(score, model.edges, circuit, tests=["minimality"], n_random=5)
+        assert "not defined" in res["minimality"].details["undefined"]
+        assert not res["minimality"].holds

@@ -143,23 +143,7 @@ def run_circuit_tests(
             knockout = score_metric(model_scores, score(circuit, True))
             result = partial_necessity_test(knockout, reference, q, alpha)
         else:
-            effects = [
-                score_metric(circuit_scores, score([e for e in circuit if e != edge], False))
-                for edge in circuit
-            ]
-            reference = []
-            while len(reference) < n_random:
-                added = [e for e in _random_path(edges, rng) if e not in circuit]
-                if not added:
-                    continue
-                inflated = circuit + added
-                dropped = added[rng.integers(len(added))]
-                reference.append(
-                    score_metric(
-                        score(inflated, False), score([e for e in inflated if e != dropped], False)
-                    )
-                )
-            result = minimality_test(effects, reference, q, alpha)
+            result = _minimality(score, edges, circuit, circuit_scores, n_random, q, alpha, rng)
         details = dict(result.details, seconds=time.perf_counter() - start)
         results[name] = CircuitTestResult(
             result.test,
@@ -171,3 +155,50 @@ def run_circuit_tests(
             details,
         )
     return results
+
+
+def _minimality(
+    score: ScoreFn,
+    edges: list[Edge],
+    circuit: list[Edge],
+    circuit_scores: np.ndarray,
+    n_random: int,
+    q: float,
+    alpha: float,
+    rng: np.random.Generator,
+) -> CircuitTestResult:
+    if not circuit or len(circuit) == len(edges):
+        # no edge to test, or no edge outside the circuit to build inflations from
+        reason = "the circuit is empty" if not circuit else "the circuit holds every edge"
+        return CircuitTestResult(
+            "minimality",
+            float("nan"),
+            float("nan"),
+            alpha,
+            False,
+            False,
+            {"undefined": f"minimality is not defined: {reason}."},
+        )
+    effects = [
+        score_metric(circuit_scores, score([e for e in circuit if e != edge], False))
+        for edge in circuit
+    ]
+    reference: list[float] = []
+    tries = 0
+    while len(reference) < n_random:
+        tries += 1
+        if tries > 100 * n_random:
+            raise ValueError(
+                "could not draw random inflations: every random path is in the circuit."
+            )
+        added = [e for e in _random_path(edges, rng) if e not in circuit]
+        if not added:
+            continue
+        inflated = circuit + added
+        dropped = added[rng.integers(len(added))]
+        reference.append(
+            score_metric(
+                score(inflated, False), score([e for e in inflated if e != dropped], False)
+            )
+        )
+    return minimality_test(effects, reference, q, alpha)
