@@ -13,10 +13,13 @@ import knowable.effects
 import knowable.models
 from knowable._validation import check_is_fitted
 from knowable.bounds import (
+    BetaPropensity,
     BLearner,
     ContinuousMSMBounds,
     CrossValidatedBoosting,
+    KernelAPOBounds,
     MSMBounds,
+    SensitivityReport,
 )
 from knowable.effects import DoseResponse, DragonNet, TARNet, TreatmentDensity
 from knowable.exceptions import LegacyNotFittedError, NotFittedError
@@ -36,6 +39,9 @@ CALLS = {
     MSMBounds: ["bounds(X, 2.0)", "ate_bounds(2.0)", "effect(X)", "robustness(X)"],
     BLearner: ["bounds(X, 2.0)", "ate_bounds(2.0)", "effect(X)", "robustness(X)"],
     CrossValidatedBoosting: ["predict(X)"],
+    BetaPropensity: ["log_density(X, T)", "beta_params(X)"],
+    KernelAPOBounds: ["dose_response([0.5], 2.0)"],
+    SensitivityReport: ["to_frame()"],
 }
 
 

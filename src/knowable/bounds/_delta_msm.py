@@ -68,6 +68,7 @@ from .._validation import (
     check_array,
     check_consistent_length,
     check_in_options,
+    check_is_fitted,
     check_lambda,
     check_positive_int,
     check_real,
@@ -494,8 +495,7 @@ class BetaPropensity(BaseEstimator):
 
     def beta_params(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """Beta parameters (a(x), b(x)), each of shape (n,)."""
-        if not hasattr(self, "coef_"):
-            raise ValueError("BetaPropensity is not fitted; call fit(X, t) first.")
+        check_is_fitted(self, "coef_")
         a, b, _, _ = self._ab(self._design(X), self.coef_)
         return a, b
 
@@ -740,7 +740,7 @@ class DeltaMSMBounds(BaseEstimator):
         """
         apo = check_in_options(self.apo, "apo", APO_MODES)
         model = self.model
-        model._check_fitted()
+        check_is_fitted(model)
         gams = np.atleast_1d(_check_gamma(gamma))
         grid = check_array(t_grid, "t_grid", ndim=1)
         self._check_support(grid)

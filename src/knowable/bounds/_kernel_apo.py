@@ -60,6 +60,7 @@ from .._validation import (
     check_array,
     check_consistent_length,
     check_in_options,
+    check_is_fitted,
     check_lambda,
     check_positive_int,
     check_real,
@@ -370,8 +371,7 @@ class KernelAPOBounds(BaseEstimator):
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "gps_"):
-            raise ValueError("KernelAPOBounds is not fitted; call fit(X, t, y) first.")
+        check_is_fitted(self, "gps_")
 
     def _mu_at(self, t0: float) -> np.ndarray:
         """Cross-fitted μ̂(X_i, t₀), shape (n,)."""

@@ -36,6 +36,7 @@ from .._validation import (
     check_binary_treatment,
     check_consistent_length,
     check_in_options,
+    check_is_fitted,
     check_positive_int,
     check_real,
 )
@@ -438,8 +439,7 @@ class SensitivityReport(BaseEstimator):
 
     # ------------------------------------------------------------ outputs
     def _check_fitted(self) -> None:
-        if not hasattr(self, "summary_"):
-            raise ValueError("SensitivityReport is not fitted; call fit(X, t, y) first.")
+        check_is_fitted(self, "summary_")
 
     def to_frame(self) -> pd.DataFrame:
         """The summary table (one row per statistic).
