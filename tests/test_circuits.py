@@ -374,3 +374,11 @@ def test_minimality_is_undefined_for_the_full_and_the_empty_circuit():
         res = run_circuit_tests(score, model.edges, circuit, tests=["minimality"], n_random=5)
         assert "not defined" in res["minimality"].details["undefined"]
         assert not res["minimality"].holds
+
+
+def test_hsic_treats_floating_point_noise_as_constant():
+    rng = np.random.default_rng(4)
+    y = rng.normal(size=30)
+    noise = 1e-17 * rng.normal(size=30)
+    assert hsic(noise, y) == 0.0
+    assert independence_test(noise, y, n_permutations=49, random_state=0).p_value == 1.0

@@ -160,6 +160,10 @@ def equivalence_test(
 
 
 def _gaussian_gram(x: np.ndarray) -> np.ndarray:
+    if np.ptp(x) <= 1e-9 * max(1.0, float(np.max(np.abs(x)))):
+        # numerically constant scores: the median heuristic would blow floating-point
+        # noise up to the kernel's unit scale and find "dependence" in it
+        return np.ones((x.size, x.size))
     d2 = (x[:, None] - x[None, :]) ** 2
     positive = np.sqrt(d2[np.triu_indices(x.size, 1)])
     positive = positive[positive > 0]
@@ -170,7 +174,8 @@ def _gaussian_gram(x: np.ndarray) -> np.ndarray:
 def hsic(x: Any, y: Any) -> float:
     """Biased HSIC estimate with Gaussian kernels (median-heuristic bandwidths).
 
-    ``trace(K H L H) / (n − 1)²``, with H the centring matrix.
+    ``trace(K H L H) / (n − 1)²``, with H the centring matrix. Scores whose spread is
+    below ``1e-9`` of their magnitude count as constant (HSIC 0).
 
     Parameters
     ----------
