@@ -171,8 +171,22 @@ class _AMMNets(nn.Module):
         x = self.decoder(torch.cat([y1h, z], 1))
         return x, y1h, z
 
-    def disc(self, x: torch.Tensor, y1h: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return self.discriminator(torch.cat([x, y1h, z], 1)).squeeze(-1)
+    def disc(
+        self,
+        x: torch.Tensor,
+        y1h: torch.Tensor,
+        z: torch.Tensor,
+        gen: torch.Generator | None = None,
+        dropout: float = 0.0,
+    ) -> torch.Tensor:
+        h = torch.cat([x, y1h, z], 1)
+        for layer in self.discriminator:
+            h = layer(h)
+            if gen is not None and dropout > 0 and isinstance(layer, nn.LeakyReLU):
+                # dropout with an explicit generator (nn.Dropout would use the global RNG)
+                keep = torch.rand(h.shape, generator=gen) >= dropout
+                h = h * keep / (1.0 - dropout)
+        return h.squeeze(-1)
 
 
 class AdversarialMixture(BaseEstimator):
@@ -198,6 +212,9 @@ class AdversarialMixture(BaseEstimator):
         Temperature of the straight-through Gumbel-softmax for ``q(y | x)``.
     semi_supervised_weight : float
         Weight of the cross-entropy on labelled rows (SAMM); unused without labels.
+    discriminator_dropout : float
+        Dropout rate after each hidden layer of the discriminator during
+        training (ALI regularises its discriminator with dropout 0.2).
     random_state : None or int
         Seed of initialisation, minibatch order and all sampling.
 
@@ -226,6 +243,7 @@ class AdversarialMixture(BaseEstimator):
         learning_rate: float = 2e-4,
         gumbel_temperature: float = 0.5,
         semi_supervised_weight: float = 1.0,
+        discriminator_dropout: float = 0.2,
         random_state: int | None = None,
     ) -> None:
         self.n_clusters = n_clusters
@@ -237,6 +255,7 @@ class AdversarialMixture(BaseEstimator):
         self.learning_rate = learning_rate
         self.gumbel_temperature = gumbel_temperature
         self.semi_supervised_weight = semi_supervised_weight
+        self.discriminator_dropout = discriminator_dropout
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any = None) -> AdversarialMixture:
@@ -264,6 +283,13 @@ class AdversarialMixture(BaseEstimator):
         lr = check_real(self.learning_rate, "learning_rate", low=0.0, low_inclusive=False)
         tau = check_real(
             self.gumbel_temperature, "gumbel_temperature", low=0.0, low_inclusive=False
+        )
+        drop = check_real(
+            self.discriminator_dropout,
+            "discriminator_dropout",
+            low=0.0,
+            high=1.0,
+            high_inclusive=False,
         )
         w_sup = check_real(self.semi_supervised_weight, "semi_supervised_weight", low=0.0)
         Xa = check_array(X, "X", ndim=2)
@@ -316,15 +342,18 @@ class AdversarialMixture(BaseEstimator):
                 x_gen, y_gen, z_gen = nets.sample_prior(idx.numel(), gen)
 
                 # discriminator step (detached tuples)
-                l_q = nets.disc(xb, y_hat.detach(), z_hat.detach())
-                l_p = nets.disc(x_gen.detach(), y_gen, z_gen.detach())
+                l_q = nets.disc(xb, y_hat.detach(), z_hat.detach(), gen, drop)
+                l_p = nets.disc(x_gen.detach(), y_gen, z_gen.detach(), gen, drop)
                 loss_d = discriminator_loss(l_q, l_p)
                 opt_d.zero_grad()
                 loss_d.backward()
                 opt_d.step()
 
                 # generator + encoders step
-                loss_g = generator_loss(nets.disc(xb, y_hat, z_hat), nets.disc(x_gen, y_gen, z_gen))
+                loss_g = generator_loss(
+                    nets.disc(xb, y_hat, z_hat, gen, drop),
+                    nets.disc(x_gen, y_gen, z_gen, gen, drop),
+                )
                 if has.any() and w_sup > 0:
                     loss_g = loss_g + w_sup * F.cross_entropy(logits[has], lb[has])
                 opt_g.zero_grad()
