@@ -154,3 +154,16 @@ def test_errors():
         GEN.sample_task(20, 1, 1)
     with pytest.raises(ValueError, match="vocab_size"):
         TopicTaskGenerator(vocab_size=10, n_key_words=20)
+
+
+def test_pretrained_encoder_baseline_copies_encoder_and_resets_head():
+    from knowable.fewshot import pretrained_encoder_model
+
+    est = ATAML(embed_dim=8, hidden_size=8, attention_size=4)
+    model = pretrained_encoder_model(est, GEN, n_steps=5, batch_size=8, random_state=0)
+    fresh = est.build(GEN.vocab_size, 0)
+    assert model.head["classifier"].out_features == est.n_way
+    # pretraining moved the encoder away from any fresh initialisation
+    assert not torch.equal(model.encoder["conv"].weight, fresh.encoder["conv"].weight)
+    acc = est.evaluate(GEN, 2, model=model, random_state=0)
+    assert acc.shape == (2,)

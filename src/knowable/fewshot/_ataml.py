@@ -34,7 +34,7 @@ from .._random import check_random_state, spawn_seeds, torch_generator
 from .._validation import check_in_options, check_is_fitted, check_positive_int, check_real
 from ._tasks import TopicTaskGenerator
 
-__all__ = ["ATAML", "AttentiveTextClassifier", "inner_adapt"]
+__all__ = ["ATAML", "AttentiveTextClassifier", "inner_adapt", "pretrained_encoder_model"]
 
 METHODS = ("ataml", "maml")
 
@@ -377,3 +377,70 @@ class ATAML(BaseEstimator):
                 pred = functional_call(model, fast, (torch.as_tensor(task.query_x),)).argmax(1)
             acc[i] = float((pred.numpy() == task.query_y).mean())
         return acc
+
+
+def pretrained_encoder_model(
+    estimator: ATAML,
+    tasks: TopicTaskGenerator,
+    *,
+    n_steps: int = 300,
+    batch_size: int = 64,
+    learning_rate: float = 1e-2,
+    random_state: Any = None,
+) -> AttentiveTextClassifier:
+    """The pretrained-encoder baseline: supervised pretraining on all training topics.
+
+    A network of the estimator's widths with a classifier over every training
+    topic is trained by ordinary minibatch cross-entropy (Adam) on documents of
+    the training topics; its encoder is then copied into a fresh
+    ``n_way``-class network whose attention and classifier are freshly
+    initialised. Evaluate it with ``estimator.evaluate(tasks, model=...)``
+    (the inner loop then adapts only what ``estimator.method`` adapts).
+
+    Parameters
+    ----------
+    estimator : ATAML
+        Supplies widths, ``n_way`` and the adaptation rule.
+    tasks : TopicTaskGenerator
+        Document source (training topics only).
+    n_steps : int
+        Pretraining steps.
+    batch_size : int
+        Documents per step.
+    learning_rate : float
+        Adam learning rate.
+    random_state : None or int
+        Seed of initialisation and documents.
+
+    Returns
+    -------
+    AttentiveTextClassifier
+    """
+    if not isinstance(tasks, TopicTaskGenerator):
+        raise TypeError(f"tasks must be a TopicTaskGenerator, got {type(tasks).__name__}.")
+    steps = check_positive_int(n_steps, "n_steps")
+    bs = check_positive_int(batch_size, "batch_size")
+    lr = check_real(learning_rate, "learning_rate", low=0.0, low_inclusive=False)
+    rng = check_random_state(random_state)
+    seed_a, seed_b = spawn_seeds(rng, 2)
+    topics = tasks.train_topics
+    with torch.random.fork_rng(devices=[]):
+        wide = AttentiveTextClassifier(
+            tasks.vocab_size,
+            len(topics),
+            estimator.embed_dim,
+            estimator.hidden_size,
+            estimator.attention_size,
+            torch_generator(seed_a),
+        )
+    opt = torch.optim.Adam(wide.parameters(), lr=lr)
+    for _ in range(steps):
+        y = rng.integers(0, len(topics), size=bs)
+        x = torch.as_tensor(tasks.documents(topics[y], rng))
+        loss = F.cross_entropy(wide(x), torch.as_tensor(y))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model = estimator.build(tasks.vocab_size, seed_b)
+    model.encoder.load_state_dict(wide.encoder.state_dict())
+    return model
