@@ -21,6 +21,7 @@ adapted in the inner loop.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -113,7 +114,7 @@ class AttentiveTextClassifier(nn.Module):
 
 def inner_adapt(
     model: AttentiveTextClassifier,
-    params: dict[str, torch.Tensor],
+    params: Mapping[str, torch.Tensor],
     tokens: torch.Tensor,
     labels: torch.Tensor,
     *,
@@ -128,7 +129,7 @@ def inner_adapt(
     ----------
     model : AttentiveTextClassifier
         Network whose structure is used (its own parameters are not changed).
-    params : dict of str to torch.Tensor
+    params : mapping of str to torch.Tensor
         Current parameters (names as in ``model.named_parameters()``).
     tokens : torch.Tensor of int, shape (n, L)
         Support documents.
