@@ -53,9 +53,9 @@ def load_smollm2() -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=GGUF_FILE)
+    tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=GGUF_FILE, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(
-        directory, gguf_file=GGUF_FILE, torch_dtype=torch.float32
+        directory, gguf_file=GGUF_FILE, torch_dtype=torch.float32, local_files_only=True
     )
     model.eval()
     return tokenizer, model
