@@ -17,7 +17,7 @@ Summary: mean ± s.d. over seeds.
 
 Usage::
 
-    python benchmarks/amm_digits.py            # 5 seeds, 100 epochs
+    python benchmarks/amm_digits.py            # 5 seeds, 400 epochs
     python benchmarks/amm_digits.py --quick    # 2 seeds, 10 epochs
 
 Writes ``benchmarks/results/amm_digits[_quick].json`` and ``.md``.
@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None)
     args = parser.parse_args()
     seeds = args.seeds or (2 if args.quick else 5)
-    epochs = args.epochs or (10 if args.quick else 100)
+    epochs = args.epochs or (10 if args.quick else 400)
     X, y = load_digits(return_X_y=True)
     rows = []
     for seed in range(seeds):
