@@ -14,7 +14,7 @@ __all__ = ["circuits_app"]
 
 circuits_app = typer.Typer(
     name="circuits",
-    help="Hypothesis tests for circuits in transformers (Tracr tasks need knowable[circuits]).",
+    help="Hypothesis tests for circuits in transformers (Tracr tasks need the circuits extra).",
     no_args_is_help=True,
 )
 

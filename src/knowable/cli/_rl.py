@@ -14,7 +14,7 @@ __all__ = ["rl_app"]
 
 rl_app = typer.Typer(
     name="rl",
-    help="On-policy RL with positive advantages and dropout Thompson sampling (needs knowable[rl]).",
+    help="On-policy RL with positive advantages and dropout Thompson sampling (extra: rl).",
     no_args_is_help=True,
 )
 
