@@ -46,7 +46,7 @@ from torch import nn
 
 from .._random import check_random_state, torch_generator
 from .._validation import check_array, check_positive_int, check_real
-from ..models import GaussianNoise, Posterior
+from ..models import GaussianNoise, Posterior, init_parameters
 from ._batchbald import BatchResult
 from ._inputs import check_batch_size, check_posterior
 from ._registry import SelectContext, register_strategy
@@ -355,9 +355,11 @@ class BatchGFN(BaseEstimator):
                 )
         rng = check_random_state(self.random_state)
         seed = int(rng.integers(2**31 - 1))
+        # construction draws torch's default init from the global stream (restored by
+        # fork_rng); every weight is then redrawn from the run's own generator
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
             policy = _Policy(pts.shape[1], 0 if pairs is None else pairs.shape[2], hidden)
+        init_parameters(policy, torch_generator(seed))
         self._points = torch.as_tensor(pts, dtype=torch.float32)
         self._pairs = None if pairs is None else torch.as_tensor(pairs, dtype=torch.float32)
         log_z = nn.Parameter(torch.zeros((), dtype=torch.float64))

