@@ -147,6 +147,67 @@ def capo_bound_from_samples(
     )
 
 
+def checked_dose_response(model: Any, who: str) -> Any:
+    """``model`` if it is a fitted dose-response density model, else a TypeError.
+
+    Duck-typed, as bounds do not import effects.
+
+    Parameters
+    ----------
+    model : object
+        The outcome model given to a bounds class.
+    who : str
+        The bounds class, for the message.
+
+    Returns
+    -------
+    object
+        ``model``.
+    """
+    needed = ("outcome_draws", "_check_X", "_check_t_values")
+    if model is None or not all(hasattr(type(model), a) for a in needed):
+        raise TypeError(
+            f"{who} needs a knowable.effects.DoseResponse (a conditional outcome density of y "
+            f"given (x, t)); got {type(model).__name__}."
+        )
+    check_is_fitted(model)
+    return model
+
+
+def dose_outcome_draws(
+    model: Any, x: np.ndarray, t: Any, n_samples: Any, rng: np.random.Generator, allow: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome samples ``(S, n, m)`` and means ``(S, n)`` of a DoseResponse at ``(x, t)``.
+
+    Parameters
+    ----------
+    model : DoseResponse
+        Fitted outcome model.
+    x : numpy.ndarray of shape (n, d)
+        Covariates.
+    t : float or array-like of shape (n,)
+        Doses.
+    n_samples : int
+        Outcome samples per draw and unit (``m >= 2``).
+    rng : numpy.random.Generator
+        Source of the samples.
+    allow : bool
+        Allow doses outside the observed range.
+
+    Returns
+    -------
+    samples, means : numpy.ndarray
+    """
+    return model.outcome_draws(
+        x,
+        t,
+        check_positive_int(n_samples, "n_samples", minimum=2),
+        rng,
+        return_mean=True,
+        allow_extrapolation=allow,
+    )
+
+
 @dataclass(frozen=True)
 class DoseResponseBounds:
     """CMSM bounds on a dose-response curve.
@@ -263,27 +324,10 @@ class ContinuousMSMBounds:
         self.random_state = random_state
 
     def _checked_model(self) -> Any:
-        """The model, if it is a fitted dose-response density model (duck-typed, as bounds
-        do not import effects)."""
-        model = self.model
-        needed = ("outcome_draws", "_check_X", "_check_t_values")
-        if model is None or not all(hasattr(type(model), a) for a in needed):
-            raise TypeError(
-                "ContinuousMSMBounds needs a knowable.effects.DoseResponse (a conditional outcome "
-                f"density of y given (x, t)); got {type(model).__name__}."
-            )
-        check_is_fitted(model)
-        return model
+        return checked_dose_response(self.model, type(self).__name__)
 
     def _draws(self, x: np.ndarray, t: Any, rng: np.random.Generator, allow: bool):
-        return self.model.outcome_draws(
-            x,
-            t,
-            check_positive_int(self.n_samples, "n_samples", minimum=2),
-            rng,
-            return_mean=True,
-            allow_extrapolation=allow,
-        )
+        return dose_outcome_draws(self.model, x, t, self.n_samples, rng, allow)
 
     def capo(
         self, X: Any, t: Any, lam: Any, *, allow_extrapolation: bool = False

@@ -73,7 +73,7 @@ from .._validation import (
     check_positive_int,
     check_real,
 )
-from ._continuous import DoseResponseBounds
+from ._continuous import DoseResponseBounds, checked_dose_response, dose_outcome_draws
 from ._sweep import sorted_deviations, sweep_lower, sweep_upper
 
 __all__ = [
@@ -671,14 +671,7 @@ class DeltaMSMBounds(BaseEstimator):
         return np.maximum(a_prime, 1e-12)  # α' = 0 (unbounded weights): the extreme draw
 
     def _draws(self, x: np.ndarray, t: Any, rng: np.random.Generator, allow: bool):
-        return self.model.outcome_draws(
-            x,
-            t,
-            check_positive_int(self.n_samples, "n_samples", minimum=2),
-            rng,
-            return_mean=True,
-            allow_extrapolation=allow,
-        )
+        return dose_outcome_draws(self.model, x, t, self.n_samples, rng, allow)
 
     def capo(
         self, X: Any, t: Any, gamma: Any, *, allow_extrapolation: bool = False
@@ -739,8 +732,7 @@ class DeltaMSMBounds(BaseEstimator):
             ``lam`` holds the Γ values and ``method`` is ``"delta_msm"``.
         """
         apo = check_in_options(self.apo, "apo", APO_MODES)
-        model = self.model
-        check_is_fitted(model)
+        model = checked_dose_response(self.model, type(self).__name__)
         gams = np.atleast_1d(_check_gamma(gamma))
         grid = check_array(t_grid, "t_grid", ndim=1)
         self._check_support(grid)
