@@ -18,6 +18,12 @@ Usage::
     python benchmarks/rl_mujoco.py --envs InvertedPendulum-v5,Hopper-v5,HalfCheetah-v5 \\
         --algos vsop,ppo,vsop-no-relu,vsop-no-spectral,vsop-no-dropout --seeds 0-2 --steps 300000 --workers 2
 
+    # one report over the three tasks, reusing the finished runs of the two calls above
+    python benchmarks/rl_mujoco.py --envs InvertedPendulum-v5,Hopper-v5,HalfCheetah-v5 \\
+        --algos vsop,ppo,vsop-no-relu,vsop-no-spectral,vsop-no-dropout --seeds 0-2 \\
+        --steps InvertedPendulum-v5=200000,300000 --suffix _three_tasks \\
+        --reuse-from _pendulum,_hopper_cheetah
+
 Writes ``benchmarks/results/rl_mujoco[_quick].json``, ``.md`` and ``.png``.
 """
 
@@ -47,6 +53,38 @@ def parse_seeds(text: str) -> list[int]:
         lo, _, hi = part.partition("-")
         seeds += list(range(int(lo), int(hi or lo) + 1))
     return seeds
+
+
+def parse_steps(text: str, envs: list[str]) -> dict[str, int]:
+    """``"300000"`` or ``"InvertedPendulum-v5=200000,300000"`` -> steps per environment.
+
+    A bare number is the default for every environment not named explicitly.
+    """
+    default, named = None, {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if sep:
+            named[key] = int(value)
+        else:
+            default = int(key)
+    missing = [e for e in envs if e not in named and default is None]
+    if missing:
+        raise SystemExit(f"--steps gives no step count for {', '.join(missing)}")
+    return {e: named.get(e, default) for e in envs}
+
+
+def versus(records: list[dict[str, Any]], env: str, a: str, b: str, reps: int = 2000):
+    """Difference of mean final return ``a - b`` on one environment, with a 95 % bootstrap
+    interval over seeds (resampling each algorithm's runs), and the verdict it supports."""
+    va = np.array([r["final_eval_return"] for r in records if r["env"] == env and r["algo"] == a])
+    vb = np.array([r["final_eval_return"] for r in records if r["env"] == env and r["algo"] == b])
+    if len(va) < 2 or len(vb) < 2:
+        return None
+    rng = np.random.default_rng(0)
+    boots = [rng.choice(va, len(va)).mean() - rng.choice(vb, len(vb)).mean() for _ in range(reps)]
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    verdict = "wins" if lo > 0 else "loses" if hi < 0 else "ties"
+    return float(va.mean() - vb.mean()), float(lo), float(hi), verdict
 
 
 def run_job(env_id: str, algo: str, seed: int, steps: int, out: Path) -> dict[str, Any]:
@@ -177,6 +215,19 @@ def report(records: list[dict[str, Any]], suffix: str, args: argparse.Namespace)
             cells.append(f"{est:.3f} [{lo:.3f}, {hi:.3f}]")
             summary.setdefault(a, {})[name] = [est, lo, hi]
         lines.append(f"| {a} | " + " | ".join(cells) + " |")
+    if "vsop" in algos and "ppo" in algos:
+        lines += [
+            "",
+            "VSOP against PPO per environment: difference of mean final return, 95 % bootstrap "
+            "interval over seeds; 'ties' when the interval contains 0:",
+            "",
+        ]
+        for e in envs:
+            cmp = versus(records, e, "vsop", "ppo")
+            if cmp is not None:
+                d, lo, hi, verdict = cmp
+                lines.append(f"- {e}: VSOP {verdict} ({d:+.1f} [{lo:+.1f}, {hi:+.1f}])")
+                summary.setdefault("vsop_vs_ppo", {})[e] = [d, lo, hi, verdict]
     lines += ["", "Wall-clock seconds per 1M steps (mean over runs; 1 thread each):", ""]
     for a in algos:
         per_m = [1e6 * r["train_seconds"] / r["steps"] for r in records if r["algo"] == a]
@@ -232,10 +283,20 @@ def main() -> None:
     parser.add_argument("--envs", default="InvertedPendulum-v5,Hopper-v5,HalfCheetah-v5")
     parser.add_argument("--algos", default="vsop,ppo")
     parser.add_argument("--seeds", default="0-2")
-    parser.add_argument("--steps", type=int, default=300_000)
+    parser.add_argument(
+        "--steps",
+        default="300000",
+        help="steps per run: a number, or ENV=N pairs plus an optional default number",
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--suffix", default="")
+    parser.add_argument(
+        "--reuse-from",
+        default="",
+        help="comma-separated suffixes of earlier runs whose finished jobs with the same key "
+        "(env, algo, seed, steps) are copied in instead of re-run",
+    )
     args = parser.parse_args()
     args.cli = " ".join(os.sys.argv[1:])
     if args.quick:
@@ -243,18 +304,24 @@ def main() -> None:
             "InvertedPendulum-v5",
             "vsop,ppo",
             "0",
-            20_480,
+            "20480",
         )
         args.suffix = args.suffix or "_quick"
     args.envs, args.algos = args.envs.split(","), args.algos.split(",")
     jobs_dir = RESULTS / f"rl_mujoco{args.suffix}"
     jobs_dir.mkdir(parents=True, exist_ok=True)
+    steps = parse_steps(args.steps, args.envs)
     jobs = [
-        (e, a, s, args.steps, jobs_dir / f"{e}__{a}__{s}__{args.steps}.json")
+        (e, a, s, steps[e], jobs_dir / f"{e}__{a}__{s}__{steps[e]}.json")
         for e in args.envs
         for a in args.algos
         for s in parse_seeds(args.seeds)
     ]
+    for other in filter(None, args.reuse_from.split(",")):
+        for *_, path in jobs:
+            earlier = RESULTS / f"rl_mujoco{other}" / path.name
+            if not path.exists() and earlier.exists():
+                path.write_text(earlier.read_text())
     todo = [j for j in jobs if not j[-1].exists()]
     print(f"{len(jobs)} jobs, {len(jobs) - len(todo)} already done")
     with ProcessPoolExecutor(args.workers) as pool:
