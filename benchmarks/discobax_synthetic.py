@@ -109,9 +109,16 @@ def acquire(
             picks.append(j)
             taken[j] = True
         return np.array(picks)
-    if strategy == "discobax":
+    if strategy.startswith("discobax"):
+        # "discobax-k5": subset size 5 instead of the default 20 (tuning study only)
+        k = int(strategy.rpartition("-k")[2]) if "-k" in strategy else 20
         return discobax(
-            post, batch, features=z_pool, lengthscale=np.sqrt(z_pool.shape[1]), random_state=rng
+            post,
+            batch,
+            subset_size=k,
+            features=z_pool,
+            lengthscale=np.sqrt(z_pool.shape[1]),
+            random_state=rng,
         ).indices
     return select(
         post, batch, strategy, random_state=rng, embeddings=z_pool, labelled_embeddings=z_sel
@@ -214,7 +221,7 @@ def figure(frame: pd.DataFrame, path: Path) -> None:
         ft = frame[frame["task"] == task]
         for row, m in enumerate(metrics):
             ax = axes[row, col]
-            for s in STRATEGIES:
+            for s in dict.fromkeys([*STRATEGIES, *ft["strategy"]]):
                 g = ft[ft["strategy"] == s]
                 if g.empty:
                     continue
@@ -271,6 +278,10 @@ def main() -> None:
     cmd = "PYTHONPATH=src python benchmarks/discobax_synthetic.py" + (
         " --quick" if args.quick else ""
     )
+    for flag in ("seeds", "tasks", "strategies", "tag"):
+        value = getattr(args, flag)
+        if value and (flag != "strategies" or value != ",".join(STRATEGIES)):
+            cmd += f" --{flag} {value}"
     saved = {
         "command": cmd, "tasks": tasks, "seeds": seeds, "n": n, "batch": batch,
         "cycles": cycles, "n_draws": N_DRAWS, "ucb_kappa": UCB_KAPPA,
