@@ -43,7 +43,6 @@ Writes benchmarks/results/genedisco[_quick].json, .md and .png.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import time
 from pathlib import Path
@@ -101,10 +100,16 @@ def load(features: str, data: Path = DATA) -> tuple[pd.DataFrame, pd.Series]:
     return x.loc[genes], y.loc[genes]
 
 
-@functools.lru_cache(maxsize=2)
+_ARRAYS: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+
+
 def _arrays(features: str, data: str) -> tuple[np.ndarray, np.ndarray]:
-    xf, ys = load(features, Path(data))
-    return xf.to_numpy(np.float64), ys.to_numpy(np.float64)
+    # a plain dict, not functools.lru_cache: Ray ships this script's functions by value,
+    # and an lru_cache wrapper from __main__ cannot travel that way
+    if (features, data) not in _ARRAYS:
+        xf, ys = load(features, Path(data))
+        _ARRAYS[features, data] = xf.to_numpy(np.float64), ys.to_numpy(np.float64)
+    return _ARRAYS[features, data]
 
 
 def run_job(job: dict) -> list[dict]:
