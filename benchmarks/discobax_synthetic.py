@@ -25,8 +25,10 @@ peers the DiscoBAX paper compares with: ucb (top-B of mean + 2 sd; kappa = 2 is 
 conventional value, not tuned) and thompson (slot i takes the best remaining
 candidate under joint draw i), and discobax (library defaults: subset size 20,
 20 noise draws, 20 fantasies; noise GP on standardised features with length scale
-sqrt(d), the convention of benchmarks/genedisco.py). Nothing was tuned: the reported
-seeds 0-4 are the only seeds run with DiscoBAX.
+sqrt(d), the convention of benchmarks/genedisco.py), not tuned. A tuning study of the
+subset size ran on separate seeds (``--seeds 100-102 --strategies
+thompson,discobax,discobax-k10,discobax-k5 --tag _tuning``); its pick, ``discobax-k5``, then ran
+once on the reported seeds 0-4 (``--strategies discobax-k5 --tag _k5``).
 
 Every (task, seed, strategy) curve is one job of :func:`knowable.parallel.run_jobs`
 (``--backend local|ray``, ``--workers``); a job draws only from its own seeds and
