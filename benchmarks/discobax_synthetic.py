@@ -62,9 +62,13 @@ UCB_KAPPA = 2.0
 
 
 def gp_posterior(
-    x_train: np.ndarray, y_train: np.ndarray, x_pool: np.ndarray, rng: np.random.Generator
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_pool: np.ndarray,
+    rng: np.random.Generator,
+    n_draws: int = N_DRAWS,
 ) -> tuple[Any, float]:
-    """Exact-GP Posterior over the pool (``N_DRAWS`` joint draws) and the fitted noise sd."""
+    """Exact-GP Posterior over the pool (``n_draws`` joint draws) and the fitted noise sd."""
     from scipy.linalg import cho_solve, cholesky
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
@@ -88,7 +92,7 @@ def gp_posterior(
             break
         except np.linalg.LinAlgError:
             jitter *= 10
-    draws = mean[None, :] + (chol @ rng.standard_normal((len(cov), N_DRAWS))).T
+    draws = mean[None, :] + (chol @ rng.standard_normal((len(cov), n_draws))).T
     noise_sd = float(np.sqrt(noise)) * sd
     return Posterior((draws * sd + mu)[:, :, None], GaussianNoise(noise_sd)), noise_sd
 
@@ -163,7 +167,10 @@ def run_one(job: dict) -> list[dict]:
                 break
             pool = np.setdiff1d(np.arange(len(y)), sel)
             arng = np.random.default_rng([seed, cycle, 1])
-            post, _ = gp_posterior(x[sel], y[sel], x[pool], np.random.default_rng([seed, cycle]))
+            post, _ = gp_posterior(
+                x[sel], y[sel], x[pool], np.random.default_rng([seed, cycle]),
+                job.get("draws", N_DRAWS),
+            )  # fmt: skip
             idx = acquire(strategy, post, batch, z[pool], z[sel], arng)
             selected.extend(pool[idx].tolist())
         return rows
@@ -252,6 +259,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=None)
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--draws", type=int, default=N_DRAWS, help="joint GP draws per cycle")
     add_runner_arguments(parser)
     args = parser.parse_args()
     from knowable.parallel import parse_range
@@ -265,7 +273,8 @@ def main() -> None:
     stem = "discobax_synthetic" + ("_quick" if args.quick else "") + args.tag
     jobs = {
         f"{t}_s{s}_{st}": {"task": t, "seed": s, "strategy": st, "n": n, "batch": batch,
-                           "cycles": cycles}
+                           "cycles": cycles, **({"draws": args.draws}
+                                                if args.draws != N_DRAWS else {})}
         for t in tasks for s in seeds for st in strategies
     }  # fmt: skip
     opts = runner_options(args)
@@ -280,13 +289,15 @@ def main() -> None:
     cmd = "PYTHONPATH=src python benchmarks/discobax_synthetic.py" + (
         " --quick" if args.quick else ""
     )
+    if args.draws != N_DRAWS:
+        cmd += f" --draws {args.draws}"
     for flag in ("seeds", "tasks", "strategies", "tag"):
         value = getattr(args, flag)
         if value and (flag != "strategies" or value != ",".join(STRATEGIES)):
             cmd += f" --{flag} {value}"
     saved = {
         "command": cmd, "tasks": tasks, "seeds": seeds, "n": n, "batch": batch,
-        "cycles": cycles, "n_draws": N_DRAWS, "ucb_kappa": UCB_KAPPA,
+        "cycles": cycles, "n_draws": args.draws, "ucb_kappa": UCB_KAPPA,
         "backend": opts["backend"], "workers": opts["workers"],
         "wall_seconds": round(report.wall_seconds, 1), "job_cpu_seconds": round(cpu, 1),
         "loadavg_before": load_before, "loadavg_after": load_after,
@@ -302,7 +313,7 @@ def main() -> None:
         "",
         f"Command: `{cmd}`. Tasks {', '.join(tasks)}; pool n = {n}; batch {batch}, "
         f"{cycles} cycles ({batch * cycles} candidates selected at the last cycle); exact GP, "
-        f"{N_DRAWS} joint draws; mean ± s.e.m. over seeds {seeds} at the last cycle. "
+        f"{args.draws} joint draws; mean ± s.e.m. over seeds {seeds} at the last cycle. "
         f"Ran with backend `{opts['backend']}`, {opts['workers']} worker(s): "
         f"{report.wall_seconds:.0f} s wall, {cpu:.0f} CPU s in jobs; "
         f"load average {' '.join(load_before)} before, {' '.join(load_after)} after.",
