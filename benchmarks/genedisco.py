@@ -53,6 +53,7 @@ import torch
 
 from knowable.acquire import discobax, select
 from knowable.models import UncertainRegressor
+from knowable.parallel import add_runner_arguments, run_jobs, runner_options
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = next(
@@ -97,6 +98,25 @@ def load(features: str, data: Path = DATA) -> tuple[pd.DataFrame, pd.Series]:
     y = il2.groupby(level=0).mean()
     genes = x.index.intersection(y.index).sort_values()
     return x.loc[genes], y.loc[genes]
+
+
+_ARRAYS: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _arrays(features: str, data: str) -> tuple[np.ndarray, np.ndarray]:
+    # a plain dict, not functools.lru_cache: Ray ships this script's functions by value,
+    # and an lru_cache wrapper from __main__ cannot travel that way
+    if (features, data) not in _ARRAYS:
+        xf, ys = load(features, Path(data))
+        _ARRAYS[features, data] = xf.to_numpy(np.float64), ys.to_numpy(np.float64)
+    return _ARRAYS[features, data]
+
+
+def run_job(job: dict) -> list[dict]:
+    """One (seed, strategy) curve: a job of :func:`knowable.parallel.run_jobs`."""
+    torch.set_num_threads(1)
+    x, y = _arrays(job["features"], job["data"])
+    return run_one(x, y, job["strategy"], job["seed"], job["batch"], job["cycles"])
 
 
 def run_one(x: np.ndarray, y: np.ndarray, strategy: str, seed: int, batch: int,
@@ -196,6 +216,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the .md and .png from the saved .json")  # fmt: skip
+    parser.add_argument("--tag", default="", help="suffix of the result files")
+    add_runner_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
     seeds = args.seeds or (3 if args.quick else 5)
@@ -203,7 +225,7 @@ def main() -> None:
     strategies = [s.strip() for s in args.strategies.split(",")]
     xf, ys = load(args.features, args.data)
     print(f"{len(ys)} genes x {xf.shape[1]} features", flush=True)
-    x, y = xf.to_numpy(np.float64), ys.to_numpy(np.float64)
+    y = ys.to_numpy(np.float64)
     rows, t0 = [], time.perf_counter()
     stem = (
         "genedisco"
@@ -211,32 +233,46 @@ def main() -> None:
         + ("_others" if args.features == "others" else "")
     )
     if args.report_only:
-        saved = json.loads((RESULTS / f"{stem}.json").read_text())
+        saved = json.loads((RESULTS / f"{stem}{args.tag}.json").read_text())
         rows, seeds, cycles = saved["rows"], saved["seeds"], saved["cycles"]
         strategies = []
-    for seed in range(seeds if strategies else 0):
-        for s in strategies:
-            rows += run_one(x, y, s, seed, args.batch, cycles)
-            last = rows[-1]
-            print(f"seed {seed} {s}: hit {last['hit_ratio']:.3f} recall {last['top1_recall']:.3f} "
-                  f"coverage {last['cluster_coverage']:.3f} rmse {last['test_rmse']:.3f} "
-                  f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
+    jobs = {
+        f"s{seed}_{s}": {"seed": seed, "strategy": s, "batch": args.batch, "cycles": cycles,
+                         "features": args.features, "data": str(args.data)}
+        for seed in range(seeds if strategies else 0) for s in strategies
+    }  # fmt: skip
+
+    def describe(rec: object) -> str:
+        last = rec.result[-1]  # type: ignore[attr-defined]
+        return (f"{rec.key}: hit {last['hit_ratio']:.3f} recall {last['top1_recall']:.3f} "  # type: ignore[attr-defined]
+                f"coverage {last['cluster_coverage']:.3f} rmse {last['test_rmse']:.3f}")  # fmt: skip
+
+    opts = runner_options(args)
+    cpu = 0.0
+    if jobs:
+        report = run_jobs(run_job, jobs, RESULTS / f"{stem}{args.tag}.jobs", describe=describe,
+                          **opts)  # fmt: skip
+        rows = [r for rec in report.records.values() for r in rec.result]
+        cpu = sum(rec.cpu_seconds for rec in report.records.values())
     frame = pd.DataFrame(rows)
-    stem = (
-        "genedisco"
-        + ("_quick" if args.quick else "")
-        + ("_others" if args.features == "others" else "")
-    )
+    stem += args.tag
     cmd = "PYTHONPATH=src python benchmarks/genedisco.py" + (" --quick" if args.quick else "")
     if args.features != "all":
         cmd += f" --features {args.features}"
+    for flag in ("seeds", "cycles", "tag"):
+        if getattr(args, flag):
+            cmd += f" --{flag} {getattr(args, flag)}"
+    if args.strategies != ",".join(STRATEGIES):
+        cmd += f" --strategies {args.strategies}"
     RESULTS.mkdir(parents=True, exist_ok=True)
     table = summarise(frame)
     if not args.report_only:
         saved = {
             "command": cmd, "n_genes": len(y), "features": list(xf.columns), "seeds": seeds,
             "cycles": cycles, "batch": args.batch, "model": MODEL, "rows": rows,
-            "seconds": round(time.perf_counter() - t0, 1),
+            "seconds": round(time.perf_counter() - t0, 1), "job_cpu_seconds": round(cpu, 1),
+            "backend": opts["backend"], "workers": opts["workers"],
+            "loadavg_after": Path("/proc/loadavg").read_text().split()[:3],
         }  # fmt: skip
         (RESULTS / f"{stem}.json").write_text(json.dumps(saved, indent=1))
     figure(frame, RESULTS / f"{stem}.png")

@@ -58,6 +58,11 @@ def _check_backend(backend: str, workers: int) -> None:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}.")
 
 
+def _call(fn: Callable[[T], R], job: T) -> R:
+    """``fn(job)``: the one function Ray runs, so that ``fn`` may be any callable object."""
+    return fn(job)
+
+
 def imap_jobs(
     fn: Callable[[T], R],
     jobs: Iterable[T],
@@ -132,13 +137,16 @@ def imap_jobs(
         raise ImportError("backend='ray' needs Ray: pip install 'knowable[ray]'.") from err
     if not ray.is_initialized():
         ray.init(address=ray_address)
-    remote = ray.remote(**ray_options)(fn) if ray_options else ray.remote(fn)
+    # ray.remote takes functions only; ``fn`` may be any picklable callable (run_jobs
+    # passes a timing wrapper object), so it travels once through the object store
+    remote = ray.remote(**ray_options)(_call) if ray_options else ray.remote(_call)
+    fn_ref = ray.put(fn)
     queue = list(enumerate(job_list))
     pending: dict[Any, int] = {}
     while queue or pending:
         while queue and len(pending) < workers and may_start():
             i, job = queue.pop(0)
-            pending[remote.remote(job)] = i
+            pending[remote.remote(fn_ref, job)] = i
         if not may_start():
             queue = []
         if not pending:

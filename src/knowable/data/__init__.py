@@ -6,6 +6,7 @@ licences (``files/PROVENANCE.md``); nothing is downloaded at run time.
 
 from ._aerosol import AEROSOL_COVARIATES, simulate_aerosol_cloud
 from ._dataset import Dataset
+from ._discovery import DISCOVERY_TASKS, simulate_discovery
 from ._ihdp import (
     IHDP_FEATURE_NAMES,
     IHDP_N_REALIZATIONS,
@@ -27,6 +28,7 @@ from ._simulators import (
 
 __all__ = [
     "AEROSOL_COVARIATES",
+    "DISCOVERY_TASKS",
     "IHDP_FEATURE_NAMES",
     "IHDP_N_REALIZATIONS",
     "Dataset",
@@ -44,6 +46,7 @@ __all__ = [
     "simulate_aerosol_cloud",
     "simulate_causal_bald_1d",
     "simulate_cmnist",
+    "simulate_discovery",
     "simulate_dose_response",
     "simulate_hidden_confounding",
 ]
