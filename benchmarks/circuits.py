@@ -58,8 +58,10 @@ def load(task_name: str):
             "accuracy_model": task.accuracy(),
             "accuracy_circuit": task.accuracy(circuit),
             "accuracy_knockout": task.accuracy(circuit, invert=True),
-            "previous_token_scores": heads["previous_token"].round(3).tolist(),
-            "induction_scores": heads["induction"].round(3).tolist(),
+            "previous_token_scores": [
+                [round(float(v), 3) for v in r] for r in heads["previous_token"]
+            ],
+            "induction_scores": [[round(float(v), 3) for v in r] for r in heads["induction"]],
         }
         return task.scores, task.model.edges, circuit, facts
     task = tracr_task(task_name)
