@@ -1,8 +1,9 @@
 """The induction task: a 2-layer attention-only transformer trained here on repeated tokens.
 
-Each sequence is ``[BOS] A A T``: a segment ``A`` of ``h`` distinct random tokens
-(``h`` drawn per sequence, so the copy offset is not a function of position), the
-same segment again, and random filler ``T`` up to ``n_ctx``. The loss and the
+Each sequence is ``[BOS] R A A T``: random filler ``R`` of random length, a segment
+``A`` of ``h`` distinct random tokens (``h`` and the start drawn per sequence, so the
+copy offset is not a function of position), the same segment again, and random
+filler ``T`` up to ``n_ctx``. The loss and the
 score are measured only where the next token is predictable by copying: on the
 second ``A``, predicting its tokens 2..h from the token before. With causal
 attention this needs a head that moves the previous token's identity forward
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -111,8 +113,8 @@ class InductionConfig:
 
 def induction_batch(
     config: InductionConfig, n: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Draw ``n`` sequences ``[BOS] A A filler``.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Draw ``n`` sequences ``[BOS] filler A A filler``.
 
     Parameters
     ----------
@@ -131,6 +133,8 @@ def induction_batch(
         second copy's tokens 1..h-1, predicting tokens 2..h).
     repeat : torch.Tensor of int, shape (n,)
         Segment length of each sequence.
+    start : torch.Tensor of int, shape (n,)
+        Position of the first copy's first token.
     """
     c = config
     tokens = torch.randint(1, c.vocab_size, (n, c.n_ctx), generator=generator)
@@ -392,12 +396,12 @@ class InductionTask:
     record: dict[str, Any]
     name: str = "induction"
 
-    def _logprobs(self, circuit: list[Edge] | None, invert: bool) -> torch.Tensor:
+    def _logprobs(self, circuit: Sequence[Edge] | None, invert: bool) -> torch.Tensor:
         with torch.no_grad():
             logits = self.model(self.tokens, circuit, invert)[:, :-1]
         return torch.log_softmax(logits.double(), -1)
 
-    def scores(self, circuit: list[Edge] | None = None, invert: bool = False) -> np.ndarray:
+    def scores(self, circuit: Sequence[Edge] | None = None, invert: bool = False) -> np.ndarray:
         """Per-example mean log-probability of the correct next token on the second copy.
 
         Edges outside ``circuit`` are zero-ablated (with ``invert``: the circuit's own).
@@ -411,7 +415,7 @@ class InductionTask:
         m = self.mask[:, :-1].double()
         return ((correct * m).sum(1) / m.sum(1)).numpy()
 
-    def accuracy(self, circuit: list[Edge] | None = None, invert: bool = False) -> float:
+    def accuracy(self, circuit: Sequence[Edge] | None = None, invert: bool = False) -> float:
         """Share of scored positions where the argmax is the correct next token."""
         logp = self._logprobs(circuit, invert)
         right = logp.argmax(-1) == self.tokens[:, 1:]

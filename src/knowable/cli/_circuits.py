@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -63,6 +63,7 @@ def test_command(
 
     from knowable.circuits import canonical_circuit, induction_task, run_circuit_tests, tracr_task
 
+    loaded: Any
     if task == "induction":
         loaded = induction_task()
         canonical = loaded.canonical_circuit()
