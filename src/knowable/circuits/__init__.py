@@ -7,7 +7,8 @@ is more faithful than random circuits of its size (sufficiency), and whether
 knocking it out hurts more than knocking out random circuits (partial
 necessity). :class:`EdgeMaskedTransformer` runs any circuit on a small
 transformer; :func:`tracr_task` loads Tracr-compiled RASP programs into it (extra
-``knowable[circuits]``).
+``knowable[circuits]``) and :func:`induction_task` a 2-layer attention-only model trained
+here on repeated random tokens (pure torch, shipped weights).
 """
 
 from ._experiment import TESTS, run_circuit_tests, score_metric
@@ -20,6 +21,17 @@ from ._hypothesis import (
     partial_necessity_test,
     sufficiency_test,
 )
+from ._induction import (
+    InductionConfig,
+    InductionTask,
+    induction_batch,
+    induction_circuit,
+    induction_head_scores,
+    induction_task,
+    load_induction_model,
+    save_induction_model,
+    train_induction_model,
+)
 from ._model import Edge, EdgeMaskedTransformer, TransformerSpec
 from ._tracr import TracrTask, canonical_circuit, support_circuit, tracr_task
 
@@ -28,17 +40,26 @@ __all__ = [
     "CircuitTestResult",
     "Edge",
     "EdgeMaskedTransformer",
+    "InductionConfig",
+    "InductionTask",
     "TracrTask",
     "TransformerSpec",
     "canonical_circuit",
     "equivalence_test",
     "hsic",
     "independence_test",
+    "induction_batch",
+    "induction_circuit",
+    "induction_head_scores",
+    "induction_task",
+    "load_induction_model",
     "minimality_test",
     "partial_necessity_test",
     "run_circuit_tests",
+    "save_induction_model",
     "score_metric",
     "sufficiency_test",
     "support_circuit",
     "tracr_task",
+    "train_induction_model",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,13 +18,20 @@ circuits_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_TASKS = ("tracr-reverse", "tracr-proportion")
+_TASKS = ("tracr-reverse", "tracr-proportion", "induction")
 _CIRCUITS = ("canonical", "full", "empty", "random")
 
 
 @circuits_app.command("test")
 def test_command(
-    task: Annotated[str, typer.Option("--task", help="tracr-reverse or tracr-proportion.")],
+    task: Annotated[
+        str,
+        typer.Option(
+            "--task",
+            help="tracr-reverse, tracr-proportion (both need the extra), or induction "
+            "(shipped 2-layer attention-only model, pure torch).",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output JSON file.")] = Path("circuits.json"),
     circuit: Annotated[
         str, typer.Option("--circuit", help="canonical, full, empty or random (same size).")
@@ -54,11 +61,16 @@ def test_command(
         raise ValueError(f"--tests: unknown test(s) {bad}; choose from {', '.join(TESTS)}.")
     import numpy as np
 
-    from knowable.circuits import canonical_circuit, run_circuit_tests, tracr_task
+    from knowable.circuits import canonical_circuit, induction_task, run_circuit_tests, tracr_task
 
-    loaded = tracr_task(task)
+    loaded: Any
+    if task == "induction":
+        loaded = induction_task()
+        canonical = loaded.canonical_circuit()
+    else:
+        loaded = tracr_task(task)
+        canonical = canonical_circuit(loaded)
     edges = loaded.model.edges
-    canonical = canonical_circuit(loaded)
     if circuit == "canonical":
         chosen_edges = canonical
     elif circuit == "full":
