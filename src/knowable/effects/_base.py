@@ -16,9 +16,6 @@ import torch
 from torch import nn
 
 from .._validation import (
-    check_array,
-    check_binary_treatment,
-    check_consistent_length,
     check_is_fitted,
     check_positive_int,
     check_real,
@@ -204,33 +201,6 @@ class CATEEstimator(UncertainModel, CATEBase):
         if self._dragon and r["targeted_weight"] > 0:
             loss = loss + r["targeted_weight"] * targeted_term(q, logit, t, y, module.epsilon)
         return loss
-
-    # ---------------------------------------------------------------- inputs
-    @staticmethod
-    def _check_xty(X: Any, t: Any, y: Any, suffix: str = "") -> tuple[np.ndarray, ...]:
-        """Covariates, binary treatment and one outcome column, named ``X{suffix}`` etc. in errors."""
-        names = {k: f"{k}{suffix}" for k in ("X", "t", "y")}
-        x = check_array(X, names["X"], ndim=2, dtype=np.float32)
-        t_arr = check_binary_treatment(t, names["t"])
-        y_arr = check_array(y, names["y"], ndim=(1, 2))
-        if y_arr.ndim == 2:
-            if y_arr.shape[1] != 1:
-                raise ValueError(
-                    f"{names['y']} must be one outcome column, got shape {y_arr.shape}."
-                )
-            y_arr = y_arr[:, 0]
-        check_consistent_length(**{names["X"]: x, names["t"]: t_arr, names["y"]: y_arr})
-        return x, t_arr, y_arr
-
-    def _check_fit_inputs(self, X: Any, t: Any, y: Any) -> tuple[np.ndarray, ...]:
-        x, t_arr, y_arr = self._check_xty(X, t, y)
-        counts = np.bincount(t_arr.astype(np.int64), minlength=2)
-        if counts.min() < 2:
-            raise ValueError(
-                f"both arms need at least 2 units to estimate effects; got {counts[0]} control "
-                f"and {counts[1]} treated."
-            )
-        return x, t_arr, y_arr
 
     # ------------------------------------------------------------------- fit
     def fit(

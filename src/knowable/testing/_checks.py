@@ -71,13 +71,22 @@ def check_init_stores_params(estimator: Any, data: CheckData) -> None:
     twin = clone(estimator)
     assert twin.get_params(deep=False).keys() == params.keys(), "clone changed the parameter names"
     for key, value in params.items():
-        assert (
-            twin.get_params(deep=False)[key] is value or twin.get_params(deep=False)[key] == value
-        ), f"clone changed parameter {key}"
+        assert _same_param(twin.get_params(deep=False)[key], value), (
+            f"clone changed parameter {key}"
+        )
     twin.set_params(**params)
     assert not any(k.endswith("_") and not k.startswith("_") for k in vars(twin)), (
         "an unfitted estimator holds fitted attributes (names ending in '_')"
     )
+
+
+def _same_param(a: Any, b: Any) -> bool:
+    """Equal parameters; a sub-estimator (cloned by ``clone``) equal by type and parameters."""
+    if a is b:
+        return True
+    if hasattr(a, "get_params") and hasattr(b, "get_params"):
+        return type(a) is type(b) and a.get_params() == b.get_params()
+    return bool(a == b)
 
 
 def check_not_fitted(estimator: Any, data: CheckData) -> None:
@@ -312,6 +321,9 @@ _CHECKS["cate"] = [
 ]
 
 
+_PERSISTENCE_CHECKS = (check_save_load_round_trip, check_cate_save_load_round_trip)
+
+
 def estimator_checks(estimator: Any) -> list[Callable[[Any, CheckData], None]]:
     """The checks that apply to ``estimator`` (by its ``_estimator_kind``).
 
@@ -323,14 +335,20 @@ def estimator_checks(estimator: Any) -> list[Callable[[Any, CheckData], None]]:
     Returns
     -------
     list of callable
-        Each called as ``check(estimator, data)``.
+        Each called as ``check(estimator, data)``. The save/load round trip is
+        left out for estimators without ``save``/``load`` (persistence is
+        optional: a scikit-learn sub-model cannot be saved without pickle).
     """
     kind = getattr(estimator, "_estimator_kind", None)
     if kind not in _CHECKS:
         raise TypeError(
             f"{type(estimator).__name__} declares no known _estimator_kind (got {kind!r})."
         )
-    return list(_CHECKS[kind])
+    checks = list(_CHECKS[kind])
+    if not (hasattr(estimator, "save") and hasattr(type(estimator), "load")):
+        # persistence is optional (a scikit-learn sub-model cannot be saved without pickle)
+        checks = [c for c in checks if c not in _PERSISTENCE_CHECKS]
+    return checks
 
 
 def check_estimator(estimator: Any, data: CheckData | None = None) -> None:
