@@ -91,3 +91,26 @@ def test_the_neural_estimators_implement_the_contract():
     assert issubclass(CATEEstimator, CATEBase) and isinstance(TARNet(), CATEBase)
     for name in ("effect", "effect_samples", "effect_interval", "ate", "ate_interval"):
         assert name not in vars(CATEEstimator), f"{name} is derived in CATEBase"
+
+
+def test_dragonnet_is_tarnet_with_three_pieces_overridden():
+    """No flag on TARNet: DragonNet subclasses it and overrides the head, the DUE module and
+    the loss; its modules train the propensity jointly and hold epsilon, TARNet's detach."""
+    import torch
+
+    from knowable.effects import DragonNet
+    from knowable.effects._modules import CATEHead, CausalDeepKernel, DragonDeepKernel, DragonHead
+
+    assert issubclass(DragonNet, TARNet)
+    assert {"_make_head", "_make_due_module", "_total_loss"} <= set(vars(DragonNet))
+    assert not any(hasattr(cls, "_dragon") for cls in (TARNet, DragonNet, CATEEstimator))
+    assert issubclass(DragonHead, CATEHead) and issubclass(DragonDeepKernel, CausalDeepKernel)
+    features = torch.randn(5, 4, requires_grad=True)
+    for head, joint in (
+        (CATEHead(4, 3, 1, "elu", 0.0, False), False),
+        (DragonHead(4, 3, 1, "elu", 0.0, False), True),
+    ):
+        logit = head(features).logit
+        grad = torch.autograd.grad(logit.sum(), features, allow_unused=True)[0]
+        assert (grad is not None and bool(grad.abs().sum() > 0)) == joint
+        assert hasattr(head, "epsilon") == joint

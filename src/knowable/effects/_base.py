@@ -2,8 +2,9 @@
 
 Built on :class:`knowable.models._base.UncertainModel`: the same three ways to
 be uncertain (deep ensemble, MC dropout, DUE), one training loop, seeding and
-persistence. This module adds the treatment: the factual loss, the propensity
-head, DragonNet's targeted regularisation and the EconML-style effect API.
+persistence. This module adds the treatment: the factual loss and the propensity
+head (TARNet's; :class:`~knowable.effects.DragonNet` overrides the head, the DUE
+module and the loss), on the effect API of :class:`CATEBase`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..models._layers import init_parameters
 from ..models._observation import GaussianNoise
 from ..models._posterior import Posterior
 from ._contract import CATEBase
-from ._modules import CATEHead, CausalDeepKernel, propensity_loss, targeted_term
+from ._modules import CATEHead, CausalDeepKernel, propensity_loss
 
 __all__ = ["CATEEstimator"]
 
@@ -60,7 +61,6 @@ class CATEEstimator(UncertainModel, CATEBase):
     """
 
     _estimator_kind = "cate"
-    _dragon = False  # DragonNet: joint propensity head + targeted regularisation
 
     def __init__(
         self,
@@ -140,9 +140,12 @@ class CATEEstimator(UncertainModel, CATEBase):
             r["activation"],
             r["dropout"],
             r["heteroscedastic"],
-            detach_propensity=not self._dragon,
-            targeted=self._dragon,
         )
+
+    def _make_due_module(
+        self, extractor: nn.Module, gp: VariationalGP, t_scale: float
+    ) -> CausalDeepKernel:
+        return CausalDeepKernel(extractor, gp, t_scale)
 
     def _build_member(
         self, generator: torch.Generator, x_train: torch.Tensor | None = None
@@ -170,37 +173,40 @@ class CATEEstimator(UncertainModel, CATEBase):
         else:  # shapes only; weights come from a saved state dict
             centres, lengthscale = torch.zeros(self.n_inducing_, width), 1.0
         gp = VariationalGP(centres, 1, r["kernel"], lengthscale)
-        module = CausalDeepKernel(
-            extractor, gp, lengthscale, detach_propensity=not self._dragon, targeted=self._dragon
-        )
+        module = self._make_due_module(extractor, gp, lengthscale)
         init_parameters(module.propensity, generator)
         return module
 
     # ---------------------------------------------------------------- losses
     def _loss(self, module: nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        r = self.resolved_params_
         t, y = batch["t"], batch["y"]
         out = module(batch["x"])
         factual = out.outcome.select(t)
-        loss = factual.nll(y.unsqueeze(-1)).mean()
-        loss = loss + r["propensity_weight"] * propensity_loss(out.logit, t)
-        if self._dragon and r["targeted_weight"] > 0:
-            eps = module.head.epsilon
-            loss = loss + r["targeted_weight"] * targeted_term(
-                factual.mean[:, 0], out.logit, t, y, eps
-            )
-        return loss
+        outcome_loss = factual.nll(y.unsqueeze(-1)).mean()
+        return self._total_loss(outcome_loss, factual.mean[:, 0], out.logit, batch, module.head)
 
     def _due_loss(self, module: Any, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        r = self.resolved_params_
         t, y = batch["t"], batch["y"]
         feats = module.extractor(batch["x"])
-        loss, q = module.factual_elbo(feats, t, y, self._n_fit)
-        logit = module.propensity_logit(feats)
-        loss = loss + r["propensity_weight"] * propensity_loss(logit, t)
-        if self._dragon and r["targeted_weight"] > 0:
-            loss = loss + r["targeted_weight"] * targeted_term(q, logit, t, y, module.epsilon)
-        return loss
+        outcome_loss, q = module.factual_elbo(feats, t, y, self._n_fit)
+        return self._total_loss(outcome_loss, q, module.propensity_logit(feats), batch, module)
+
+    def _total_loss(
+        self,
+        outcome_loss: torch.Tensor,
+        q_factual: torch.Tensor,
+        logit: torch.Tensor,
+        batch: Mapping[str, torch.Tensor],
+        head: nn.Module,
+    ) -> torch.Tensor:
+        """The factual outcome loss plus the weighted propensity cross-entropy (TARNet).
+
+        ``q_factual`` ``(n,)`` is the predicted factual outcome, ``logit`` ``(n,)``
+        the propensity logit and ``head`` the module that holds the head's
+        parameters (DragonNet adds its targeted term with ``head.epsilon``).
+        """
+        weight = self.resolved_params_["propensity_weight"]
+        return outcome_loss + weight * propensity_loss(logit, batch["t"])
 
     # ------------------------------------------------------------------- fit
     def fit(
