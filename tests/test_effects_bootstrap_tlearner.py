@@ -9,7 +9,7 @@ from sklearn.linear_model import LinearRegression, Ridge
 
 from knowable.effects import BootstrapTLearner, CATEBase
 from knowable.exceptions import NotFittedError
-from knowable.testing import make_check_data, parametrize_with_checks
+from knowable.testing import parametrize_with_checks
 
 
 @parametrize_with_checks(
@@ -19,7 +19,7 @@ from knowable.testing import make_check_data, parametrize_with_checks
     ]
 )
 def test_conformance(estimator, check):
-    check(estimator, make_check_data(estimator._estimator_kind))
+    check(estimator)
 
 
 def _linear_data(n=400, seed=1):
