@@ -70,8 +70,8 @@ class BootstrapTLearner(CATEBase, BaseEstimator):
     >>> est = BootstrapTLearner(n_boot=20, random_state=0).fit(X, t, y)
     >>> est.effect_samples(X[:4]).shape
     (20, 4)
-    >>> round(est.ate(), 1)
-    1.0
+    >>> bool(abs(est.ate() - (1 + X[:, 1]).mean()) < 0.1)  # the sample ATE
+    True
     """
 
     def __init__(

@@ -33,6 +33,13 @@ class CheckData:
     y: np.ndarray
     t: np.ndarray | None = None
 
+    @property
+    def treatment(self) -> np.ndarray:
+        """``t``, which the treatment kinds' checks need; an error when the data has none."""
+        if self.t is None:
+            raise ValueError("this CheckData has no treatment t (make it for a treatment kind).")
+        return self.t
+
 
 def make_check_data(kind: str, n: int = 60, d: int = 3, seed: int = 0) -> CheckData:
     """Seeded toy data for an estimator kind.
@@ -139,7 +146,7 @@ def check_bad_inputs(estimator: Any, data: CheckData) -> None:
     bad_X[0, 0] = np.nan
     inf_X = X.copy()
     inf_X[1, 1] = np.inf
-    cases: list[tuple[str, Callable[[], Any], type]] = [
+    cases: list[tuple[str, Callable[[], Any], type[Exception]]] = [
         ("NaN in X", lambda: clone(estimator).fit(bad_X, y), ValueError),
         ("inf in X", lambda: clone(estimator).fit(inf_X, y), ValueError),
         ("strings in X", lambda: clone(estimator).fit(X.astype(str), y), TypeError),
@@ -245,10 +252,10 @@ def check_cate_reproducible(estimator: Any, data: CheckData) -> None:
 
 def check_cate_bad_inputs(estimator: Any, data: CheckData) -> None:
     """Non-binary t, one arm only, NaN, strings, shapes and mismatches raise clear errors."""
-    X, t, y = data.X, data.t, data.y
+    X, t, y = data.X, data.treatment, data.y
     bad_X = X.copy()
     bad_X[0, 0] = np.nan
-    cases: list[tuple[str, Callable[[], Any], type]] = [
+    cases: list[tuple[str, Callable[[], Any], type[Exception]]] = [
         ("non-binary t", lambda: clone(estimator).fit(X, t * 2.0, y), ValueError),
         ("continuous t", lambda: clone(estimator).fit(X, t + 0.5, y), ValueError),
         ("one arm only", lambda: clone(estimator).fit(X, np.ones_like(t), y), ValueError),

@@ -26,7 +26,7 @@ __all__ = ["BOUNDS_CHECKS", "DOSE_RESPONSE_CHECKS"]
 _LAMS = np.array([1.0, 1.5, 2.0, 4.0])
 
 
-def _expect(cases: list[tuple[str, Callable[[], Any], type]]) -> None:
+def _expect(cases: list[tuple[str, Callable[[], Any], type[Exception]]]) -> None:
     """Each call must raise its error type with a non-empty message."""
     for name, call, error in cases:
         try:
@@ -54,7 +54,7 @@ def check_fit_xty_returns_self(estimator: Any, data: CheckData) -> None:
 # ------------------------------------------------------------------ dose response
 def check_dose_response_not_fitted(estimator: Any, data: CheckData) -> None:
     """``apo``, ``apo_samples`` and ``dose_response`` before ``fit`` raise ``NotFittedError``."""
-    t0 = float(np.median(data.t))
+    t0 = float(np.median(data.treatment))
     calls = {
         "apo_samples": lambda est: est.apo_samples(data.X, t0),
         "apo": lambda est: est.apo(data.X, t0),
@@ -72,7 +72,7 @@ def check_dose_response_outputs(estimator: Any, data: CheckData) -> None:
     """Shapes of ``apo_samples``/``apo``/``dose_response``; the mean lies in its band."""
     est = _fit(estimator, data)
     X = data.X[:7]
-    grid = np.quantile(data.t, [0.25, 0.5, 0.75])
+    grid = np.quantile(data.treatment, [0.25, 0.5, 0.75])
     draws = est.apo_samples(X, grid[1])
     assert draws.ndim == 2 and draws.shape[1] == 7, f"apo_samples shape {draws.shape}"
     on_grid = est.apo_samples(X, grid, grid=True)
@@ -96,7 +96,7 @@ def check_dose_response_outputs(estimator: Any, data: CheckData) -> None:
 def check_dose_response_reproducible(estimator: Any, data: CheckData) -> None:
     """Same integer seed gives bit-identical APO draws; another seed gives different ones."""
     est = clone(estimator).set_params(random_state=7)
-    t0 = float(np.median(data.t))
+    t0 = float(np.median(data.treatment))
     a = _fit(est, data).apo_samples(data.X, t0)
     b = _fit(est, data).apo_samples(data.X, t0)
     np.testing.assert_array_equal(a, b, err_msg="same seed gave different outputs")
@@ -106,7 +106,7 @@ def check_dose_response_reproducible(estimator: Any, data: CheckData) -> None:
 
 def check_dose_response_bad_inputs(estimator: Any, data: CheckData) -> None:
     """Constant t, NaN, strings, shapes and mismatches raise clear errors."""
-    X, t, y = data.X, data.t, data.y
+    X, t, y = data.X, data.treatment, data.y
     bad_X = X.copy()
     bad_X[0, 0] = np.nan
     _expect(
@@ -137,7 +137,7 @@ def check_dose_response_bad_inputs(estimator: Any, data: CheckData) -> None:
 def check_dose_response_save_load_round_trip(estimator: Any, data: CheckData) -> None:
     """``save`` then ``load`` gives identical APO draws, from safetensors + JSON only."""
     est = _fit(estimator, data)
-    t0 = float(np.median(data.t))
+    t0 = float(np.median(data.treatment))
     with tempfile.TemporaryDirectory() as folder:
         est.save(folder)
         files = sorted(p.name for p in Path(folder).iterdir())
@@ -240,7 +240,7 @@ def check_bounds_reproducible(estimator: Any, data: CheckData) -> None:
 
 def check_bounds_bad_inputs(estimator: Any, data: CheckData) -> None:
     """Non-binary t, NaN, strings and mismatched lengths raise clear errors."""
-    X, t, y = data.X, data.t, data.y
+    X, t, y = data.X, data.treatment, data.y
     bad_X = X.copy()
     bad_X[0, 0] = np.nan
     _expect(

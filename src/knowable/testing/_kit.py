@@ -93,7 +93,7 @@ class BoundCheck:
     kind: str
 
     @property
-    def __name__(self) -> str:  # type: ignore[override]
+    def __name__(self) -> str:
         """The check's name (pytest ids, reports)."""
         return self.function.__name__
 
