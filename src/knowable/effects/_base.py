@@ -10,7 +10,7 @@ module and the loss), on the effect API of :class:`CATEBase`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -61,6 +61,9 @@ class CATEEstimator(UncertainModel, CATEBase):
     """
 
     _estimator_kind = "cate"
+    # set by fit; None when loaded from a model saved without its training data
+    X_fit_: np.ndarray | None
+    t_fit_: np.ndarray | None
 
     def __init__(
         self,
@@ -155,7 +158,7 @@ class CATEEstimator(UncertainModel, CATEBase):
             return super()._build_member(generator, x_train)
         extractor = self._make_extractor()
         init_parameters(extractor, generator)
-        width = extractor.out_features + 1
+        width = cast(int, extractor.out_features) + 1
         if x_train is not None:
             n = x_train.shape[0]
             pick = torch.randperm(n, generator=generator)[: min(n, 1000)]
@@ -183,7 +186,8 @@ class CATEEstimator(UncertainModel, CATEBase):
         out = module(batch["x"])
         factual = out.outcome.select(t)
         outcome_loss = factual.nll(y.unsqueeze(-1)).mean()
-        return self._total_loss(outcome_loss, factual.mean[:, 0], out.logit, batch, module.head)
+        head = cast(nn.Module, module.head)
+        return self._total_loss(outcome_loss, factual.mean[:, 0], out.logit, batch, head)
 
     def _due_loss(self, module: Any, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         t, y = batch["t"], batch["y"]
@@ -271,32 +275,37 @@ class CATEEstimator(UncertainModel, CATEBase):
             return None
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 3:
             raise TypeError("validation_data must be a tuple (X_val, t_val, y_val).")
-        x_val, t_val, y_val = self._check_xty(*validation_data, suffix="_val")
+        x_raw, t_raw, y_raw = validation_data
+        x_val, t_val, y_val = self._check_xty(x_raw, t_raw, y_raw, suffix="_val")
         if x_val.shape[1] != n_features:
             raise ValueError(f"X_val has {x_val.shape[1]} columns but X has {n_features}.")
         return x_val, t_val, y_val
 
     # ------------------------------------------------------------ prediction
+    def _due_module(self) -> CausalDeepKernel:
+        """The one fitted DUE module (``uncertainty="due"``)."""
+        return cast(CausalDeepKernel, self.members_[0])
+
     def _chunk_outputs(
         self, x: torch.Tensor
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Draws ``(S, n, 2)``, noise ``(S|1, n|1, 2)``, exact covariance and mean (DUE) or None."""
         mu, sd = self.y_mean_, self.y_scale_
         if self.resolved_params_["method"] == "due":
-            module: CausalDeepKernel = self.members_[0]
+            module = self._due_module()
             module.eval()
             with torch.no_grad():
                 feats = module.extractor(x)
                 blocks = module.blocks(feats)
                 mean, cov = module.gp.predict_blocks(blocks)  # (1, n, 2), (1, n, 2, 2)
-                draws = module.gp.sample_blocks(
+                f_draws = module.gp.sample_blocks(
                     blocks,
                     self.resolved_params_["n_samples"],
                     self.prediction_seed_,
                 )  # (S, 1, n, 2)
             noise = module.noise_scale().detach().double().numpy() * sd
             return (
-                draws[:, 0].double().numpy() * sd + mu,
+                f_draws[:, 0].double().numpy() * sd + mu,
                 noise.reshape(1, 1, 2),
                 cov[0].double().numpy() * sd**2,
                 mean[0].double().numpy() * sd + mu,
@@ -309,7 +318,7 @@ class CATEEstimator(UncertainModel, CATEBase):
     def _chunk_propensity(self, x: torch.Tensor) -> np.ndarray:
         """Propensity ``(n,)`` on one chunk (mean over members / dropout masks)."""
         if self.resolved_params_["method"] == "due":
-            module: CausalDeepKernel = self.members_[0]
+            module = self._due_module()
             module.eval()
             with torch.no_grad():
                 return torch.sigmoid(module.propensity_logit(module.extractor(x))).double().numpy()
@@ -364,7 +373,7 @@ class CATEEstimator(UncertainModel, CATEBase):
     def _exact_effect_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         means, variances = [], []
         chunks = self._chunks(X, None)
-        module: CausalDeepKernel = self.members_[0]
+        module = self._due_module()
         module.eval()
         for chunk in chunks:
             with torch.no_grad():
@@ -383,7 +392,7 @@ class CATEEstimator(UncertainModel, CATEBase):
 
     def _exact_ate_moments(self, X: Any) -> tuple[float, float]:
         """DUE: exact posterior mean and variance of the average of ``f(x, 1) - f(x, 0)`` over ``X``."""
-        module: CausalDeepKernel = self.members_[0]
+        module = self._due_module()
         module.eval()
         with torch.no_grad():
             blocks = torch.cat([module.blocks(module.extractor(c)) for c in self._chunks(X, None)])

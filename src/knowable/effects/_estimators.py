@@ -6,6 +6,7 @@ DragonNet is a TARNet subclass that overrides the head, the DUE module and the l
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import torch
 from torch import nn
@@ -157,6 +158,6 @@ class DragonNet(TARNet):
         loss = super()._total_loss(outcome_loss, q_factual, logit, batch, head)
         weight = self.resolved_params_["targeted_weight"]
         if weight > 0:
-            eps = head.epsilon
+            eps = cast(torch.Tensor, head.epsilon)
             loss = loss + weight * targeted_term(q_factual, logit, batch["t"], batch["y"], eps)
         return loss

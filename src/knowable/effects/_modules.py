@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -133,10 +134,12 @@ class CausalDeepKernel(DeepKernel):
     :class:`DragonDeepKernel` for DragonNet.
     """
 
+    t_scale: torch.Tensor  # a buffer
+
     def __init__(self, extractor: nn.Module, gp: VariationalGP, t_scale: float) -> None:
         super().__init__(extractor, gp, n_noise=2)
         self.register_buffer("t_scale", torch.tensor(float(t_scale)))
-        self.propensity = BernoulliHead(extractor.out_features)
+        self.propensity = BernoulliHead(cast(int, extractor.out_features))
 
     def gp_inputs(self, features: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """``[phi(x), t_scale * t]``, shape ``(n, h + 1)``."""
