@@ -1,7 +1,7 @@
 """Every estimator and uncertainty method through the conformance kit."""
 
 from knowable.models import UncertainClassifier, UncertainRegressor
-from knowable.testing import make_check_data, parametrize_with_checks
+from knowable.testing import parametrize_with_checks
 
 FAST = dict(
     n_members=2, n_samples=8, hidden_size=16, depth=1, max_epochs=3, n_inducing=8, random_state=0
@@ -20,4 +20,4 @@ ESTIMATORS = [
 
 @parametrize_with_checks(ESTIMATORS)
 def test_conformance(estimator, check):
-    check(estimator, make_check_data(estimator._estimator_kind))
+    check(estimator)

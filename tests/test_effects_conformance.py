@@ -1,7 +1,7 @@
 """TARNet and DragonNet under every uncertainty method through the conformance kit."""
 
 from knowable.effects import DragonNet, TARNet
-from knowable.testing import make_check_data, parametrize_with_checks
+from knowable.testing import parametrize_with_checks
 
 FAST = dict(
     n_members=2,
@@ -23,4 +23,4 @@ ESTIMATORS = [
 
 @parametrize_with_checks(ESTIMATORS)
 def test_conformance(estimator, check):
-    check(estimator, make_check_data(estimator._estimator_kind))
+    check(estimator)

@@ -14,7 +14,7 @@ from knowable.exceptions import NotFittedError
 from knowable.models import Posterior
 
 
-class BootstrapTLearner(CATEBase, BaseEstimator):
+class MinimalTLearner(CATEBase, BaseEstimator):
     """A non-torch CATE estimator: linear regression per arm on bootstrap resamples."""
 
     def __init__(self, n_boot: int = 20, random_state: int = 0) -> None:
@@ -35,7 +35,7 @@ class BootstrapTLearner(CATEBase, BaseEstimator):
 
     def predict_outcomes(self, X):
         if not hasattr(self, "models_"):
-            raise NotFittedError("This BootstrapTLearner is not fitted yet; call fit(X, t, y).")
+            raise NotFittedError("This MinimalTLearner is not fitted yet; call fit(X, t, y).")
         X = np.asarray(X, float)
         draws = np.stack([np.stack([m.predict(X) for m in pair], -1) for pair in self.models_])
         return Posterior(draws, output_names=["mu0", "mu1"])
@@ -50,7 +50,7 @@ def fitted():
     X = rng.normal(size=(300, 2))
     t = (rng.random(300) < 0.5).astype(int)
     y = X[:, 0] + t * (1.0 + X[:, 1]) + rng.normal(size=300) * 0.5
-    return BootstrapTLearner().fit(X, t, y), X
+    return MinimalTLearner().fit(X, t, y), X
 
 
 def test_the_effect_api_is_derived_from_predict_outcomes(fitted):
@@ -72,9 +72,9 @@ def test_the_effect_api_is_derived_from_predict_outcomes(fitted):
 
 def test_unfitted_and_incomplete_subclasses():
     with pytest.raises(NotFittedError):
-        BootstrapTLearner().ate()
+        MinimalTLearner().ate()
     with pytest.raises(NotFittedError):
-        BootstrapTLearner().effect(np.zeros((2, 2)))
+        MinimalTLearner().effect(np.zeros((2, 2)))
 
     class NoPropensity(CATEBase):
         def fit(self, X, t, y):
@@ -91,3 +91,26 @@ def test_the_neural_estimators_implement_the_contract():
     assert issubclass(CATEEstimator, CATEBase) and isinstance(TARNet(), CATEBase)
     for name in ("effect", "effect_samples", "effect_interval", "ate", "ate_interval"):
         assert name not in vars(CATEEstimator), f"{name} is derived in CATEBase"
+
+
+def test_dragonnet_is_tarnet_with_three_pieces_overridden():
+    """No flag on TARNet: DragonNet subclasses it and overrides the head, the DUE module and
+    the loss; its modules train the propensity jointly and hold epsilon, TARNet's detach."""
+    import torch
+
+    from knowable.effects import DragonNet
+    from knowable.effects._modules import CATEHead, CausalDeepKernel, DragonDeepKernel, DragonHead
+
+    assert issubclass(DragonNet, TARNet)
+    assert {"_make_head", "_make_due_module", "_total_loss"} <= set(vars(DragonNet))
+    assert not any(hasattr(cls, "_dragon") for cls in (TARNet, DragonNet, CATEEstimator))
+    assert issubclass(DragonHead, CATEHead) and issubclass(DragonDeepKernel, CausalDeepKernel)
+    features = torch.randn(5, 4, requires_grad=True)
+    for head, joint in (
+        (CATEHead(4, 3, 1, "elu", 0.0, False), False),
+        (DragonHead(4, 3, 1, "elu", 0.0, False), True),
+    ):
+        logit = head(features).logit
+        grad = torch.autograd.grad(logit.sum(), features, allow_unused=True)[0]
+        assert (grad is not None and bool(grad.abs().sum() > 0)) == joint
+        assert hasattr(head, "epsilon") == joint

@@ -59,6 +59,22 @@ def test_example(library, tests, name, family):
     assert name not in available_strategies(family)
 
 
+def test_the_cate_example_is_one_file_that_passes_the_kit():
+    """The library file alone, loaded under a fresh name (no re-export, no registry), gives a
+    CATE estimator that derives the effect API from CATEBase and passes the conformance kit."""
+    from knowable.effects import CATEBase
+    from knowable.testing import check_estimator, estimator_checks
+
+    path = ROOT / "src" / "knowable" / "effects" / "_tlearner.py"
+    module = _load(path, "knowable.effects._example_tlearner")
+    cls = module.BootstrapTLearner
+    assert issubclass(cls, CATEBase) and cls._estimator_kind == "cate"
+    assert not {"effect", "effect_interval", "ate", "ate_interval"} & set(vars(cls))
+    est = cls(n_boot=4, random_state=0)
+    assert "check_cate_outputs" in [c.__name__ for c in estimator_checks(est)]
+    check_estimator(est)
+
+
 def test_the_page_shows_exactly_these_files():
     text = DOC.read_text()
     for path in (
@@ -68,5 +84,7 @@ def test_the_page_shows_exactly_these_files():
         "docs/examples/extending/test_egreedy_bald.py",
         "docs/examples/extending/tau_pi_bald.py",
         "docs/examples/extending/test_tau_pi_bald.py",
+        "src/knowable/effects/_tlearner.py",
+        "tests/test_effects_bootstrap_tlearner.py",
     ):
         assert f'--8<-- "{path}"' in text, path

@@ -22,7 +22,11 @@ def progress_bar(total: int, description: str, enabled: bool) -> Iterator[Callab
         When False nothing is drawn and ``advance`` does nothing.
     """
     if not enabled:
-        yield lambda steps=1: None
+
+        def skip(steps: int = 1) -> None:
+            return None
+
+        yield skip
         return
     from rich.progress import (
         BarColumn,
@@ -43,4 +47,8 @@ def progress_bar(total: int, description: str, enabled: bool) -> Iterator[Callab
         transient=True,
     ) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda steps=1: bar.advance(task, steps)
+
+        def advance(steps: int = 1) -> None:
+            bar.advance(task, steps)
+
+        yield advance

@@ -90,6 +90,15 @@ class DemoSettings:
 
 
 # --------------------------------------------------------------------------- IHDP
+
+
+def _treatment(data: Any) -> np.ndarray:
+    """The dataset's treatment vector (these datasets always carry one)."""
+    if data.t is None:
+        raise ValueError("the demo needs a dataset with a treatment t.")
+    return np.asarray(data.t)
+
+
 def _sqrt_pehe(tau_hat: np.ndarray, tau: np.ndarray) -> float:
     """√PEHE = sqrt(mean((τ̂ − τ)²)) over units of shape (n,)."""
     return float(np.sqrt(np.mean((tau_hat - tau) ** 2)))
@@ -118,9 +127,10 @@ def _ihdp_part(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
     from knowable.models import UncertainRegressor
 
     train, test = load_ihdp_train_test(settings.ihdp_realization)
+    t_train = _treatment(train)
     models = []
     for arm, seed in ((0, 0), (1, 1)):
-        rows = train.t == arm
+        rows = t_train == arm
         model = UncertainRegressor(
             uncertainty="ensemble",
             n_members=settings.n_members,
@@ -129,7 +139,7 @@ def _ihdp_part(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
             random_state=seed,
             verbose=not settings.quick,
         )
-        models.append(model.fit(train.x[rows], train.y[rows]))
+        models.append(model.fit(train.x[rows], np.asarray(train.y)[rows]))
     mu0, mu1 = models
 
     draws_test = _cate_draws(mu0, mu1, test.x)  # (S, n_test)
@@ -167,8 +177,8 @@ def _ihdp_part(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]:
         "realization": settings.ihdp_realization,
         "n_train": len(train),
         "n_test": int(n_test),
-        "n_train_control": int((train.t == 0).sum()),
-        "n_train_treated": int((train.t == 1).sum()),
+        "n_train_control": int((t_train == 0).sum()),
+        "n_train_treated": int((t_train == 1).sum()),
         "n_draws": int(draws_test.shape[0]),
         "sqrt_pehe_test": _sqrt_pehe(tau_hat, tau_test),
         "sqrt_pehe_train": _sqrt_pehe(draws_train.mean(axis=0), tau_train),
@@ -216,11 +226,11 @@ def _one_d_part(settings: DemoSettings) -> tuple[dict[str, Any], dict[str, Any]]
     from knowable.models import UncertainRegressor
 
     data = simulate_causal_bald_1d(n=settings.sim_n, random_state=0)
-    rows = data.t == 1
-    x, y = data.x[rows], data.y[rows]
+    rows = _treatment(data) == 1
+    x, y = data.x[rows], np.asarray(data.y)[rows]
     grid = np.linspace(-_GRID_LIMIT, _GRID_LIMIT, settings.grid_size)
     far, near = np.abs(grid) > _FAR, np.abs(grid) < _NEAR
-    configs = {
+    configs: dict[str, dict[str, Any]] = {
         "ensemble": {"uncertainty": "ensemble", "n_members": settings.n_members},
         "DUE": {"uncertainty": "due", "learning_rate": settings.due_learning_rate},
     }

@@ -298,6 +298,8 @@ class BLearner(BaseEstimator):
     n_features_in_ : int
     """
 
+    _estimator_kind = "bounds"  # checked by knowable.testing (bounds kind)
+
     def __init__(
         self,
         propensity_model: Any = None,

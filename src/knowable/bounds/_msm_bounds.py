@@ -268,6 +268,9 @@ class MSMBounds(BaseEstimator):
     n_features_in_ : int
     """
 
+    _estimator_kind = "bounds"  # checked by knowable.testing (bounds kind)
+    _bounds_collapse_to_effect = True  # bounds(X, 1) == effect(X): the kit checks it
+
     def __init__(
         self,
         outcome_model: Any = None,

@@ -132,7 +132,11 @@ def bound_from_samples(
         Shape ``y_draws.shape[:-1]`` for a scalar ``lam``, else ``(L,) + that``.
     """
 
-    def ratio_offset(dev: np.ndarray, e_t: np.ndarray, lam_b: np.ndarray, side: str) -> np.ndarray:
+    def ratio_offset(
+        dev: np.ndarray, e_t: np.ndarray | None, lam_b: np.ndarray, side: str
+    ) -> np.ndarray:
+        if e_t is None:  # bound_over_lambda passes it (needs_propensity=True)
+            raise ValueError("the ratio bound needs the propensity.")
         sweep = sweep_upper if side == "upper" else sweep_lower
         return sweep(dev, alpha_prime_from(e_t, lam_b))
 
@@ -186,7 +190,11 @@ def sharp_bound_from_samples(
         Shape ``y_draws.shape[:-1]`` for a scalar ``lam``, else ``(L,) + that``.
     """
 
-    def sharp_offset(dev: np.ndarray, e_t: np.ndarray, lam_b: np.ndarray, side: str) -> np.ndarray:
+    def sharp_offset(
+        dev: np.ndarray, e_t: np.ndarray | None, lam_b: np.ndarray, side: str
+    ) -> np.ndarray:
+        if e_t is None:  # bound_over_lambda passes it (needs_propensity=True)
+            raise ValueError("the sharp bound needs the propensity.")
         excess = cvar_excess(dev, tail_mass(lam_b), side)
         return (1.0 - e_t) * (1.0 - 1.0 / lam_b) * excess
 

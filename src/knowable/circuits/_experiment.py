@@ -141,8 +141,8 @@ def run_circuit_tests(
             reference = [
                 score_metric(model_scores, score(random_circuit(), True)) for _ in range(n_random)
             ]
-            knockout = score_metric(model_scores, score(circuit, True))
-            result = partial_necessity_test(knockout, reference, q, alpha)
+            knockout_metric = score_metric(model_scores, score(circuit, True))
+            result = partial_necessity_test(knockout_metric, reference, q, alpha)
         else:
             result = _minimality(score, edges, circuit, circuit_scores, n_random, q, alpha, rng)
         details = dict(

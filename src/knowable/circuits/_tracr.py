@@ -11,6 +11,7 @@ residual dimension the receiver reads, the graph the compiler laid out.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +47,7 @@ class TracrTask:
     tokens: torch.Tensor
     targets: torch.Tensor
 
-    def scores(self, circuit: list[Edge] | None = None, invert: bool = False) -> np.ndarray:
+    def scores(self, circuit: Sequence[Edge] | None = None, invert: bool = False) -> np.ndarray:
         """Per-example task score, zero ablation (higher is better).
 
         Reverse: mean over positions of the output logit of the correct token.

@@ -108,6 +108,7 @@ def design_command(
     obs = InterventionalData.observational(frame)
     d = obs.n_nodes
     kind = posterior if posterior != "auto" else ("exact" if d <= 4 else "bootstrap")
+    est: ExactPosterior | BootstrapPosterior
     if kind == "exact":
         est = ExactPosterior(basis=basis, graph_prior=graph_prior)
     else:

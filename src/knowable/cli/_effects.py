@@ -262,12 +262,13 @@ def report_command(
                 else np.argsort(-score, kind="stable")
             )
             flip = policies["sign uncertainty"]
-            pehe, err = [], []
+            pehe_kept, err_kept = [], []
             for r in rates:
                 keep = np.ones(len(tau), dtype=bool)
                 keep[order[: round(r * len(tau))]] = False
-                pehe.append(np.sqrt(var[keep].mean()))
-                err.append(flip[keep].sum() / len(tau))
+                pehe_kept.append(np.sqrt(var[keep].mean()))
+                err_kept.append(flip[keep].sum() / len(tau))
+            pehe, err = np.asarray(pehe_kept), np.asarray(err_kept)
         curves[name] = {
             "sqrt_pehe": [float(v) for v in pehe],
             "error_rate": [float(v) for v in err],

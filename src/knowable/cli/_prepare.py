@@ -111,7 +111,7 @@ class Preprocessing:
         -------
         list of str
         """
-        names = []
+        names: list[str] = []
         for col in self.covariates:
             if col in self.categories:
                 names.extend(f"{col}={v}" for v in self.categories[col])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -155,7 +155,7 @@ def read_table(path: Path, what: str = "data", sep: str | None = None) -> pd.Dat
         import gzip
         import lzma
 
-        opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[suffixes[-1]]
+        opener: Any = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[suffixes[-1]]
         try:
             with opener(path, "rb") as handle:
                 raw = handle.read(_SNIFF_BYTES)

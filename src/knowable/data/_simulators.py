@@ -292,7 +292,7 @@ def simulate_hidden_confounding(
 _DR_TRIALS = 100
 
 
-def _dose_g(x: np.ndarray, t: np.ndarray, u: np.ndarray, gamma_y: float) -> np.ndarray:
+def _dose_g(x: np.ndarray, t: np.ndarray, u: np.ndarray | float, gamma_y: float) -> np.ndarray:
     """Noise-free outcome g(x, t, u) = t + x exp(−x t) − γ_y (u − ½)(½x + 1)."""
     return t + x * np.exp(-x * t) - gamma_y * (u - 0.5) * (0.5 * x + 1.0)
 

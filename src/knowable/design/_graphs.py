@@ -10,6 +10,7 @@ attachment scale-free graphs, and enumeration of every DAG on <= 5 nodes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import combinations, permutations
 from typing import Any
 
@@ -51,18 +52,18 @@ def find_cycle(adjacency: np.ndarray) -> list[int] | None:
     for root in range(d):
         if colour[root]:
             continue
-        stack = [(root, iter(np.flatnonzero(a[root])))]
+        stack: list[tuple[int, Iterator[Any]]] = [(root, iter(np.flatnonzero(a[root])))]
         colour[root] = 1
         while stack:
             node, children = stack[-1]
-            nxt = next(children, None)
-            if nxt is None:
+            child = next(children, None)
+            if child is None:
                 colour[node] = 2
                 stack.pop()
                 continue
-            nxt = int(nxt)
+            nxt = int(child)
             if colour[nxt] == 1:  # back edge: unwind the cycle
-                cycle = [nxt, node]
+                cycle: list[int] = [nxt, node]
                 cur = node
                 while cur != nxt:
                     cur = int(parent[cur])

@@ -242,12 +242,14 @@ def interventional_mmd(
                 model = simulate(
                     pt, torch.as_tensor(mask, dtype=torch.float64), torch.as_tensor(vals), eps
                 )
-            model = model[0].numpy()
+            model_np = model[0].numpy()
             keep = np.arange(d) != j
             tx = truth[:, keep]
             dist = np.sqrt(((tx[:, None] - tx[None]) ** 2).sum(-1))
             h = float(np.median(dist[np.triu_indices(len(tx), 1)])) or 1.0
-            out.append(sum(wl * mmd2_unbiased(tx, model[i][:, keep], h) for i, wl in enumerate(w)))
+            out.append(
+                sum(wl * mmd2_unbiased(tx, model_np[i][:, keep], h) for i, wl in enumerate(w))
+            )
     return float(np.mean(out))
 
 

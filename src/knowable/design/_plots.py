@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,7 +40,9 @@ def plot_design_curves(
     """
     from matplotlib.figure import Figure
 
-    runs_by = {k: ([v] if v and isinstance(v[0], Mapping) else list(v)) for k, v in curves.items()}
+    runs_by: dict[str, list[Any]] = {
+        k: ([v] if v and isinstance(v[0], Mapping) else list(v)) for k, v in curves.items()
+    }
     present = [m for m in metrics if any(m in r[0][0] for r in runs_by.values() if r and r[0])]
     fig = Figure(figsize=(4.0 * max(len(present), 1), 3.2), layout="constrained")
     axes = fig.subplots(1, max(len(present), 1), squeeze=False)[0]

@@ -349,6 +349,11 @@ class _PosteriorBase:
     """Shared scikit-learn-style plumbing of the posterior estimators."""
 
     _param_names: tuple[str, ...] = ()
+    # set by the subclasses' __init__ / fit
+    basis: str
+    graph_prior: str
+    expected_degree: float
+    support_: np.ndarray
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters, as in scikit-learn."""
@@ -548,7 +553,7 @@ def random_extension(
         und[i, j] = und[j, i] = 1
     d = dirc.shape[0]
     indeg = dirc.sum(axis=0).astype(int)
-    ready = list(np.flatnonzero(indeg == 0))
+    ready: list[int] = [int(v) for v in np.flatnonzero(indeg == 0)]
     rank = np.zeros(d, dtype=int)
     pos = 0
     while ready:
@@ -558,10 +563,10 @@ def random_extension(
         for c in np.flatnonzero(dirc[node]):
             indeg[c] -= 1
             if indeg[c] == 0:
-                ready.append(c)
+                ready.append(int(c))
     out = dirc.copy()
     ii, jj = np.nonzero(np.triu(und))
-    for i, j in zip(ii, jj, strict=True):
+    for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
         if dirc[i, j] or dirc[j, i]:
             continue
         if rank[i] < rank[j]:

@@ -234,13 +234,13 @@ def _greedy(
     acc = torch.zeros(len(ctx.pt.log_weights), len(ctx.oidx), ctx.S, dtype=torch.float64)
     picks, scores = [], []
     with torch.no_grad():
-        for _ in range(batch_size):
+        for _slot in range(batch_size):
             lp = ctx.loglik(cm, cv, ctx.eps(len(cm)))  # (C, K, O, S), fresh samples per slot
             joint = eig_from_loglik(acc[None] + lp, ctx.oi, ctx.pt.log_weights, ctx.ow)
-            c = int(torch.argmax(joint))
-            picks.append(c)
-            scores.append(float(joint[c]))
-            acc = acc + lp[c]
+            pick = int(torch.argmax(joint))
+            picks.append(pick)
+            scores.append(float(joint[pick]))
+            acc = acc + lp[pick]
     p = np.asarray(picks)
     return DesignBatch(
         cmask[p].astype(bool),
@@ -350,7 +350,7 @@ def _differentiable(
     ).requires_grad_(True)
     opt = torch.optim.Adam([logits, raw], lr=lr)
     t0, t1 = temperature
-    best = (-np.inf, None, None)
+    best: tuple[float, np.ndarray | None, np.ndarray | None] = (-np.inf, None, None)
     for step in range(steps):
         tau = t0 * (t1 / t0) ** (step / max(steps - 1, 1))
         mask = relaxed_top_k(logits + allowed, k, tau, gen)
@@ -366,8 +366,10 @@ def _differentiable(
         opt.zero_grad()
         (-joint).backward()
         opt.step()
-    score, m, v = best
-    m = m > 0.5
+    score, m_best, v = best
+    if m_best is None or v is None:
+        raise ValueError("the relaxed design search gave no finite score (NaN information gain).")
+    m = m_best > 0.5
     return DesignBatch(
         m, np.where(m, v, 0.0), np.full(batch_size, score), "differentiable", {"n_steps": steps}
     )

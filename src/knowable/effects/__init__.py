@@ -11,9 +11,11 @@ from ._base import CATEEstimator
 from ._contract import CATEBase
 from ._dose_response import DoseResponse, DoseResponseCurve
 from ._estimators import DragonNet, TARNet
+from ._tlearner import BootstrapTLearner
 from ._treatment_density import TreatmentDensity
 
 __all__ = [
+    "BootstrapTLearner",
     "CATEBase",
     "CATEEstimator",
     "DoseResponse",

@@ -2,23 +2,21 @@
 
 Built on :class:`knowable.models._base.UncertainModel`: the same three ways to
 be uncertain (deep ensemble, MC dropout, DUE), one training loop, seeding and
-persistence. This module adds the treatment: the factual loss, the propensity
-head, DragonNet's targeted regularisation and the EconML-style effect API.
+persistence. This module adds the treatment: the factual loss and the propensity
+head (TARNet's; :class:`~knowable.effects.DragonNet` overrides the head, the DUE
+module and the loss), on the effect API of :class:`CATEBase`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
 from .._validation import (
-    check_array,
-    check_binary_treatment,
-    check_consistent_length,
     check_is_fitted,
     check_positive_int,
     check_real,
@@ -30,7 +28,7 @@ from ..models._layers import init_parameters
 from ..models._observation import GaussianNoise
 from ..models._posterior import Posterior
 from ._contract import CATEBase
-from ._modules import CATEHead, CausalDeepKernel, propensity_loss, targeted_term
+from ._modules import CATEHead, CausalDeepKernel, propensity_loss
 
 __all__ = ["CATEEstimator"]
 
@@ -63,7 +61,9 @@ class CATEEstimator(UncertainModel, CATEBase):
     """
 
     _estimator_kind = "cate"
-    _dragon = False  # DragonNet: joint propensity head + targeted regularisation
+    # set by fit; None when loaded from a model saved without its training data
+    X_fit_: np.ndarray | None
+    t_fit_: np.ndarray | None
 
     def __init__(
         self,
@@ -143,9 +143,12 @@ class CATEEstimator(UncertainModel, CATEBase):
             r["activation"],
             r["dropout"],
             r["heteroscedastic"],
-            detach_propensity=not self._dragon,
-            targeted=self._dragon,
         )
+
+    def _make_due_module(
+        self, extractor: nn.Module, gp: VariationalGP, t_scale: float
+    ) -> CausalDeepKernel:
+        return CausalDeepKernel(extractor, gp, t_scale)
 
     def _build_member(
         self, generator: torch.Generator, x_train: torch.Tensor | None = None
@@ -155,7 +158,7 @@ class CATEEstimator(UncertainModel, CATEBase):
             return super()._build_member(generator, x_train)
         extractor = self._make_extractor()
         init_parameters(extractor, generator)
-        width = extractor.out_features + 1
+        width = cast(int, extractor.out_features) + 1
         if x_train is not None:
             n = x_train.shape[0]
             pick = torch.randperm(n, generator=generator)[: min(n, 1000)]
@@ -173,64 +176,41 @@ class CATEEstimator(UncertainModel, CATEBase):
         else:  # shapes only; weights come from a saved state dict
             centres, lengthscale = torch.zeros(self.n_inducing_, width), 1.0
         gp = VariationalGP(centres, 1, r["kernel"], lengthscale)
-        module = CausalDeepKernel(
-            extractor, gp, lengthscale, detach_propensity=not self._dragon, targeted=self._dragon
-        )
+        module = self._make_due_module(extractor, gp, lengthscale)
         init_parameters(module.propensity, generator)
         return module
 
     # ---------------------------------------------------------------- losses
     def _loss(self, module: nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        r = self.resolved_params_
         t, y = batch["t"], batch["y"]
         out = module(batch["x"])
         factual = out.outcome.select(t)
-        loss = factual.nll(y.unsqueeze(-1)).mean()
-        loss = loss + r["propensity_weight"] * propensity_loss(out.logit, t)
-        if self._dragon and r["targeted_weight"] > 0:
-            eps = module.head.epsilon
-            loss = loss + r["targeted_weight"] * targeted_term(
-                factual.mean[:, 0], out.logit, t, y, eps
-            )
-        return loss
+        outcome_loss = factual.nll(y.unsqueeze(-1)).mean()
+        head = cast(nn.Module, module.head)
+        return self._total_loss(outcome_loss, factual.mean[:, 0], out.logit, batch, head)
 
     def _due_loss(self, module: Any, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        r = self.resolved_params_
         t, y = batch["t"], batch["y"]
         feats = module.extractor(batch["x"])
-        loss, q = module.factual_elbo(feats, t, y, self._n_fit)
-        logit = module.propensity_logit(feats)
-        loss = loss + r["propensity_weight"] * propensity_loss(logit, t)
-        if self._dragon and r["targeted_weight"] > 0:
-            loss = loss + r["targeted_weight"] * targeted_term(q, logit, t, y, module.epsilon)
-        return loss
+        outcome_loss, q = module.factual_elbo(feats, t, y, self._n_fit)
+        return self._total_loss(outcome_loss, q, module.propensity_logit(feats), batch, module)
 
-    # ---------------------------------------------------------------- inputs
-    @staticmethod
-    def _check_xty(X: Any, t: Any, y: Any, suffix: str = "") -> tuple[np.ndarray, ...]:
-        """Covariates, binary treatment and one outcome column, named ``X{suffix}`` etc. in errors."""
-        names = {k: f"{k}{suffix}" for k in ("X", "t", "y")}
-        x = check_array(X, names["X"], ndim=2, dtype=np.float32)
-        t_arr = check_binary_treatment(t, names["t"])
-        y_arr = check_array(y, names["y"], ndim=(1, 2))
-        if y_arr.ndim == 2:
-            if y_arr.shape[1] != 1:
-                raise ValueError(
-                    f"{names['y']} must be one outcome column, got shape {y_arr.shape}."
-                )
-            y_arr = y_arr[:, 0]
-        check_consistent_length(**{names["X"]: x, names["t"]: t_arr, names["y"]: y_arr})
-        return x, t_arr, y_arr
+    def _total_loss(
+        self,
+        outcome_loss: torch.Tensor,
+        q_factual: torch.Tensor,
+        logit: torch.Tensor,
+        batch: Mapping[str, torch.Tensor],
+        head: nn.Module,
+    ) -> torch.Tensor:
+        """The factual outcome loss plus the weighted propensity cross-entropy (TARNet).
 
-    def _check_fit_inputs(self, X: Any, t: Any, y: Any) -> tuple[np.ndarray, ...]:
-        x, t_arr, y_arr = self._check_xty(X, t, y)
-        counts = np.bincount(t_arr.astype(np.int64), minlength=2)
-        if counts.min() < 2:
-            raise ValueError(
-                f"both arms need at least 2 units to estimate effects; got {counts[0]} control "
-                f"and {counts[1]} treated."
-            )
-        return x, t_arr, y_arr
+        ``q_factual`` ``(n,)`` is the predicted factual outcome, ``logit`` ``(n,)``
+        the propensity logit and ``head`` the module that holds the head's
+        parameters (DragonNet adds its targeted term with ``head.epsilon``).
+        """
+        weight = self.resolved_params_["propensity_weight"]
+        return outcome_loss + weight * propensity_loss(logit, batch["t"])
 
     # ------------------------------------------------------------------- fit
     def fit(
@@ -295,32 +275,37 @@ class CATEEstimator(UncertainModel, CATEBase):
             return None
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 3:
             raise TypeError("validation_data must be a tuple (X_val, t_val, y_val).")
-        x_val, t_val, y_val = self._check_xty(*validation_data, suffix="_val")
+        x_raw, t_raw, y_raw = validation_data
+        x_val, t_val, y_val = self._check_xty(x_raw, t_raw, y_raw, suffix="_val")
         if x_val.shape[1] != n_features:
             raise ValueError(f"X_val has {x_val.shape[1]} columns but X has {n_features}.")
         return x_val, t_val, y_val
 
     # ------------------------------------------------------------ prediction
+    def _due_module(self) -> CausalDeepKernel:
+        """The one fitted DUE module (``uncertainty="due"``)."""
+        return cast(CausalDeepKernel, self.members_[0])
+
     def _chunk_outputs(
         self, x: torch.Tensor
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Draws ``(S, n, 2)``, noise ``(S|1, n|1, 2)``, exact covariance and mean (DUE) or None."""
         mu, sd = self.y_mean_, self.y_scale_
         if self.resolved_params_["method"] == "due":
-            module: CausalDeepKernel = self.members_[0]
+            module = self._due_module()
             module.eval()
             with torch.no_grad():
                 feats = module.extractor(x)
                 blocks = module.blocks(feats)
                 mean, cov = module.gp.predict_blocks(blocks)  # (1, n, 2), (1, n, 2, 2)
-                draws = module.gp.sample_blocks(
+                f_draws = module.gp.sample_blocks(
                     blocks,
                     self.resolved_params_["n_samples"],
                     self.prediction_seed_,
                 )  # (S, 1, n, 2)
             noise = module.noise_scale().detach().double().numpy() * sd
             return (
-                draws[:, 0].double().numpy() * sd + mu,
+                f_draws[:, 0].double().numpy() * sd + mu,
                 noise.reshape(1, 1, 2),
                 cov[0].double().numpy() * sd**2,
                 mean[0].double().numpy() * sd + mu,
@@ -333,7 +318,7 @@ class CATEEstimator(UncertainModel, CATEBase):
     def _chunk_propensity(self, x: torch.Tensor) -> np.ndarray:
         """Propensity ``(n,)`` on one chunk (mean over members / dropout masks)."""
         if self.resolved_params_["method"] == "due":
-            module: CausalDeepKernel = self.members_[0]
+            module = self._due_module()
             module.eval()
             with torch.no_grad():
                 return torch.sigmoid(module.propensity_logit(module.extractor(x))).double().numpy()
@@ -388,7 +373,7 @@ class CATEEstimator(UncertainModel, CATEBase):
     def _exact_effect_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         means, variances = [], []
         chunks = self._chunks(X, None)
-        module: CausalDeepKernel = self.members_[0]
+        module = self._due_module()
         module.eval()
         for chunk in chunks:
             with torch.no_grad():
@@ -407,7 +392,7 @@ class CATEEstimator(UncertainModel, CATEBase):
 
     def _exact_ate_moments(self, X: Any) -> tuple[float, float]:
         """DUE: exact posterior mean and variance of the average of ``f(x, 1) - f(x, 0)`` over ``X``."""
-        module: CausalDeepKernel = self.members_[0]
+        module = self._due_module()
         module.eval()
         with torch.no_grad():
             blocks = torch.cat([module.blocks(module.extractor(c)) for c in self._chunks(X, None)])

@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .._validation import check_binary_treatment, check_in_options, check_is_fitted, check_real
+from .._validation import (
+    check_array,
+    check_binary_treatment,
+    check_consistent_length,
+    check_in_options,
+    check_is_fitted,
+    check_real,
+)
 from ..models import Posterior
 
 ESTIMANDS = ("ate", "att", "atc")
@@ -53,6 +60,39 @@ class CATEBase(ABC):
     @abstractmethod
     def propensity(self, X: Any) -> np.ndarray:
         """Estimated ``P(t = 1 | x)``, shape ``(n,)``."""
+
+    # ---------------------------------------------------------------- inputs
+    @staticmethod
+    def _check_xty(
+        X: Any, t: Any, y: Any, suffix: str = "", *, dtype: Any = np.float32
+    ) -> tuple[np.ndarray, ...]:
+        """Covariates ``(n, d)`` as ``dtype``, binary treatment ``(n,)`` and one outcome
+        column ``(n,)``, named ``X{suffix}`` etc. in errors."""
+        names = {k: f"{k}{suffix}" for k in ("X", "t", "y")}
+        x = check_array(X, names["X"], ndim=2, dtype=dtype)
+        t_arr = check_binary_treatment(t, names["t"])
+        y_arr = check_array(y, names["y"], ndim=(1, 2))
+        if y_arr.ndim == 2:
+            if y_arr.shape[1] != 1:
+                raise ValueError(
+                    f"{names['y']} must be one outcome column, got shape {y_arr.shape}."
+                )
+            y_arr = y_arr[:, 0]
+        check_consistent_length(**{names["X"]: x, names["t"]: t_arr, names["y"]: y_arr})
+        return x, t_arr, y_arr
+
+    def _check_fit_inputs(
+        self, X: Any, t: Any, y: Any, *, dtype: Any = np.float32
+    ) -> tuple[np.ndarray, ...]:
+        """The checks of ``fit(X, t, y)``: :meth:`_check_xty` plus at least 2 units per arm."""
+        x, t_arr, y_arr = self._check_xty(X, t, y, dtype=dtype)
+        counts = np.bincount(t_arr.astype(np.int64), minlength=2)
+        if counts.min() < 2:
+            raise ValueError(
+                f"both arms need at least 2 units to estimate effects; got {counts[0]} control "
+                f"and {counts[1]} treated."
+            )
+        return x, t_arr, y_arr
 
     # ------------------------------------------------------------- derived
     def effect_samples(self, X: Any) -> np.ndarray:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -144,6 +144,8 @@ class DoseResponse(UncertainModel):
     """
 
     _estimator_kind = "dose_response"
+    # set by fit; None when loaded from a model saved without its training data
+    X_fit_: np.ndarray | None
 
     def __init__(
         self,
@@ -221,7 +223,7 @@ class DoseResponse(UncertainModel):
                 extractor, r["kernel"], n_inducing, generator, x_train
             )
         body = MLP(
-            extractor.out_features + 1,
+            cast(int, extractor.out_features) + 1,
             r["head_hidden_size"],
             r["head_depth"],
             "elu",
@@ -366,7 +368,7 @@ class DoseResponse(UncertainModel):
         """DUE function draws ``(S, n)`` in the units of y, one function per draw for all chunks."""
         size = PREDICT_CHUNK if batch_size is None else check_positive_int(batch_size, "batch_size")
         xt = self._standardise_X(np.column_stack([x, t]).astype(np.float32))
-        module: DeepKernel = self.members_[0]
+        module = cast(DeepKernel, self.members_[0])
         module.eval()
         parts = []
         with torch.no_grad():
@@ -380,7 +382,8 @@ class DoseResponse(UncertainModel):
 
     def _due_noise_scale(self) -> float:
         """DUE observation noise standard deviation in the units of y."""
-        return float(self.members_[0].noise_scale().detach()[0]) * self.y_scale_
+        module = cast(DeepKernel, self.members_[0])
+        return float(module.noise_scale().detach()[0]) * self.y_scale_
 
     def _capo_draws(
         self, x: np.ndarray, t: np.ndarray, batch_size: int | None = None

@@ -16,6 +16,8 @@ Draws are *joint across units and chunks*: see
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -41,10 +43,12 @@ class AppendTreatment(nn.Module):
         with the weights).
     """
 
+    t_scale: torch.Tensor  # a buffer
+
     def __init__(self, extractor: nn.Module, t_scale: float) -> None:
         super().__init__()
         self.extractor = extractor
-        self.out_features = int(extractor.out_features) + 1
+        self.out_features = int(cast(int, extractor.out_features)) + 1
         self.register_buffer("t_scale", torch.tensor(float(t_scale)))
 
     def forward(self, xt: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,20 @@
-"""TARNet and DragonNet with epistemic uncertainty (ensemble, MC dropout or DUE)."""
+"""TARNet and DragonNet with epistemic uncertainty (ensemble, MC dropout or DUE).
+
+DragonNet is a TARNet subclass that overrides the head, the DUE module and the loss.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import cast
+
+import torch
+from torch import nn
+
 from .._persistence import register_persistable
+from ..models._gp import VariationalGP
 from ._base import CATEEstimator
+from ._modules import DragonDeepKernel, DragonHead, targeted_term
 
 __all__ = ["DragonNet", "TARNet"]
 
@@ -91,11 +102,9 @@ class TARNet(CATEEstimator):
 """
     )
 
-    _dragon = False
-
 
 @register_persistable
-class DragonNet(CATEEstimator):
+class DragonNet(TARNet):
     __doc__ = (
         """DragonNet (Shi, Blei & Veitch 2019) with uncertainty.
 
@@ -120,4 +129,35 @@ class DragonNet(CATEEstimator):
 """
     )
 
-    _dragon = True
+    # TARNet with three pieces overridden: the head and the DUE module (propensity trained
+    # jointly, a trainable epsilon) and the loss (plus the targeted term)
+    def _make_head(self, in_features: int) -> nn.Module:
+        r = self.resolved_params_
+        return DragonHead(
+            in_features,
+            r["arm_hidden_size"],
+            r["arm_depth"],
+            r["activation"],
+            r["dropout"],
+            r["heteroscedastic"],
+        )
+
+    def _make_due_module(
+        self, extractor: nn.Module, gp: VariationalGP, t_scale: float
+    ) -> DragonDeepKernel:
+        return DragonDeepKernel(extractor, gp, t_scale)
+
+    def _total_loss(
+        self,
+        outcome_loss: torch.Tensor,
+        q_factual: torch.Tensor,
+        logit: torch.Tensor,
+        batch: Mapping[str, torch.Tensor],
+        head: nn.Module,
+    ) -> torch.Tensor:
+        loss = super()._total_loss(outcome_loss, q_factual, logit, batch, head)
+        weight = self.resolved_params_["targeted_weight"]
+        if weight > 0:
+            eps = cast(torch.Tensor, head.epsilon)
+            loss = loss + weight * targeted_term(q_factual, logit, batch["t"], batch["y"], eps)
+        return loss

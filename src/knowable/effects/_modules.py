@@ -3,15 +3,18 @@
 ``TARNet`` and ``DragonNet`` share one representation ``phi(x)``; the outcome of
 arm ``t`` is read by that arm's own sub-network (ensemble / MC dropout) or by a
 GP on ``[phi(x), t]`` (DUE). A Bernoulli head on ``phi(x)`` estimates the
-propensity: DragonNet trains it jointly with the representation, TARNet on
-detached features, so that it never changes TARNet's representation. The
-targeted-regularisation parameter ``epsilon`` of DragonNet is a trainable scalar.
+propensity: TARNet's modules (:class:`CATEHead`, :class:`CausalDeepKernel`)
+train it on detached features, so that it never changes the representation;
+DragonNet's subclasses (:class:`DragonHead`, :class:`DragonDeepKernel`) train it
+jointly and add the targeted-regularisation parameter ``epsilon``, a trainable
+scalar.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -21,7 +24,14 @@ from ..models._gp import VariationalGP
 from ..models._heads import BernoulliHead, GaussianOutput, TwoArmHead
 from ..models._networks import DeepKernel
 
-__all__ = ["CATEHead", "CATEOutput", "CausalDeepKernel", "targeted_term"]
+__all__ = [
+    "CATEHead",
+    "CATEOutput",
+    "CausalDeepKernel",
+    "DragonDeepKernel",
+    "DragonHead",
+    "targeted_term",
+]
 
 
 @dataclass
@@ -32,12 +42,8 @@ class CATEOutput:
     logit: torch.Tensor
 
 
-def _propensity_input(features: torch.Tensor, detach: bool) -> torch.Tensor:
-    return features.detach() if detach else features
-
-
 class CATEHead(nn.Module):
-    """Two arm sub-networks plus a propensity head (and DragonNet's ``epsilon``).
+    """TARNet's head: two arm sub-networks plus a propensity head on detached features.
 
     Parameters
     ----------
@@ -51,10 +57,6 @@ class CATEHead(nn.Module):
         Dropout in the arm layers.
     heteroscedastic : bool
         Noise scale predicted per input (True) or learned per arm.
-    detach_propensity : bool
-        Train the propensity head on detached features (TARNet).
-    targeted : bool
-        Hold a trainable targeted-regularisation ``epsilon`` (DragonNet).
     """
 
     def __init__(
@@ -65,8 +67,6 @@ class CATEHead(nn.Module):
         activation: str,
         dropout: float,
         heteroscedastic: bool,
-        detach_propensity: bool,
-        targeted: bool,
     ) -> None:
         super().__init__()
         self.outcome = TwoArmHead(
@@ -78,13 +78,38 @@ class CATEHead(nn.Module):
             dropout=dropout,
         )
         self.propensity = BernoulliHead(in_features)
-        self.detach_propensity = detach_propensity
-        self.epsilon = nn.Parameter(torch.zeros(1)) if targeted else None
+
+    def propensity_features(self, features: torch.Tensor) -> torch.Tensor:
+        """What the propensity head reads: the features, detached (TARNet)."""
+        return features.detach()
 
     def forward(self, features: torch.Tensor) -> CATEOutput:
         """Shared features ``(n, h)`` to a :class:`CATEOutput`."""
-        logit = self.propensity(_propensity_input(features, self.detach_propensity)).logit
+        logit = self.propensity(self.propensity_features(features)).logit
         return CATEOutput(self.outcome(features), logit)
+
+
+class DragonHead(CATEHead):
+    """DragonNet's head: the propensity head trained jointly, and a trainable ``epsilon``.
+
+    Same parameters as :class:`CATEHead`.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden_size: int,
+        depth: int,
+        activation: str,
+        dropout: float,
+        heteroscedastic: bool,
+    ) -> None:
+        super().__init__(in_features, hidden_size, depth, activation, dropout, heteroscedastic)
+        self.epsilon = nn.Parameter(torch.zeros(1))
+
+    def propensity_features(self, features: torch.Tensor) -> torch.Tensor:
+        """The features themselves: the propensity loss shapes the representation."""
+        return features
 
 
 class CausalDeepKernel(DeepKernel):
@@ -104,25 +129,17 @@ class CausalDeepKernel(DeepKernel):
         One latent GP over ``out_features + 1`` inputs.
     t_scale : float
         Distance between the arms in GP input space.
-    detach_propensity : bool
-        Train the propensity head on detached features.
-    targeted : bool
-        Hold a trainable targeted-regularisation ``epsilon``.
+
+    The propensity head reads detached features (TARNet); see
+    :class:`DragonDeepKernel` for DragonNet.
     """
 
-    def __init__(
-        self,
-        extractor: nn.Module,
-        gp: VariationalGP,
-        t_scale: float,
-        detach_propensity: bool,
-        targeted: bool,
-    ) -> None:
+    t_scale: torch.Tensor  # a buffer
+
+    def __init__(self, extractor: nn.Module, gp: VariationalGP, t_scale: float) -> None:
         super().__init__(extractor, gp, n_noise=2)
         self.register_buffer("t_scale", torch.tensor(float(t_scale)))
-        self.propensity = BernoulliHead(extractor.out_features)
-        self.detach_propensity = detach_propensity
-        self.epsilon = nn.Parameter(torch.zeros(1)) if targeted else None
+        self.propensity = BernoulliHead(cast(int, extractor.out_features))
 
     def gp_inputs(self, features: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """``[phi(x), t_scale * t]``, shape ``(n, h + 1)``."""
@@ -135,9 +152,13 @@ class CausalDeepKernel(DeepKernel):
             [self.gp_inputs(features, zeros), self.gp_inputs(features, zeros + 1)], dim=1
         )
 
+    def propensity_features(self, features: torch.Tensor) -> torch.Tensor:
+        """What the propensity head reads: the features, detached (TARNet)."""
+        return features.detach()
+
     def propensity_logit(self, features: torch.Tensor) -> torch.Tensor:
         """Propensity logit from the features, shape ``(n,)``."""
-        return self.propensity(_propensity_input(features, self.detach_propensity)).logit
+        return self.propensity(self.propensity_features(features)).logit
 
     def factual_elbo(
         self, features: torch.Tensor, t: torch.Tensor, y: torch.Tensor, n_data: int
@@ -150,6 +171,21 @@ class CausalDeepKernel(DeepKernel):
             2 * noise_var
         )
         return -expected_ll.mean() + self.gp.kl() / n_data, mean
+
+
+class DragonDeepKernel(CausalDeepKernel):
+    """DUE for DragonNet: the propensity head trained jointly, and a trainable ``epsilon``.
+
+    Same parameters as :class:`CausalDeepKernel`.
+    """
+
+    def __init__(self, extractor: nn.Module, gp: VariationalGP, t_scale: float) -> None:
+        super().__init__(extractor, gp, t_scale)
+        self.epsilon = nn.Parameter(torch.zeros(1))
+
+    def propensity_features(self, features: torch.Tensor) -> torch.Tensor:
+        """The features themselves: the propensity loss shapes the representation."""
+        return features
 
 
 def targeted_term(

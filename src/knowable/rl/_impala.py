@@ -9,6 +9,8 @@ kernel of 1 it computes exactly what the 2D network computes on the same weights
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -173,7 +175,7 @@ class ImpalaActorCritic(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.drop0 = SeededDropout(dropout, shared=True)
-        self.dense = SpectralLinear(encoder.out_features, hidden_size, 1.0)
+        self.dense = SpectralLinear(cast(int, encoder.out_features), hidden_size, 1.0)
         self.drop1 = SeededDropout(dropout, shared=True)
         self.policy = nn.Linear(hidden_size, n_actions)
         self.value = nn.Linear(hidden_size, 1)

@@ -1,7 +1,10 @@
 """Conformance kit: the contract every knowable estimator is checked against.
 
-Use :func:`check_estimator` on one estimator, or :func:`parametrize_with_checks`
-in a pytest module to get one test per (estimator, check) pair.
+Every estimator kind that exists has its checks (:data:`ESTIMATOR_KINDS`:
+regressor, classifier, CATE, dose response, bounds). Use :func:`check_estimator`
+on one estimator; :func:`estimator_checks` hands out its checks pre-bound to
+seeded data (call ``check(estimator)``); :func:`parametrize_with_checks` gives a
+pytest test per (estimator, check) pair.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ from ._acquisition_checks import (
     registered_acquisition_cases,
     strategy_from_name,
 )
-from ._checks import CheckData, check_estimator, estimator_checks, make_check_data
+from ._checks import CheckData, make_check_data
+from ._kit import ESTIMATOR_KINDS, BoundCheck, check_estimator, estimator_checks
 from ._references import bound_from_samples_bruteforce
 
 __all__ = [
+    "ESTIMATOR_KINDS",
     "AcquisitionCheckData",
+    "BoundCheck",
     "CheckData",
     "RegisteredCase",
     "acquisition_checks",
@@ -51,7 +57,8 @@ def parametrize_with_checks(estimators: Iterable[Any]) -> Any:
     Returns
     -------
     pytest mark
-        Parametrizes the arguments ``estimator, check``.
+        Parametrizes the arguments ``estimator, check``; each check is a
+        :class:`BoundCheck`, called as ``check(estimator)``.
 
     Examples
     --------
@@ -59,7 +66,7 @@ def parametrize_with_checks(estimators: Iterable[Any]) -> Any:
     >>> from knowable.testing import parametrize_with_checks
     >>> @parametrize_with_checks([UncertainRegressor(max_epochs=2)])
     ... def test_conformance(estimator, check):
-    ...     check(estimator, make_check_data(estimator._estimator_kind))
+    ...     check(estimator)
     """
     import pytest
 

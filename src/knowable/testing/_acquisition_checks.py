@@ -123,7 +123,7 @@ def check_batch_one_is_first_pick(strategy: Strategy, data: AcquisitionCheckData
 def check_acquisition_bad_inputs(strategy: Strategy, data: AcquisitionCheckData) -> None:
     """Batch larger than the pool, batch 0, an empty pool and a non-Posterior raise clearly."""
     post = data.posterior
-    cases: list[tuple[str, Callable[[], Any], tuple[type, ...]]] = [
+    cases: list[tuple[str, Callable[[], Any], tuple[type[Exception], ...]]] = [
         (
             "batch larger than pool",
             lambda: _call(strategy, data, post, post.n_inputs + 1, 0),

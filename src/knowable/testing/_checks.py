@@ -1,9 +1,9 @@
-"""Conformance checks every knowable estimator must pass.
+"""Conformance checks of the regressor, classifier and CATE estimator kinds.
 
-In the spirit of scikit-learn's ``check_estimator``: one list of checks per
-estimator kind, each a small function that raises ``AssertionError`` with a
-message when the contract is broken. Estimators declare their kind in the
-class attribute ``_estimator_kind``.
+In the spirit of scikit-learn's ``check_estimator``: each check is a small
+function ``check(estimator, data)`` that raises ``AssertionError`` with a
+message when the contract is broken. The dose-response and bounds kinds are in
+``_kind_checks``; ``_kit`` holds the table of kinds and hands out the checks.
 """
 
 from __future__ import annotations
@@ -18,19 +18,27 @@ from sklearn.base import clone
 
 from knowable.exceptions import NotFittedError
 
-__all__ = ["CheckData", "check_estimator", "estimator_checks", "make_check_data"]
+__all__ = ["CheckData", "make_check_data"]
 
 
 @dataclass(frozen=True)
 class CheckData:
     """Small seeded data for the checks: inputs ``X (n, d)``, targets ``y (n,)``.
 
-    For CATE estimators (kind ``"cate"``) also a binary treatment ``t (n,)``.
+    For CATE and bounds estimators (kinds ``"cate"``, ``"bounds"``) also a
+    binary treatment ``t (n,)``; for dose response a continuous one.
     """
 
     X: np.ndarray
     y: np.ndarray
     t: np.ndarray | None = None
+
+    @property
+    def treatment(self) -> np.ndarray:
+        """``t``, which the treatment kinds' checks need; an error when the data has none."""
+        if self.t is None:
+            raise ValueError("this CheckData has no treatment t (make it for a treatment kind).")
+        return self.t
 
 
 def make_check_data(kind: str, n: int = 60, d: int = 3, seed: int = 0) -> CheckData:
@@ -38,7 +46,7 @@ def make_check_data(kind: str, n: int = 60, d: int = 3, seed: int = 0) -> CheckD
 
     Parameters
     ----------
-    kind : {"regressor", "classifier", "cate"}
+    kind : {"regressor", "classifier", "cate", "bounds", "dose_response"}
         Estimator kind.
     n, d : int
         Rows and features.
@@ -53,7 +61,11 @@ def make_check_data(kind: str, n: int = 60, d: int = 3, seed: int = 0) -> CheckD
     X = rng.normal(size=(n, d))
     if kind == "classifier":
         return CheckData(X, (X[:, 0] + 0.3 * rng.normal(size=n) > 0).astype(np.int64))
-    if kind == "cate":
+    if kind == "dose_response":
+        t = 1 / (1 + np.exp(-X[:, 0])) + 0.2 * rng.random(n)
+        y = np.sin(X[:, 0]) + t * (1 + 0.5 * X[:, 1]) + 0.1 * rng.normal(size=n)
+        return CheckData(X, y, t)
+    if kind in ("cate", "bounds"):
         t = (rng.random(n) < 1 / (1 + np.exp(-X[:, 0]))).astype(np.int64)
         t[:2] = [0, 1]  # both arms always present
         y = np.sin(X[:, 0]) + t * (1 + 0.5 * X[:, 1]) + 0.1 * rng.normal(size=n)
@@ -71,13 +83,22 @@ def check_init_stores_params(estimator: Any, data: CheckData) -> None:
     twin = clone(estimator)
     assert twin.get_params(deep=False).keys() == params.keys(), "clone changed the parameter names"
     for key, value in params.items():
-        assert (
-            twin.get_params(deep=False)[key] is value or twin.get_params(deep=False)[key] == value
-        ), f"clone changed parameter {key}"
+        assert _same_param(twin.get_params(deep=False)[key], value), (
+            f"clone changed parameter {key}"
+        )
     twin.set_params(**params)
     assert not any(k.endswith("_") and not k.startswith("_") for k in vars(twin)), (
         "an unfitted estimator holds fitted attributes (names ending in '_')"
     )
+
+
+def _same_param(a: Any, b: Any) -> bool:
+    """Equal parameters; a sub-estimator (cloned by ``clone``) equal by type and parameters."""
+    if a is b:
+        return True
+    if hasattr(a, "get_params") and hasattr(b, "get_params"):
+        return type(a) is type(b) and a.get_params() == b.get_params()
+    return bool(a == b)
 
 
 def check_not_fitted(estimator: Any, data: CheckData) -> None:
@@ -125,7 +146,7 @@ def check_bad_inputs(estimator: Any, data: CheckData) -> None:
     bad_X[0, 0] = np.nan
     inf_X = X.copy()
     inf_X[1, 1] = np.inf
-    cases: list[tuple[str, Callable[[], Any], type]] = [
+    cases: list[tuple[str, Callable[[], Any], type[Exception]]] = [
         ("NaN in X", lambda: clone(estimator).fit(bad_X, y), ValueError),
         ("inf in X", lambda: clone(estimator).fit(inf_X, y), ValueError),
         ("strings in X", lambda: clone(estimator).fit(X.astype(str), y), TypeError),
@@ -231,10 +252,10 @@ def check_cate_reproducible(estimator: Any, data: CheckData) -> None:
 
 def check_cate_bad_inputs(estimator: Any, data: CheckData) -> None:
     """Non-binary t, one arm only, NaN, strings, shapes and mismatches raise clear errors."""
-    X, t, y = data.X, data.t, data.y
+    X, t, y = data.X, data.treatment, data.y
     bad_X = X.copy()
     bad_X[0, 0] = np.nan
-    cases: list[tuple[str, Callable[[], Any], type]] = [
+    cases: list[tuple[str, Callable[[], Any], type[Exception]]] = [
         ("non-binary t", lambda: clone(estimator).fit(X, t * 2.0, y), ValueError),
         ("continuous t", lambda: clone(estimator).fit(X, t + 0.5, y), ValueError),
         ("one arm only", lambda: clone(estimator).fit(X, np.ones_like(t), y), ValueError),
@@ -287,62 +308,3 @@ def check_cate_save_load_round_trip(estimator: Any, data: CheckData) -> None:
     np.testing.assert_array_equal(loaded.propensity(data.X), est.propensity(data.X))
     assert loaded.ate() == est.ate(), "load changed ate()"
     assert loaded.get_params() == est.get_params(), "load changed parameters"
-
-
-_CHECKS: dict[str, list[Callable[[Any, CheckData], None]]] = {
-    "regressor": [
-        check_init_stores_params,
-        check_not_fitted,
-        check_fit_returns_self,
-        check_posterior_shape,
-        check_reproducible,
-        check_bad_inputs,
-        check_save_load_round_trip,
-    ],
-}
-_CHECKS["classifier"] = list(_CHECKS["regressor"])
-_CHECKS["cate"] = [
-    check_init_stores_params,
-    check_cate_not_fitted,
-    check_cate_fit_returns_self,
-    check_cate_outputs,
-    check_cate_reproducible,
-    check_cate_bad_inputs,
-    check_cate_save_load_round_trip,
-]
-
-
-def estimator_checks(estimator: Any) -> list[Callable[[Any, CheckData], None]]:
-    """The checks that apply to ``estimator`` (by its ``_estimator_kind``).
-
-    Parameters
-    ----------
-    estimator : estimator
-        An unfitted knowable estimator.
-
-    Returns
-    -------
-    list of callable
-        Each called as ``check(estimator, data)``.
-    """
-    kind = getattr(estimator, "_estimator_kind", None)
-    if kind not in _CHECKS:
-        raise TypeError(
-            f"{type(estimator).__name__} declares no known _estimator_kind (got {kind!r})."
-        )
-    return list(_CHECKS[kind])
-
-
-def check_estimator(estimator: Any, data: CheckData | None = None) -> None:
-    """Run every applicable conformance check; raise ``AssertionError`` on the first failure.
-
-    Parameters
-    ----------
-    estimator : estimator
-        An unfitted knowable estimator (use small settings: each check fits it).
-    data : CheckData, optional
-        Data to use; default :func:`make_check_data` for the estimator's kind.
-    """
-    data = data or make_check_data(estimator._estimator_kind)
-    for check in estimator_checks(estimator):
-        check(estimator, data)
