@@ -405,6 +405,8 @@ def test_gamma_below_one_is_refused(fitted):
         DeltaMSMBounds(model, gps).dose_response([0.5], 0.9)
     with pytest.raises(ValueError, match="gamma must be >= 1"):
         delta_msm_factors_beta(2.0, 3.0, 0.5, [1.0, 0.5])
+    with pytest.raises(ValueError, match="gamma must be >= 1"):
+        DeltaMSMBounds(model, gps).capo(np.zeros((2, model.X_fit_.shape[1])), 0.5, 0.99)
 
 
 def test_treatment_outside_the_density_support_is_refused(fitted):
@@ -415,6 +417,9 @@ def test_treatment_outside_the_density_support_is_refused(fitted):
         DeltaMSMBounds(model, gps).capo(ds.x[:3], -0.2, 1.5)
     with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
         delta_msm_factors_beta(2.0, 3.0, 1.2, 1.5)
+    bp = BetaPropensity().fit(ds.x, ds.t)  # support [0, 1]
+    with pytest.raises(ValueError, match="outside the support of the fitted propensity"):
+        DeltaMSMBounds(model, bp).capo(ds.x[:3], 1.2, 1.5)
 
 
 def test_zero_width_trust_window_is_refused(fitted):
@@ -425,3 +430,6 @@ def test_zero_width_trust_window_is_refused(fitted):
         delta_msm_factors_beta(2.0, 3.0, 0.5, 1.5, precision=np.inf)
     with pytest.raises(ValueError, match="zero width"):
         delta_msm_factors_gaussian([[1.0]], [[0.0]], [[1.0]], 0.5, 1.5, window_scale=0.0)
+    bp = BetaPropensity().fit(ds.x, ds.t)
+    with pytest.raises(ValueError, match=r"zero width.*window_free"):
+        DeltaMSMBounds(model, bp, precision=0.0).capo(ds.x[:3], 0.5, 1.5)

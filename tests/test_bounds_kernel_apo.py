@@ -205,6 +205,8 @@ def test_bad_input():
         KernelAPOBounds().dose_response([0.0], 1.5)
     with pytest.raises(ValueError, match="strictly positive"):
         kernel_apo_bound(y, t, 0.0, 2.0, gps=np.zeros_like(y), bandwidth=0.3)
+    with pytest.raises(ValueError, match="bandwidth"):
+        KernelAPOBounds(bandwidth=0.0, n_bootstrap=0).fit(x[:, None], t, y)
     with pytest.raises(ValueError, match="centre must be one of"):
         KernelAPOBounds(centre=True).fit(x[:, None], t, y)
     with pytest.raises(ValueError, match="needs mu_obs"):
