@@ -127,6 +127,8 @@ def sharp_pseudo_outcomes(
     lam = float(check_lambda(lam, "lam"))
     y = check_array(y, "y", ndim=1)
     ql, qu = np.asarray(q_lower, np.float64), np.asarray(q_upper, np.float64)
+    c_lo: Any
+    c_hi: Any
     if isinstance(centre, str):
         check_in_options(centre, "centre", ("quantile",))
         c_lo, c_hi = ql, qu
