@@ -35,8 +35,15 @@ bounds** (:class:`knowable.bounds.ContinuousMSMBounds` ``method="sharp"`` on a
 5 doses between the 5 % and 95 % sample quantiles of T, at the true Λ (the
 0.99-quantile of max(r, 1/r), r = p(T | X, U)/p(T | X), on a separate sample).
 Coverage of the true APO θ(t) = t(1 + 0.0888e^{0.148t²}) − 0.21 by the DR
-bootstrap CI and by the plug-in point bounds, by the sharp CMSM bounds and
-their ensemble band; mean widths; wall-clock ratio (each includes its model fit).
+bootstrap CI, the point bounds of the three DR pseudo-outcome forms
+(quantile-centred, μ-centred, the authors' uncentred) and of the plug-in, the
+sharp CMSM bounds and their ensemble band; mean widths; wall-clock ratio
+(each includes its model fit). Because Y | X, T is Gaussian in this DGP, the
+identified set itself (the population sharp bounds at Λ) is exact; we report
+where the true APO sits in it, how often each interval contains it, the bias
+and RMSE of each end, and the DR estimate at Λ = 1 against E_X μ(X, t₀).
+The δMSM rows of part A also include the window-free bound
+(``correction="window_free"``) and the width cost of the Taylor window.
 
 **C. ATE-level numbers next to DoubleML and sensemakr** (needs the ``[peers]``
 extra; skipped otherwise) on NHEFS (qsmk → wt82_71, 9 covariates) and on the
@@ -163,6 +170,9 @@ def part_a(n_seeds: int, kinds: list[str], n_conf: int, log_grid: np.ndarray) ->
     data = _covariates()
     gammas = np.exp(log_grid)
     methods = ("delta_balanced", "delta_anchored", "cmsm_overcast", "cmsm_sharp")
+    # window-free δMSM (no Taylor step, d ∈ [Γ^−|t−a|, Γ^|t−a|]): reported beside the
+    # paper's four, not counted in the lowest-cost share
+    extra = ("delta_wf_balanced", "delta_wf_anchored")
     rows = []
     for kind in kinds:
         for seed in range(n_seeds):
@@ -179,13 +189,18 @@ def part_a(n_seeds: int, kinds: list[str], n_conf: int, log_grid: np.ndarray) ->
                 ]
             )
             res: dict[str, Any] = {"kind": kind, "seed": seed}
-            for m in methods:
+            for m in methods + extra:
                 lo_all, hi_all = [], []
                 for g in gammas:
                     if m.startswith("delta"):
-                        variant = "balanced" if m == "delta_balanced" else "anchored"
+                        variant = "balanced" if m.endswith("balanced") else "anchored"
                         dl, dh = delta_msm_factors_beta(
-                            a[None, :], b[None, :], DOSES[:, None], g, variant=variant
+                            a[None, :],
+                            b[None, :],
+                            DOSES[:, None],
+                            g,
+                            variant=variant,
+                            correction="window_free" if "_wf_" in m else "symmetric",
                         )
                         ratio = np.where(dl > 1e-8, dh / np.maximum(dl, 1e-300), np.inf)
                         lo, hi = _bernoulli_bounds(p, ratio)
@@ -213,6 +228,20 @@ def part_a(n_seeds: int, kinds: list[str], n_conf: int, log_grid: np.ndarray) ->
             best = np.isclose(costs, costs.min())
             for m, flag in zip(methods, best, strict=True):
                 res[m]["best_share"] = float(flag) / best.sum()
+            for m in extra:
+                res[m]["best_share"] = float("nan")
+            # what the Taylor window costs at a fixed Γ = 1.5: mean width of the default
+            # (symmetric) δMSM APO bound over the window-free one, same p̂ (1 = no cost)
+            widths = []
+            for correction in ("symmetric", "window_free"):
+                dl, dh = delta_msm_factors_beta(
+                    a[None, :], b[None, :], DOSES[:, None], 1.5, correction=correction
+                )
+                lo, hi = _bernoulli_bounds(
+                    p, np.where(dl > 1e-8, dh / np.maximum(dl, 1e-300), np.inf)
+                )
+                widths.append((hi.mean(1) - lo.mean(1)).mean())
+            res["window_width_ratio_at_1.5"] = float(widths[0] / widths[1])
             rows.append(res)
     summary = {}
     for kind in kinds:
@@ -236,8 +265,11 @@ def part_a(n_seeds: int, kinds: list[str], n_conf: int, log_grid: np.ndarray) ->
                     np.mean([r["delta_balanced"]["width"] < r[m]["width"] for r in sub])
                 ),
             }
-            for m in methods
+            for m in methods + extra
         }
+        summary[kind]["window_width_ratio_at_1.5"] = float(
+            np.mean([r["window_width_ratio_at_1.5"] for r in sub])
+        )
     return {"trials": rows, "summary": summary, "n_seeds": n_seeds, "n_confounders": n_conf}
 
 
@@ -282,6 +314,62 @@ def _true_lambda(rng: np.random.Generator) -> float:
     return float(np.quantile(r, 0.99))  # the code's rule (method notes §2.3)
 
 
+def _conditional_y(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact mean and sd of Y | X = x, T = t in the DGP ((X, U, T) jointly Gaussian)."""
+    cov = _cov_xu()
+    a = np.r_[0.3 * np.ones(5), 0.2 * np.ones(3)]
+    c_t = cov @ a
+    joint = np.block([[cov, c_t[:, None]], [c_t[None, :], np.array([[a @ cov @ a + 0.25]])]])
+    obs, hid = [0, 1, 2, 3, 4, 8], [5, 6, 7]
+    reg = joint[np.ix_(hid, obs)] @ np.linalg.inv(joint[np.ix_(obs, obs)])  # E[U | x, t]
+    v_u = joint[np.ix_(hid, hid)] - reg @ joint[np.ix_(hid, obs)].T
+    gx = x @ _GX
+    eu = np.column_stack([x, t]) @ reg.T
+    mean = t + _ZETA * gx * np.exp(-t * gx) - gx * (eu @ _GU)
+    return mean, np.sqrt(gx**2 * (_GU @ v_u @ _GU) + 0.09)
+
+
+def _identified_set(doses: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Population sharp CMSM bounds at Λ and E_X μ(X, t₀) (X from 200,000 draws).
+
+    Y | x, t is Gaussian here, so CAPO± = μ ± σ(x)(Λ² − 1)/Λ·φ(Φ⁻¹(Λ/(1 + Λ))).
+    """
+    x = _baitairian(200_000, np.random.default_rng(777))["x"]
+    c = (lam**2 - 1) / lam * stats.norm.pdf(stats.norm.ppf(lam / (1 + lam)))
+    out = np.empty((3, doses.size))
+    for j, d in enumerate(doses):
+        m, sd = _conditional_y(x, np.full(x.shape[0], d))
+        out[:, j] = (m - c * sd).mean(), (m + c * sd).mean(), m.mean()
+    return out[0], out[1], out[2]
+
+
+_B_ESTIMATORS = (  # key, method, centre, bootstrap
+    ("dr", "dr", "quantile", True),
+    ("dr_mean", "dr", "mean", False),
+    ("dr_code", "dr", "none", False),
+    ("plugin", "plugin", "quantile", False),
+)
+
+
+def _record(
+    row: dict[str, Any],
+    key: str,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    truth: np.ndarray,
+    set_lo: np.ndarray,
+    set_hi: np.ndarray,
+) -> None:
+    """Coverage of the true APO and of the identified set, width, bias and RMSE of each end."""
+    row[f"{key}_coverage"] = float(((lo <= truth) & (truth <= hi)).mean())
+    row[f"{key}_width"] = float((hi - lo).mean())
+    row[f"{key}_covers_set"] = float(((lo <= set_lo) & (set_hi <= hi)).mean())
+    row[f"{key}_bias_lower"] = float((lo - set_lo).mean())
+    row[f"{key}_bias_upper"] = float((hi - set_hi).mean())
+    row[f"{key}_rmse_lower"] = float(np.sqrt(((lo - set_lo) ** 2).mean()))
+    row[f"{key}_rmse_upper"] = float(np.sqrt(((hi - set_hi) ** 2).mean()))
+
+
 def part_b(n_samples: int, n_boot: int, epochs: int, members: int) -> dict[str, Any]:
     from knowable.effects import DoseResponse
 
@@ -292,57 +380,39 @@ def part_b(n_samples: int, n_boot: int, epochs: int, members: int) -> dict[str, 
         s = _baitairian(1000, rng)
         doses = np.linspace(*np.quantile(s["t"], [0.05, 0.95]), 5)
         truth = _true_apo(doses)
-        t0 = time.perf_counter()
-        est = {}
-        for method, centre in (("dr", True), ("plugin", True), ("dr_code", False)):
+        set_lo, set_hi, obs_mean = _identified_set(doses, lam)
+        row: dict[str, Any] = {
+            "sample": k,
+            "truth_position_in_set": float(((truth - set_lo) / (set_hi - set_lo)).mean()),
+            "set_width": float((set_hi - set_lo).mean()),
+            "set_coverage": float(((set_lo <= truth) & (truth <= set_hi)).mean()),
+        }
+
+        ref = (truth, set_lo, set_hi)
+
+        for key, method, centre, boot in _B_ESTIMATORS:
+            t0 = time.perf_counter()
             kb = KernelAPOBounds(
-                method=method[:2] if method != "plugin" else "plugin",
-                centre=centre,
-                n_bootstrap=n_boot if method == "dr" else 0,
-                random_state=k,
+                method=method, centre=centre, n_bootstrap=n_boot if boot else 0, random_state=k
             )
-            est[method] = kb.fit(s["x"], s["t"], s["y"]).dose_response(doses, lam)
-            if method == "dr":
-                t_dr = time.perf_counter() - t0
+            r = kb.fit(s["x"], s["t"], s["y"]).dose_response(doses, [1.0, lam])
+            if key == "dr":
+                row["seconds_kernel"] = time.perf_counter() - t0
+                _record(row, "dr_ci", r.ci_lower[1], r.ci_upper[1], *ref)
+                # at Λ = 1 the estimand is E_X μ(X, t₀): the positivity / smoothing bias
+                row["dr_lambda1_bias"] = float((r.point - obs_mean).mean())
+                row["dr_lambda1_bias_end_doses"] = float(np.abs(r.point - obs_mean)[[0, -1]].mean())
+            _record(row, f"{key}_point", r.lower[1], r.upper[1], *ref)
         t0 = time.perf_counter()
         model = DoseResponse(n_members=members, max_epochs=epochs, random_state=k).fit(
             s["x"], s["t"], s["y"]
         )
         sharp = ContinuousMSMBounds(model, method="sharp", random_state=k).dose_response(doses, lam)
-        t_sharp = time.perf_counter() - t0
+        row["seconds_sharp"] = time.perf_counter() - t0
         band_lo, band_hi = sharp.band(0.05)
-        dr, pl, dc = est["dr"], est["plugin"], est["dr_code"]
-        rows.append(
-            {
-                "dr_code_point_coverage": float(
-                    ((dc.lower[0] <= truth) & (truth <= dc.upper[0])).mean()
-                ),
-                "dr_code_point_width": float((dc.upper[0] - dc.lower[0]).mean()),
-                "sample": k,
-                "dr_ci_coverage": float(
-                    ((dr.ci_lower[0] <= truth) & (truth <= dr.ci_upper[0])).mean()
-                ),
-                "dr_point_coverage": float(
-                    ((dr.lower[0] <= truth) & (truth <= dr.upper[0])).mean()
-                ),
-                "plugin_point_coverage": float(
-                    ((pl.lower[0] <= truth) & (truth <= pl.upper[0])).mean()
-                ),
-                "sharp_coverage": float(
-                    ((sharp.lower[0] <= truth) & (truth <= sharp.upper[0])).mean()
-                ),
-                "sharp_band_coverage": float(
-                    ((band_lo[0] <= truth) & (truth <= band_hi[0])).mean()
-                ),
-                "dr_ci_width": float((dr.ci_upper[0] - dr.ci_lower[0]).mean()),
-                "dr_point_width": float((dr.upper[0] - dr.lower[0]).mean()),
-                "plugin_point_width": float((pl.upper[0] - pl.lower[0]).mean()),
-                "sharp_width": float((sharp.upper[0] - sharp.lower[0]).mean()),
-                "sharp_band_width": float((band_hi[0] - band_lo[0]).mean()),
-                "seconds_kernel": t_dr,
-                "seconds_sharp": t_sharp,
-            }
-        )
+        _record(row, "sharp", sharp.lower[0], sharp.upper[0], *ref)
+        _record(row, "sharp_band", band_lo[0], band_hi[0], *ref)
+        rows.append(row)
     keys = [k for k in rows[0] if k != "sample"]
     summary = {k: float(np.mean([r[k] for r in rows])) for k in keys}
     summary["time_ratio_kernel_over_sharp"] = summary["seconds_kernel"] / summary["seconds_sharp"]
@@ -486,6 +556,17 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+_B_ROWS = (
+    ("DR kernel (quantile-centred), bootstrap CI", "dr_ci"),
+    ("DR kernel (quantile-centred), point bounds", "dr_point"),
+    ("DR kernel (μ-centred), point bounds", "dr_mean_point"),
+    ("DR kernel (uncentred, authors' code), point bounds", "dr_code_point"),
+    ("plug-in kernel, point bounds", "plugin_point"),
+    ("sharp CMSM (DoseResponse), bounds", "sharp"),
+    ("sharp CMSM (DoseResponse), ensemble band", "sharp_band"),
+)
+
+
 def _markdown(res: dict[str, Any], cmd: str) -> str:
     lines = [f"# Sensitivity benchmark\n\nCommand: `{cmd}`\n"]
     a = res["A"]
@@ -501,10 +582,18 @@ def _markdown(res: dict[str, Any], cmd: str) -> str:
         )
         lines.append("|---|---|---|---|---|---|---|---|")
         for m, v in summ.items():
+            if not isinstance(v, dict):
+                continue
             lines.append(
                 f"| {m} | {_fmt(v['gamma'])} | {_fmt(v['coverage'])} | {_fmt(v['width'])} | "
                 f"{_fmt(v['cost_x1000'])} ({_fmt(v['cost_sd'])}) | {_fmt(v['best_share'])} | "
                 f"{_fmt(v['delta_balanced_tighter_share'])} | {_fmt(v['coverage_at_gamma_1'])} |"
+            )
+        if "window_width_ratio_at_1.5" in summ:
+            lines.append(
+                "\nδMSM anchored at Γ = 1.5: mean APO width with the default (symmetric) "
+                "Taylor window over the window-free width (= CMSM at Λ = Γ^|t|): "
+                f"{_fmt(summ['window_width_ratio_at_1.5'])}."
             )
         lines.append("")
     b = res["B"]["summary"]
@@ -515,21 +604,25 @@ def _markdown(res: dict[str, Any], cmd: str) -> str:
             f"## B. DR sharp APO bounds vs existing sharp CMSM bounds (Baitairian DGP, true Λ = "
             f"{res['B']['true_lambda']:.3g}, {len(res['B']['samples'])} samples, B = {res['B']['n_bootstrap']})\n"
         )
-        lines.append("| estimator | coverage of true APO | mean width |")
-        lines.append("|---|---|---|")
-        for label, c, w in (
-            ("DR kernel, bootstrap CI", "dr_ci_coverage", "dr_ci_width"),
-            ("DR kernel, point bounds", "dr_point_coverage", "dr_point_width"),
-            (
-                "DR kernel, uncentred (authors' code), point bounds",
-                "dr_code_point_coverage",
-                "dr_code_point_width",
-            ),
-            ("plug-in kernel, point bounds", "plugin_point_coverage", "plugin_point_width"),
-            ("sharp CMSM (DoseResponse), bounds", "sharp_coverage", "sharp_width"),
-            ("sharp CMSM (DoseResponse), ensemble band", "sharp_band_coverage", "sharp_band_width"),
-        ):
-            lines.append(f"| {label} | {_fmt(b[c])} | {_fmt(b[w])} |")
+        lines.append(
+            f"Identified set (population sharp bounds at Λ, exact): mean width "
+            f"{_fmt(b['set_width'])}, covers the true APO at {_fmt(b['set_coverage'])} of the "
+            f"doses; the true APO sits at {_fmt(b['truth_position_in_set'])} of the set's width "
+            f"above its lower end. DR at Λ = 1 minus E_X μ(X, t₀): mean {_fmt(b['dr_lambda1_bias'])}, "
+            f"mean |·| at the two end doses {_fmt(b['dr_lambda1_bias_end_doses'])}.\n"
+        )
+        lines.append(
+            "| estimator | coverage of true APO | mean width | contains the identified set | "
+            "bias lower / upper end | RMSE lower / upper end |"
+        )
+        lines.append("|---|---|---|---|---|---|")
+        for label, key in _B_ROWS:
+            lines.append(
+                f"| {label} | {_fmt(b[key + '_coverage'])} | {_fmt(b[key + '_width'])} | "
+                f"{_fmt(b[key + '_covers_set'])} | {_fmt(b[key + '_bias_lower'])} / "
+                f"{_fmt(b[key + '_bias_upper'])} | {_fmt(b[key + '_rmse_lower'])} / "
+                f"{_fmt(b[key + '_rmse_upper'])} |"
+            )
         lines.append(
             f"\nWall clock per sample: DR kernel with bootstrap {b['seconds_kernel']:.3g} s, "
             f"sharp CMSM (fit + bounds) {b['seconds_sharp']:.3g} s, ratio {b['time_ratio_kernel_over_sharp']:.3g}.\n"
@@ -610,18 +703,12 @@ def _figure_b(res: dict[str, Any], path: Path) -> None:
     from matplotlib.figure import Figure
 
     b = res["B"]["summary"]
-    rows = (
-        ("DR, bootstrap CI", "dr_ci"),
-        ("DR, point", "dr_point"),
-        ("DR uncentred (code), point", "dr_code_point"),
-        ("plug-in, point", "plugin_point"),
-        ("sharp CMSM, bounds", "sharp"),
-        ("sharp CMSM, band", "sharp_band"),
-    )
+    rows = _B_ROWS
     fig = Figure(figsize=(6.4, 3.6), layout="constrained")
     ax = fig.add_subplot()
     for i, (label, key) in enumerate(rows):
         ax.scatter(b[f"{key}_width"], b[f"{key}_coverage"], color=f"C{i}", label=label, s=40)
+    ax.axvline(b["set_width"], color="0.5", ls="--", lw=0.8, label="identified set width")
     ax.axhline(1.0, color="0.7", lw=0.8)
     ax.set_xlabel("mean width of the APO interval")
     ax.set_ylabel("coverage of the true APO (5 doses)")

@@ -89,6 +89,30 @@ def test_bounds_cli_blearner_writes_csv_and_figure(csv: Path, tmp_path: Path) ->
     assert "robustness" in result.stdout
 
 
+def test_bounds_cli_report_writes_the_sensitivity_report(tmp_path: Path) -> None:
+    data = simulate_hidden_confounding(300, lam_star=2.0, random_state=1)
+    frame = pd.DataFrame(
+        {"x": data.x[:, 0], "z": np.sin(data.x[:, 0]), "treated": data.t, "y": data.y}
+    )
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    out, rep = tmp_path / "b.csv", tmp_path / "rep.json"
+    argv = ["bounds", "--data", str(path), "--treatment", "treated", "--outcome", "y"]
+    argv += ["--out", str(out), "--method", "blearner", "--lam", "1,2", "--cv", "2"]
+    argv += ["--grid", "3", "--lam-max", "4", "--report", str(rep)]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.output + result.stderr
+    import json
+
+    values = {row["quantity"]: row["value"] for row in json.loads(rep.read_text())["summary"]}
+    assert 0.0 < values["RV (cf_y = cf_d, ρ = 1)"] < 1.0
+    assert values["E-value (estimate)"] >= 1.0
+    # the Λ-robustness comes from this run's B-Learner (searched up to --lam-max 4)
+    assert values["ATE Λ-robustness (sharp bound contains 0)"] >= 1.0
+    assert rep.with_suffix(".md").read_text().startswith("|")
+    assert "sensitivity report" in result.stdout
+
+
 def test_bounds_cli_sharp_small_network(csv: Path, tmp_path: Path) -> None:
     """The CLI's numbers are the library's for the same seed and settings, and they nest in Λ."""
     out = tmp_path / "b.csv"
@@ -149,6 +173,7 @@ def test_bounds_cli_sharp_small_network(csv: Path, tmp_path: Path) -> None:
         (["--lam", "1.5,1.5000000000001"], "12 digits"),
         (["--lam-max", "nan"], "--lam-max"),
         (["--covariates", "x,treated"], "special column"),
+        (["--report", "r.json", "--estimand", "att"], "--report summarises the ATE"),
     ],
 )
 def test_bounds_cli_errors(csv: Path, tmp_path: Path, args, needle) -> None:

@@ -284,6 +284,86 @@ def test_anchored_capo_inside_cmsm_at_gamma_abs_t_in_the_narrow_window_limit(fit
         assert np.all(c_same[1] - c_same[0] > d[1] - d[0])
 
 
+def test_window_free_factors_are_gamma_to_the_abs_dose():
+    t, g = np.array([0.1, 0.4, 0.9]), 1.7
+    for variant in ("anchored", "balanced"):
+        lo, hi = delta_msm_factors_beta(
+            np.full(3, 2.0), np.full(3, 3.0), t, g, variant=variant, correction="window_free"
+        )
+        if variant == "anchored":
+            exp_lo, exp_hi = g**-t, g**t
+        else:  # anchors 0 (weight t) and 1 (weight 1 − t)
+            exp_lo = t * g**-t + (1 - t) * g ** -(1 - t)
+            exp_hi = t * g**t + (1 - t) * g ** (1 - t)
+        np.testing.assert_allclose(lo, exp_lo, rtol=1e-14)
+        np.testing.assert_allclose(hi, exp_hi, rtol=1e-14)
+    lo, hi = delta_msm_factors_gaussian(
+        np.ones((3, 1)),
+        np.zeros((3, 1)),
+        np.ones((3, 1)),
+        t,
+        g,
+        anchor=0.2,
+        correction="window_free",
+    )
+    np.testing.assert_allclose(lo, g ** -np.abs(t - 0.2), rtol=1e-14)
+    np.testing.assert_allclose(hi, g ** np.abs(t - 0.2), rtol=1e-14)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    k=st.integers(1, 4),
+    s=st.floats(-2.0, 2.0),
+    log_gamma=st.floats(0.0, 2.0),
+    correction=st.sampled_from(["symmetric", "paper", "code2022"]),
+)
+def test_every_taylor_window_is_at_least_as_wide_as_the_window_free_bound(
+    seed, k, s, log_gamma, correction
+):
+    # For any compound density q (here: k atoms anywhere, t − a = s), the Taylor-window
+    # factors satisfy d̄ ≥ Γ^|s| and d̄/d̲ ≥ Γ^{2|s|}, so the CAPO bound (which depends on
+    # d̄/d̲ only) contains the CMSM(Γ^|s|) bound on the same draws.
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.full(k, 0.5))
+    u = rng.normal(s, rng.uniform(0.01, 3.0), k)  # τ − a at the atoms
+    lg = log_gamma
+    e_minus, e_plus = (p * np.exp(-lg * np.abs(u))).sum(), (p * np.exp(lg * np.abs(u))).sum()
+    m1, m2 = (p * (u - s)).sum(), (p * (u - s) ** 2).sum()
+    lo, hi = delta_msm_factors(e_minus, e_plus, m1, m2, s, np.exp(lg), correction)
+    assert hi >= np.exp(lg * abs(s)) * (1 - 1e-12)
+    if lo > 1e-8:  # else the bound is the extreme draw (wider still)
+        assert np.log(hi / lo) >= 2 * lg * abs(s) - 1e-10
+
+
+def test_window_free_anchored_delta_msm_equals_the_cmsm_at_gamma_abs_t(fitted):
+    # the correctly specified comparison: same model, same draws, no Taylor step
+    ds, model, gps = fitted
+    x, g = ds.x[:30], 2.0
+    for t in (0.15, 0.5, 0.85):
+        d = DeltaMSMBounds(model, gps, correction="window_free", random_state=5).capo(x, t, g)
+        c = ContinuousMSMBounds(model, random_state=5).capo(x, t, g ** abs(t))
+        np.testing.assert_allclose(d[0], c[0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(d[1], c[1], rtol=1e-12, atol=1e-12)
+        dr = DeltaMSMBounds(model, gps, correction="window_free", random_state=6).dose_response(
+            [t], g, X=x
+        )
+        cr = ContinuousMSMBounds(model, random_state=6).dose_response([t], g ** abs(t), X=x)
+        np.testing.assert_allclose([dr.lower, dr.upper], [cr.lower, cr.upper], rtol=1e-12)
+
+
+def test_taylor_window_delta_msm_contains_the_cmsm_at_gamma_abs_t(fitted):
+    # the estimator-level relation for a finite window is the reverse containment
+    ds, model, gps = fitted
+    x, g = ds.x[:30], 2.0
+    for correction in ("symmetric", "paper", "code2022"):
+        for t in (0.15, 0.5, 0.85):
+            d = DeltaMSMBounds(model, gps, correction=correction, random_state=5).capo(x, t, g)
+            c = ContinuousMSMBounds(model, random_state=5).capo(x, t, g ** abs(t))
+            assert np.all(d[0] <= c[0] + 1e-10) and np.all(d[1] >= c[1] - 1e-10)
+            assert np.mean(d[1] - d[0] > c[1] - c[0] + 1e-9) > 0.9  # and strictly wider
+
+
 def test_beta_propensity_recovers_a_linear_beta_model():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4000, 2))
@@ -325,6 +405,8 @@ def test_gamma_below_one_is_refused(fitted):
         DeltaMSMBounds(model, gps).dose_response([0.5], 0.9)
     with pytest.raises(ValueError, match="gamma must be >= 1"):
         delta_msm_factors_beta(2.0, 3.0, 0.5, [1.0, 0.5])
+    with pytest.raises(ValueError, match="gamma must be >= 1"):
+        DeltaMSMBounds(model, gps).capo(np.zeros((2, model.X_fit_.shape[1])), 0.5, 0.99)
 
 
 def test_treatment_outside_the_density_support_is_refused(fitted):
@@ -335,6 +417,9 @@ def test_treatment_outside_the_density_support_is_refused(fitted):
         DeltaMSMBounds(model, gps).capo(ds.x[:3], -0.2, 1.5)
     with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
         delta_msm_factors_beta(2.0, 3.0, 1.2, 1.5)
+    bp = BetaPropensity().fit(ds.x, ds.t)  # support [0, 1]
+    with pytest.raises(ValueError, match="outside the support of the fitted propensity"):
+        DeltaMSMBounds(model, bp).capo(ds.x[:3], 1.2, 1.5)
 
 
 def test_zero_width_trust_window_is_refused(fitted):
@@ -345,3 +430,6 @@ def test_zero_width_trust_window_is_refused(fitted):
         delta_msm_factors_beta(2.0, 3.0, 0.5, 1.5, precision=np.inf)
     with pytest.raises(ValueError, match="zero width"):
         delta_msm_factors_gaussian([[1.0]], [[0.0]], [[1.0]], 0.5, 1.5, window_scale=0.0)
+    bp = BetaPropensity().fit(ds.x, ds.t)
+    with pytest.raises(ValueError, match=r"zero width.*window_free"):
+        DeltaMSMBounds(model, bp, precision=0.0).capo(ds.x[:3], 0.5, 1.5)

@@ -19,6 +19,7 @@ TRUTH = (T0 - C, T0 + C)
 # Monte-Carlo sd over 20 seeds at n = 20000 is <= 0.031 for every estimator below
 # (the worst: DR with a misspecified ξ̂); the tolerance is ~2.5 of those sds.
 TOL = 0.08
+CENTRES = ("quantile", "mean", "none")
 
 
 def _sim(n: int, seed: int):
@@ -96,19 +97,41 @@ def test_dr_equals_plugin_when_the_outcome_model_is_exact(oracle):
     np.testing.assert_allclose(plug, TRUTH, atol=TOL)
     np.testing.assert_allclose(dr, TRUTH, atol=TOL)
     np.testing.assert_allclose(dr, plug, atol=TOL)
-    centred = np.array(_dr(oracle, mu_obs=oracle["mu"]))  # Z = μ + (Y − μ)Λ^{±sign}
-    np.testing.assert_allclose(centred, TRUTH, atol=TOL)
+    for centre in CENTRES:  # every pseudo-outcome form has the same mean with exact quantiles
+        got = np.array(_dr(oracle, mu_obs=oracle["mu"], centre=centre))
+        np.testing.assert_allclose(got, TRUTH, atol=TOL)
+        np.testing.assert_allclose(got, plug, atol=TOL)
 
 
 def test_dr_stays_valid_with_the_gps_misspecified(oracle):
     bad = stats.norm.pdf(oracle["t"], 0.0, 1.5)  # ignores x
-    np.testing.assert_allclose(_dr(oracle, gps=bad), TRUTH, atol=TOL)
-    np.testing.assert_allclose(_dr(oracle, gps=bad, mu_obs=oracle["mu"]), TRUTH, atol=TOL)
+    for centre in CENTRES:
+        got = _dr(oracle, gps=bad, mu_obs=oracle["mu"], centre=centre)
+        np.testing.assert_allclose(got, TRUTH, atol=TOL)
 
 
 def test_dr_stays_valid_with_the_outcome_regression_misspecified(oracle):
     wrong = np.stack([0.5 * oracle["x"]] * 2)  # ξ̂ ignores t and the bound's offset
-    np.testing.assert_allclose(_dr(oracle, xi_obs=wrong, xi_t0=wrong), TRUTH, atol=TOL)
+    for centre in CENTRES:
+        got = _dr(oracle, xi_obs=wrong, xi_t0=wrong, mu_obs=oracle["mu"], centre=centre)
+        np.testing.assert_allclose(got, TRUTH, atol=TOL)
+
+
+@pytest.mark.parametrize("shift", [-0.8, 0.8])
+def test_quantile_centred_dr_stays_valid_with_the_quantiles_misspecified(oracle, shift):
+    # both quantiles off by ±0.8σ (what a wrong μ̂ does). Quantile-centred pseudo-outcomes
+    # (Rockafellar–Uryasev) have a mean that is minimised (upper) / maximised (lower) at the
+    # true quantile: the bounds can only widen, by a second-order amount (≈ 0.19 here, from
+    # a 2·10⁶-draw check). The μ-centred form moves first order and loses one side
+    # (0.545 → 0.28), the uncentred form of the authors' code is off on both.
+    q_up, q_lo = oracle["q_upper"] + shift, oracle["q_lower"] + shift
+    lo, hi = _dr(oracle, q_upper=q_up, q_lower=q_lo, centre="quantile")
+    assert lo <= TRUTH[0] + TOL and hi >= TRUTH[1] - TOL
+    assert lo >= TRUTH[0] - 0.19 - TOL and hi <= TRUTH[1] + 0.19 + TOL
+    lo_m, hi_m = _dr(oracle, q_upper=q_up, q_lower=q_lo, mu_obs=oracle["mu"], centre="mean")
+    assert lo_m > TRUTH[0] + 0.15 or hi_m < TRUTH[1] - 0.15
+    lo_n, hi_n = _dr(oracle, q_upper=q_up, q_lower=q_lo, centre="none")
+    assert abs(lo_n - TRUTH[0]) > TOL and abs(hi_n - TRUTH[1]) > TOL
 
 
 def test_plugin_is_not_robust_to_a_wrong_outcome_mean(oracle):
@@ -160,6 +183,25 @@ def test_estimator_collapses_widens_and_covers(fitted_dr):
     np.testing.assert_allclose(res.upper[2], truth_hi, atol=0.15)
 
 
+@pytest.mark.parametrize("wrong", ["treatment_model", "pseudo_model"])
+def test_fitted_dr_stays_valid_with_one_nuisance_misspecified(wrong):
+    # end to end, n = 3000: a GPS that ignores x, or a constant ξ̂. Over 10 seeds the largest
+    # error of either end at three doses was 0.17 (sd <= 0.074, kernel-ratio bias <= 0.074),
+    # hence the stated tolerance 0.2; the plug-in with a constant μ̂ misses by far more.
+    from sklearn.dummy import DummyRegressor
+
+    x, t, y = _sim(3000, 100)
+    grid = np.array([-0.5, T0, 0.8])
+    kw = dict(outcome_model=LinearRegression(), pseudo_model=LinearRegression(), n_bootstrap=0)
+    kw[wrong] = DummyRegressor()
+    r = KernelAPOBounds(random_state=0, **kw).fit(x[:, None], t, y).dose_response(grid, LAM)
+    np.testing.assert_allclose(r.lower[0], grid - C, atol=0.2)
+    np.testing.assert_allclose(r.upper[0], grid + C, atol=0.2)
+    bad = KernelAPOBounds(method="plugin", outcome_model=DummyRegressor(), n_bootstrap=0)
+    rb = bad.fit(x[:, None], t, y).dose_response(grid, LAM)
+    assert np.abs(rb.lower[0] - (grid - C)).max() > 0.3
+
+
 def test_plugin_estimator_agrees_with_dr_on_a_correct_model():
     x, t, y = _sim(3000, 8)
     kw = dict(outcome_model=LinearRegression(), pseudo_model=LinearRegression(), n_bootstrap=0)
@@ -182,3 +224,9 @@ def test_bad_input():
         KernelAPOBounds().dose_response([0.0], 1.5)
     with pytest.raises(ValueError, match="strictly positive"):
         kernel_apo_bound(y, t, 0.0, 2.0, gps=np.zeros_like(y), bandwidth=0.3)
+    with pytest.raises(ValueError, match="bandwidth"):
+        KernelAPOBounds(bandwidth=0.0, n_bootstrap=0).fit(x[:, None], t, y)
+    with pytest.raises(ValueError, match="centre must be one of"):
+        KernelAPOBounds(centre=True).fit(x[:, None], t, y)
+    with pytest.raises(ValueError, match="needs mu_obs"):
+        kernel_apo_bound(y, t, 0.0, 2.0, gps=np.ones_like(y), bandwidth=0.3, centre="mean")

@@ -29,6 +29,16 @@ as printed; ``correction="code2022"`` is the authors' 2022 Julia code (no
 second-order term in d̄, log²Γ·Γ^|t|·E_q[(τ−t)²] without ½ subtracted from
 d̲). At Γ = 1 all give d̲ = d̄ = 1.
 
+``correction="window_free"`` is the zero-width limit of the window, with no
+Taylor step: by Bayes and consistency p(y_t | x) = p(y | t, x) / Λ(t | y_t, x)
+exactly, and the anchor gives Λ(t) ∈ [Γ^−|t−a|, Γ^|t−a|], so d̲ = Γ^−|t−a|,
+d̄ = Γ^|t−a| (the Balanced mixture of the two anchors likewise). The anchored
+window-free bound *is* the CMSM bound with Λ = Γ^|t−a|. Every finite window
+gives d̄/d̲ ≥ Γ^{2|t−a|} (d̄ ≥ Γ^|t−a| is one line: Γ^|u| ≥ Γ^u and
+e^x ≥ 1 + x; the ratio was checked numerically, see the tests), so the
+Taylor-window bounds contain the window-free ones computed on the same
+draws: the window buys dependence on the propensity, never width.
+
 For one unit, d̲ and d̄ do not depend on y, so the CAPO bound is the
 Overcast/Kallus sorting estimator with α' = d̲ / (d̄ − d̲) (equivalently the
 CMSM with Λ_eff = sqrt(d̄ / d̲)); it is computed by the same sweep as
@@ -88,7 +98,7 @@ __all__ = [
     "pooled_box_bound",
 ]
 
-CORRECTIONS = ("symmetric", "paper", "code2022")
+CORRECTIONS = ("symmetric", "paper", "code2022", "window_free")
 VARIANTS = ("anchored", "balanced")
 APO_MODES = ("average", "pooled")
 _D_FLOOR = 1e-8  # the authors' code returns NaN once d̲ falls below this
@@ -148,9 +158,11 @@ def delta_msm_factors(
         t − a.
     gamma : array-like
         Γ ≥ 1 (broadcast against the others).
-    correction : {"symmetric", "paper", "code2022"}
+    correction : {"symmetric", "paper", "code2022", "window_free"}
         Second-order term: on both sides (default), as printed in the paper
-        (upper only, ½), or as in the authors' 2022 code (lower only, no ½).
+        (upper only, ½), or as in the authors' 2022 code (lower only, no ½);
+        ``"window_free"`` ignores the moments and returns Γ^∓|t−a| (the
+        zero-width-window limit, no Taylor step).
 
     Returns
     -------
@@ -162,6 +174,9 @@ def delta_msm_factors(
     g_t = np.exp(lg * np.abs(np.asarray(t_minus_anchor, dtype=np.float64)))
     first = lg * g_t * np.abs(np.asarray(m1, dtype=np.float64))
     second = 0.5 * lg**2 * g_t * np.asarray(m2, dtype=np.float64)
+    if correction == "window_free":
+        shape = np.broadcast_shapes(*(np.shape(v) for v in (e_minus, e_plus, m1, m2, g_t)))
+        return np.broadcast_to(1.0 / g_t, shape).copy(), np.broadcast_to(g_t, shape).copy()
     lo = np.asarray(e_minus, dtype=np.float64) - first
     hi = np.asarray(e_plus, dtype=np.float64) + first
     if correction == "symmetric":
@@ -201,7 +216,7 @@ def delta_msm_factors_beta(
         Window precision r > 0 (finite); default ᾱ + β̄ − 2 (floored at 1e-6).
     variant : {"anchored", "balanced"}
         Anchor at dose 0, or the Balanced mixture of the anchors 0 and 1.
-    correction : {"symmetric", "paper", "code2022"}
+    correction : {"symmetric", "paper", "code2022", "window_free"}
         Second-order term (see :func:`delta_msm_factors`).
 
     Returns
@@ -221,7 +236,7 @@ def delta_msm_factors_beta(
     if (~np.isfinite(r)).any() or (r <= 0).any():
         raise ValueError(
             "the trust window has zero width (precision must be finite and > 0); pass a "
-            "finite positive precision."
+            "finite positive precision, or correction='window_free' for the zero-width limit itself."
         )
     A, B = a + r * t_arr, b + r * (1.0 - t_arr)
     lg = np.log(gam)[..., None] if gam.ndim else np.log(gam)
@@ -295,7 +310,7 @@ def delta_msm_factors_gaussian(
         [lo, hi] of the treatment (``variant="balanced"`` only).
     variant : {"anchored", "balanced"}
         Anchor at ``anchor``, or the Balanced mixture of the anchors lo and hi.
-    correction : {"symmetric", "paper", "code2022"}
+    correction : {"symmetric", "paper", "code2022", "window_free"}
         Second-order term (see :func:`delta_msm_factors`).
 
     Returns
@@ -321,7 +336,7 @@ def delta_msm_factors_gaussian(
     if (~np.isfinite(sig)).any() or (sig <= 0).any():
         raise ValueError(
             "the trust window has zero width (window_scale must be finite and > 0); pass a "
-            "positive window_scale."
+            "positive window_scale, or correction='window_free' for the zero-width limit itself."
         )
     pi, mu_q, sd_q = _gaussian_q(w, loc_a, sc, t_arr, sig)
     m1 = (pi * mu_q).sum(-1) - t_arr
@@ -537,9 +552,11 @@ class DeltaMSMBounds(BaseEstimator):
         Balanced (anchors at both ends of the propensity's treatment range).
     anchor : float
         The unconfounded dose of the anchored variant.
-    correction : {"symmetric", "paper", "code2022"}
+    correction : {"symmetric", "paper", "code2022", "window_free"}
         Second-order Taylor term (see the module docstring); default the
-        symmetric widening.
+        symmetric widening. ``"window_free"`` is the zero-width-window limit
+        (d ∈ [Γ^−|t−a|, Γ^|t−a|], no Taylor step): anchored, it equals the
+        CMSM bound with Λ = Γ^|t−a| on the same draws.
     window_scale : float, optional
         Gaussian window σ_w > 0 (TreatmentDensity); default the propensity's
         standard deviation at each x.

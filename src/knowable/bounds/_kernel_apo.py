@@ -17,15 +17,27 @@ code is not here):
       θ̂⁺(t₀) = mean_i μ̂(X_i, t₀) + ((Λ−1)/Λ)·Σ_{i∈U} k_i (Y_i − μ̂(X_i, T_i)) / Σ_{i∈U} k_i,
 
   U = {Y_i > Q̂_τ(X_i, T_i)} (L = {Y_i ≤ Q̂_{1−τ}} for θ̂⁻).
-* ``method="dr"``: pseudo-outcomes Z⁺ = Y·Λ^{sign(Y − Q̂_τ)}, Z⁻ = Y·Λ^{−sign(Y − Q̂_{1−τ})}
-  (the code's form, ``centre=False``; by default they are centred at the
-  cross-fitted mean, Z = μ̂ + (Y − μ̂)·Λ^{±sign(...)}, which has the same mean
-  with exact quantiles and is shift-equivariant)
-  (E[Z± | x, t] = CAPO± with exact quantiles), regressed on (X, T) ⇒ ξ̂±, and
+* ``method="dr"``: pseudo-outcomes Z± with E[Z± | x, t] = CAPO± (exact
+  quantiles), regressed on (X, T) ⇒ ξ̂±. Three forms (``centre=``):
+
+  - ``"quantile"`` (default): Z⁺ = Q̂_τ + (Y − Q̂_τ)·Λ^{sign(Y − Q̂_τ)},
+    Z⁻ = Q̂_{1−τ} + (Y − Q̂_{1−τ})·Λ^{−sign(Y − Q̂_{1−τ})}, the
+    Rockafellar–Uryasev form that the library's B-Learner also uses
+    (algebraically Y/Λ + (1 − 1/Λ)(Q + (Y − Q)₊/(1 − τ))). Its mean is
+    stationary in Q̂ and *minimised* (upper side; maximised, lower side) at
+    the true quantile, so quantile errors enter at second order and only
+    ever widen the bounds;
+  - ``"mean"``: Z = μ̂ + (Y − μ̂)·Λ^{±sign(...)} — first order in the quantile
+    error, with either sign (measured in benchmark B);
+  - ``"none"``: Y·Λ^{±sign(...)}, the authors' public code — first order and
+    proportional to the level of Y (not shift-equivariant).
+
+  Then
 
       θ̂±(t₀) = mean_i ξ̂±(X_i, t₀) + Σ_i k_i (Z±_i − ξ̂±(X_i, T_i)) / Σ_i k_i,
 
-  which stays consistent if either ξ̂ or the GPS is right (given the quantiles).
+  which stays consistent if either ξ̂ or the GPS is right (given the quantiles;
+  with ``centre="quantile"`` quantile errors only widen it, at second order).
 
 Every nuisance is cross-fitted (``n_folds``, default 2 as in the code's 50/50
 split): a unit's predictions come from models that did not see it. The GPS
@@ -77,6 +89,7 @@ __all__ = [
 ]
 
 METHODS = ("dr", "plugin")
+CENTRES = ("quantile", "mean", "none")
 
 
 def epanechnikov(u: Any) -> np.ndarray:
@@ -98,11 +111,14 @@ def sharp_pseudo_outcomes(
         Conditional τ- and (1 − τ)-quantiles of Y at (X_i, T_i), τ = Λ/(1 + Λ).
     lam : float
         Λ ≥ 1.
-    centre : array-like of shape (n,), optional
-        c = μ̂(X_i, T_i): Z = c + (Y − c)·Λ^{±sign(...)} instead of Y·Λ^{±sign(...)}.
-        Same conditional mean with exact quantiles (E[Λ^{sign}] = 1), but an
-        error in the quantiles then moves Z by (E[w] − 1)·(μ − c) rather than
-        (E[w] − 1)·μ: the code's uncentred form is not shift-equivariant.
+    centre : "quantile", array-like of shape (n,), or None
+        ``"quantile"``: each side centred at its own quantile,
+        Z = Q + (Y − Q)·Λ^{±sign(Y − Q)} (first-order insensitive to quantile
+        errors, which then only widen the bounds). An array c = μ̂(X_i, T_i):
+        Z = c + (Y − c)·Λ^{±sign(...)}. None: the code's Y·Λ^{±sign(...)}.
+        All have the same conditional mean with exact quantiles
+        (E[Λ^{±sign}] = 1); with a quantile error the array and None forms
+        move by (E[w] − 1)·(μ − c) (c = 0 for None), either way.
 
     Returns
     -------
@@ -110,10 +126,17 @@ def sharp_pseudo_outcomes(
     """
     lam = float(check_lambda(lam, "lam"))
     y = check_array(y, "y", ndim=1)
-    c = 0.0 if centre is None else np.asarray(centre, np.float64)
+    ql, qu = np.asarray(q_lower, np.float64), np.asarray(q_upper, np.float64)
+    c_lo: Any
+    c_hi: Any
+    if isinstance(centre, str):
+        check_in_options(centre, "centre", ("quantile",))
+        c_lo, c_hi = ql, qu
+    else:
+        c_lo = c_hi = 0.0 if centre is None else np.asarray(centre, np.float64)
     return (
-        c + (y - c) * lam ** (-np.sign(y - np.asarray(q_lower, np.float64))),
-        c + (y - c) * lam ** np.sign(y - np.asarray(q_upper, np.float64)),
+        c_lo + (y - c_lo) * lam ** (-np.sign(y - ql)),
+        c_hi + (y - c_hi) * lam ** np.sign(y - qu),
     )
 
 
@@ -141,6 +164,7 @@ def kernel_apo_bound(
     xi_obs: Any = None,
     xi_t0: Any = None,
     method: str = "dr",
+    centre: str = "quantile",
 ) -> tuple[float, float]:
     """Sharp CMSM bounds on APO(t₀) from nuisance predictions (plug-in or doubly robust).
 
@@ -157,21 +181,25 @@ def kernel_apo_bound(
     bandwidth : float
         Kernel bandwidth h > 0.
     mu_obs, mu_t0 : array-like of shape (n,)
-        μ̂(X_i, T_i) and μ̂(X_i, t₀) (``method="plugin"``). With ``method="dr"``
-        a given ``mu_obs`` centres the pseudo-outcomes (see
-        :func:`sharp_pseudo_outcomes`); ``None`` gives the code's Y·Λ^{±sign}.
+        μ̂(X_i, T_i) and μ̂(X_i, t₀) (``method="plugin"``; ``mu_obs`` also for
+        ``method="dr", centre="mean"``).
     q_upper, q_lower : array-like of shape (n,)
         Q̂_τ(X_i, T_i) and Q̂_{1−τ}(X_i, T_i).
     xi_obs, xi_t0 : array-like of shape (2, n)
         ξ̂⁻, ξ̂⁺ at (X_i, T_i) and at (X_i, t₀) (``method="dr"``).
     method : {"dr", "plugin"}
         Which estimator.
+    centre : {"quantile", "mean", "none"}
+        Form of the DR pseudo-outcomes (see :func:`sharp_pseudo_outcomes`):
+        centred at each side's quantile (default), at ``mu_obs``, or not at
+        all (the authors' code).
 
     Returns
     -------
     lower, upper : float
     """
     method = check_in_options(method, "method", METHODS)
+    centre = check_in_options(centre, "centre", CENTRES)
     lam = float(check_lambda(lam, "lam"))
     h = check_real(bandwidth, "bandwidth", low=0.0, low_inclusive=False)
     y = check_array(y, "y", ndim=1)
@@ -194,7 +222,10 @@ def kernel_apo_bound(
             base + c * _ratio((k * r)[lo], k[lo]),
             base + c * _ratio((k * r)[up], k[up]),
         )
-    z_lo, z_hi = sharp_pseudo_outcomes(y, q_upper, q_lower, lam, centre=mu_obs)
+    if centre == "mean" and mu_obs is None:
+        raise ValueError("centre='mean' needs mu_obs, the outcome mean at (X_i, T_i).")
+    c_arg = {"quantile": "quantile", "mean": mu_obs, "none": None}[centre]
+    z_lo, z_hi = sharp_pseudo_outcomes(y, q_upper, q_lower, lam, centre=c_arg)
     xo, xt = np.asarray(xi_obs, np.float64), np.asarray(xi_t0, np.float64)
     return (
         float(xt[0].mean()) + _ratio(k * (z_lo - xo[0]), k),
@@ -255,9 +286,10 @@ class KernelAPOBounds(BaseEstimator):
         ``alpha``); default μ̂ + σ̂ Φ⁻¹(level) with the out-of-fold residual sd.
     method : {"dr", "plugin"}
         Doubly robust pseudo-outcome estimator (default) or the plug-in.
-    centre : bool
-        Centre the DR pseudo-outcomes at the cross-fitted μ̂ (default; shift-
-        equivariant) or use the authors' code's Y·Λ^{±sign} (``False``).
+    centre : {"quantile", "mean", "none"}
+        Form of the DR pseudo-outcomes: centred at each side's cross-fitted
+        quantile (default; quantile errors only widen the bounds, at second
+        order), at the cross-fitted μ̂, or the authors' code's Y·Λ^{±sign}.
     bandwidth : float, optional
         Kernel bandwidth; default 2.34·sd(T)·n^{−1/5}.
     n_folds : int
@@ -290,7 +322,7 @@ class KernelAPOBounds(BaseEstimator):
         quantile_model: Any = None,
         *,
         method: str = "dr",
-        centre: bool = True,
+        centre: str = "quantile",
         bandwidth: float | None = None,
         n_folds: int = 2,
         gps_floor: float = 0.1,
@@ -332,6 +364,7 @@ class KernelAPOBounds(BaseEstimator):
         self
         """
         check_in_options(self.method, "method", METHODS)
+        check_in_options(self.centre, "centre", CENTRES)
         x = check_array(X, "X", ndim=2)
         t_arr = check_array(t, "t", ndim=1)
         y_arr = check_array(y, "y", ndim=1)
@@ -424,6 +457,7 @@ class KernelAPOBounds(BaseEstimator):
         """
         self._check_fitted()
         method = check_in_options(self.method, "method", METHODS)
+        centre = check_in_options(self.centre, "centre", CENTRES)
         lams = np.atleast_1d(check_lambda(lam, "lam"))
         grid = check_array(t_grid, "t_grid", ndim=1)
         lo_t, hi_t = float(self.t_.min()), float(self.t_.max())
@@ -451,16 +485,15 @@ class KernelAPOBounds(BaseEstimator):
                     xi_obs = np.stack([xi_one[0], xi_one[0]])
                     xi_at = np.stack([xi_one[1], xi_one[1]])
                 else:
-                    z_lo, z_hi = sharp_pseudo_outcomes(
-                        self.y_, q_up, q_lo, float(lam_v), self.mu_obs_ if self.centre else None
-                    )
+                    c_arg = {"quantile": "quantile", "mean": self.mu_obs_, "none": None}[centre]
+                    z_lo, z_hi = sharp_pseudo_outcomes(self.y_, q_up, q_lo, float(lam_v), c_arg)
                     (o0, a0), (o1, a1) = self._xi(z_lo, grid, 0), self._xi(z_hi, grid, 1)
                     xi_obs, xi_at = np.stack([o0, o1]), np.stack([a0, a1])
             for gi, t0 in enumerate(grid):
                 nuis: dict[str, Any] = {"q_upper": q_up, "q_lower": q_lo}
                 if method == "dr":
                     nuis.update(xi_obs=xi_obs, xi_t0=xi_at[:, gi])
-                    if self.centre:
+                    if centre == "mean":
                         nuis.update(mu_obs=self.mu_obs_)
                 else:
                     nuis.update(mu_obs=self.mu_obs_, mu_t0=mu_t0[gi])
@@ -475,6 +508,7 @@ class KernelAPOBounds(BaseEstimator):
                         gps=self.gps_[idx],
                         bandwidth=h,
                         method=method,
+                        centre=centre,
                         **kw,
                     )
 

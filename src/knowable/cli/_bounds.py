@@ -137,6 +137,16 @@ def plot_bounds(
 _BOUND_METHODS = ("sharp", "kallus", "blearner")
 
 
+class _FixedMethod:
+    """An MSMBounds whose ``ate_bounds`` uses the command's --method (for the report)."""
+
+    def __init__(self, est: Any, method: str) -> None:
+        self._est, self._method = est, method
+
+    def ate_bounds(self, lam: Any) -> Any:
+        return self._est.ate_bounds(lam, method=self._method)
+
+
 def bounds_command(
     data: Data,
     treatment: Annotated[str, typer.Option("--treatment", help="Binary treatment column.")],
@@ -200,6 +210,16 @@ def bounds_command(
             "preprocessing.json); the propensity model is not saved.",
         ),
     ] = None,
+    report_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="JSON file for the ATE sensitivity report of this run (robustness values and "
+            "benchmarked bias bounds of long story short, sensemakr's OLS statistics, the "
+            "E-value, and the Λ-robustness of these bounds); its Markdown tables go to the same "
+            "name with .md. ATE over all units only.",
+        ),
+    ] = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -225,6 +245,11 @@ def bounds_command(
     ):
         if value < low:
             raise ValueError(f"{name} must be >= {low}, got {value}.")
+    if report_path is not None and (estimand != "ate" or where):
+        raise ValueError(
+            "--report summarises the ATE over all units; drop --estimand/--where or run "
+            "knowable sensitivity separately."
+        )
     if method == "blearner" and save_model is not None:
         raise ValueError(
             "--save-model needs --method sharp or kallus; the B-Learner's scikit-learn models "
@@ -337,6 +362,26 @@ def bounds_command(
         f"  robustness ({name}): Λ = {fmt(rob_value)}"
         + (f" (none up to --lam-max {fmt(lam_max)})" if not math.isfinite(rob_value) else "")
     )
+    if report_path is not None:
+        from ._sensitivity import write_sensitivity_report
+
+        report.stage("sensitivity report")
+        source = est if method == "blearner" else _FixedMethod(est, method)
+        rep = write_sensitivity_report(
+            x,
+            t,
+            y,
+            report_path,
+            table=report_path.with_suffix(".md"),
+            lam_max=lam_max,
+            bounds=source,
+            seed=seed,
+        )
+        report.info(
+            f"sensitivity report: RV {fmt(rep.rv_)}, E-value {fmt(rep.e_value_)}, ATE "
+            f"Λ-robustness {fmt(rep.lam_robustness_)}; written to {report_path} and "
+            f"{report_path.with_suffix('.md')}"
+        )
     if figure is not None:
         if method == "blearner":  # reuse the Λ stages already fitted for the robustness search
             fine = np.exp(np.linspace(0.0, np.log(lam_max), n_grid))
