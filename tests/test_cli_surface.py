@@ -449,39 +449,49 @@ def test_number_format():
     assert fmt(float("inf")) == "inf"
 
 
+_HEAVY = ("torch", "numpy", "pandas", "scipy", "sklearn", "matplotlib", "sqlalchemy", "gpytorch")
+_FIT = ["--data", "d.csv", "--treatment", "t", "--outcome", "y"]
+
+
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "code", "expected"),
     [
-        ["--help"],
-        [
-            "effects",
-            "fit",
-            "--data",
-            "d.csv",
-            "--treatment",
-            "t",
-            "--outcome",
-            "y",
-            "--uncertainty",
-            "nope",
-        ],
-        ["bounds", "--data", "d.csv", "--treatment", "t", "--outcome", "y", "--lam", "0.5"],
+        (["--help"], 0, "Usage: knowable"),
+        (["effects", "fit", *_FIT, "--uncertainty", "nope"], 1, "--uncertainty must be one of"),
+        (["effects", "fit", *_FIT, "--estimand", "late"], 1, "--estimand must be one of"),
+        (["bounds", *_FIT, "--lam", "0.5"], 1, "--lam"),
+        (["bounds", *_FIT, "--method", "nope"], 1, "--method must be one of"),
+        (["dose-response", *_FIT, "--method", "nope"], 1, "--method must be one of"),
+        (["effects", "fit", *_FIT, "--seed", "one"], 2, "seed"),
     ],
 )
-def test_fast_paths_never_import_torch_numpy_or_pandas(argv):
-    """`--help` and a rejected option value are answered before any heavy import (issue 17, 10)."""
+def test_fast_paths_never_import_heavy_modules(argv, code, expected):
+    """`--help` and rejected option values are answered before any heavy import (issue 17, 10).
+
+    Run as the console script runs (a fresh interpreter calling ``main``), it checks the
+    exit code and message, so a command that failed for another reason cannot pass, and
+    that neither a heavy third-party package nor any knowable module outside the CLI
+    (knowable.effects, knowable.bounds, ...) was imported. ``d.csv`` does not exist:
+    the option is rejected before the file is looked at.
+    """
     import subprocess
     import sys
 
-    code = (
-        "import sys\nfrom knowable.cli import app\n"
-        f"try:\n    app({argv!r}, prog_name='knowable')\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('torch', 'numpy', 'pandas') if m in sys.modules))"
+    script = (
+        "import sys\nfrom knowable.cli import main\n"
+        f"sys.argv = ['knowable', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
+        "mods = sorted(m for m in sys.modules if m.split('.')[0] in "
+        f"{_HEAVY!r} or (m.startswith('knowable.') and not m.startswith(('knowable.cli', "
+        "'knowable._version'))))\n"
+        "print('RESULT', code, len(mods), mods[:10], file=sys.stderr)"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
-    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == f"RESULT {code} 0 []", proc.stdout + proc.stderr
+    assert expected in proc.stdout + proc.stderr
 
 
 def test_report_writes_json_and_markdown_and_labels_missing_truth(fitted, tmp_path):
