@@ -531,6 +531,14 @@ def test_progress_bar_on_a_terminal(survey, monkeypatch):
     assert seen["verbose"] is True
 
 
+def test_fit_prints_the_early_stopping_state_off_a_terminal(fitted):
+    """Off a TTY the bar is replaced by lines; one says how early stopping went (finding 3)."""
+    result, _, _ = fitted
+    line = next(x for x in result.stdout.splitlines() if "early stopping:" in x)
+    assert "2 members ran 2, 2 epoch(s) of at most 2 (0 stopped early)" in line
+    assert "best loss" in line and "at epoch(s)" in line
+
+
 def test_bounds_save_model_writes_the_outcome_models(survey, tmp_path):
     folder = tmp_path / "bm"
     args = ["bounds", "--data", str(survey), *ENCODING, "--lam", "1,2", "--max-epochs", "2"]

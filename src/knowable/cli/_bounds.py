@@ -274,6 +274,8 @@ def bounds_command(
             max_epochs=max_epochs, n_members=n_members, verbose=report.progress_bar
         )
         est = MSMBounds(outcome_model, random_state=seed).fit(x, t, y)
+        for arm, fitted in zip(("control", "treated"), est.outcome_models_, strict=True):
+            report.early_stopping(fitted, f"{arm} outcome model: ")
         b = est.bounds(x, lams, method=method)
         population = x.iloc[np.flatnonzero(where_rows)]
         t_pop = t[where_rows]
