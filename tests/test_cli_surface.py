@@ -101,7 +101,7 @@ def test_where_restricts_the_population(survey, tmp_path):
     assert "no units" in _error_line(none)
 
 
-def test_bounds_att_and_blearner_refusal(survey, tmp_path):
+def test_bounds_att(survey, tmp_path):
     out = tmp_path / "b.csv"
     args = ["bounds", "--data", str(survey), *ENCODING, "--estimand", "att", "--lam", "1,2"]
     args += ["--max-epochs", "2", "--n-members", "2", "--lam-max", "4", "--out", str(out)]
@@ -112,8 +112,48 @@ def test_bounds_att_and_blearner_refusal(survey, tmp_path):
     assert table.columns[0] == "pid" and "true_effect" in table.columns
     notes = json.loads(out.with_suffix(".json").read_text())
     assert notes["estimand"] == "att" and notes["lower"][0] == pytest.approx(notes["upper"][0])
-    blearner = runner.invoke(app, [*args, "--method", "blearner"])
-    assert "--method sharp" in _error_line(blearner)
+
+
+def test_bounds_blearner_att_and_where(survey, tmp_path):
+    """The B-Learner bounds the ATT (and --where) too; it used to refuse (finding 1)."""
+    from knowable.bounds import BLearner
+    from knowable.cli._prepare import load_table
+
+    out = tmp_path / "b.csv"
+    args = ["bounds", "--data", str(survey), *ENCODING, "--method", "blearner", "--cv", "2"]
+    args += ["--lam", "1,2", "--grid", "3", "--lam-max", "4", "--out", str(out), "--seed", "0"]
+    notes = {}
+    for extra in ([], ["--estimand", "att"], ["--estimand", "att", "--where", "age > 40"]):
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code == 0, result.output + result.stderr
+        notes[" ".join(extra)] = json.loads(out.with_suffix(".json").read_text())
+    att, ate = notes["--estimand att"], notes[""]
+    assert att["estimand"] == "att" and "robustness (ATT)" in result.stdout
+    assert att["lower"][0] == pytest.approx(att["upper"][0])  # Λ = 1: the DR ATT
+    assert att["lower"][1] < att["lower"][0] < att["upper"][1]
+    assert att["n_units"] < ate["n_units"]
+    # the same numbers as the Python API on the same preprocessed table and seed
+    prepared = load_table(
+        survey,
+        treatment="treat",
+        outcome="y",
+        covariates=None,
+        id_column="pid",
+        exclude=None,
+        truth="true_cate",
+        categorical="region",
+        treated_value="yes",
+        sep=None,
+    )
+    est = BLearner(cv=2, random_state=0).fit(prepared.X, prepared.t, prepared.y)
+    api = est.ate_bounds([1.0, 2.0], estimand="att")
+    np.testing.assert_allclose(att["lower"], api.lower, rtol=1e-9)
+    np.testing.assert_allclose(att["upper"], api.upper, rtol=1e-9)
+    where = notes["--estimand att --where age > 40"]
+    sub = est.ate_bounds([1.0, 2.0], estimand="att", subset=(prepared.frame["age"] > 40).to_numpy())
+    np.testing.assert_allclose(where["lower"], sub.lower, rtol=1e-9)
+    np.testing.assert_allclose(where["upper"], sub.upper, rtol=1e-9)
+    assert where["n_units"] < att["n_units"] and where["where"] == "age > 40"
 
 
 # ------------------------------------------------------------ 2. columns
