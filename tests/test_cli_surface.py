@@ -101,7 +101,7 @@ def test_where_restricts_the_population(survey, tmp_path):
     assert "no units" in _error_line(none)
 
 
-def test_bounds_att_and_blearner_refusal(survey, tmp_path):
+def test_bounds_att(survey, tmp_path):
     out = tmp_path / "b.csv"
     args = ["bounds", "--data", str(survey), *ENCODING, "--estimand", "att", "--lam", "1,2"]
     args += ["--max-epochs", "2", "--n-members", "2", "--lam-max", "4", "--out", str(out)]
@@ -112,8 +112,48 @@ def test_bounds_att_and_blearner_refusal(survey, tmp_path):
     assert table.columns[0] == "pid" and "true_effect" in table.columns
     notes = json.loads(out.with_suffix(".json").read_text())
     assert notes["estimand"] == "att" and notes["lower"][0] == pytest.approx(notes["upper"][0])
-    blearner = runner.invoke(app, [*args, "--method", "blearner"])
-    assert "--method sharp" in _error_line(blearner)
+
+
+def test_bounds_blearner_att_and_where(survey, tmp_path):
+    """The B-Learner bounds the ATT (and --where) too; it used to refuse (finding 1)."""
+    from knowable.bounds import BLearner
+    from knowable.cli._prepare import load_table
+
+    out = tmp_path / "b.csv"
+    args = ["bounds", "--data", str(survey), *ENCODING, "--method", "blearner", "--cv", "2"]
+    args += ["--lam", "1,2", "--grid", "3", "--lam-max", "4", "--out", str(out), "--seed", "0"]
+    notes = {}
+    for extra in ([], ["--estimand", "att"], ["--estimand", "att", "--where", "age > 40"]):
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code == 0, result.output + result.stderr
+        notes[" ".join(extra)] = json.loads(out.with_suffix(".json").read_text())
+    att, ate = notes["--estimand att"], notes[""]
+    assert att["estimand"] == "att" and "robustness (ATT)" in result.stdout
+    assert att["lower"][0] == pytest.approx(att["upper"][0])  # Λ = 1: the DR ATT
+    assert att["lower"][1] < att["lower"][0] < att["upper"][1]
+    assert att["n_units"] < ate["n_units"]
+    # the same numbers as the Python API on the same preprocessed table and seed
+    prepared = load_table(
+        survey,
+        treatment="treat",
+        outcome="y",
+        covariates=None,
+        id_column="pid",
+        exclude=None,
+        truth="true_cate",
+        categorical="region",
+        treated_value="yes",
+        sep=None,
+    )
+    est = BLearner(cv=2, random_state=0).fit(prepared.X, prepared.t, prepared.y)
+    api = est.ate_bounds([1.0, 2.0], estimand="att")
+    np.testing.assert_allclose(att["lower"], api.lower, rtol=1e-9)
+    np.testing.assert_allclose(att["upper"], api.upper, rtol=1e-9)
+    where = notes["--estimand att --where age > 40"]
+    sub = est.ate_bounds([1.0, 2.0], estimand="att", subset=(prepared.frame["age"] > 40).to_numpy())
+    np.testing.assert_allclose(where["lower"], sub.lower, rtol=1e-9)
+    np.testing.assert_allclose(where["upper"], sub.upper, rtol=1e-9)
+    assert where["n_units"] < att["n_units"] and where["where"] == "age > 40"
 
 
 # ------------------------------------------------------------ 2. columns
@@ -449,39 +489,49 @@ def test_number_format():
     assert fmt(float("inf")) == "inf"
 
 
+_HEAVY = ("torch", "numpy", "pandas", "scipy", "sklearn", "matplotlib", "sqlalchemy", "gpytorch")
+_FIT = ["--data", "d.csv", "--treatment", "t", "--outcome", "y"]
+
+
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "code", "expected"),
     [
-        ["--help"],
-        [
-            "effects",
-            "fit",
-            "--data",
-            "d.csv",
-            "--treatment",
-            "t",
-            "--outcome",
-            "y",
-            "--uncertainty",
-            "nope",
-        ],
-        ["bounds", "--data", "d.csv", "--treatment", "t", "--outcome", "y", "--lam", "0.5"],
+        (["--help"], 0, "Usage: knowable"),
+        (["effects", "fit", *_FIT, "--uncertainty", "nope"], 1, "--uncertainty must be one of"),
+        (["effects", "fit", *_FIT, "--estimand", "late"], 1, "--estimand must be one of"),
+        (["bounds", *_FIT, "--lam", "0.5"], 1, "--lam"),
+        (["bounds", *_FIT, "--method", "nope"], 1, "--method must be one of"),
+        (["dose-response", *_FIT, "--method", "nope"], 1, "--method must be one of"),
+        (["effects", "fit", *_FIT, "--seed", "one"], 2, "seed"),
     ],
 )
-def test_fast_paths_never_import_torch_numpy_or_pandas(argv):
-    """`--help` and a rejected option value are answered before any heavy import (issue 17, 10)."""
+def test_fast_paths_never_import_heavy_modules(argv, code, expected):
+    """`--help` and rejected option values are answered before any heavy import (issue 17, 10).
+
+    Run as the console script runs (a fresh interpreter calling ``main``), it checks the
+    exit code and message, so a command that failed for another reason cannot pass, and
+    that neither a heavy third-party package nor any knowable module outside the CLI
+    (knowable.effects, knowable.bounds, ...) was imported. ``d.csv`` does not exist:
+    the option is rejected before the file is looked at.
+    """
     import subprocess
     import sys
 
-    code = (
-        "import sys\nfrom knowable.cli import app\n"
-        f"try:\n    app({argv!r}, prog_name='knowable')\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('torch', 'numpy', 'pandas') if m in sys.modules))"
+    script = (
+        "import sys\nfrom knowable.cli import main\n"
+        f"sys.argv = ['knowable', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
+        "mods = sorted(m for m in sys.modules if m.split('.')[0] in "
+        f"{_HEAVY!r} or (m.startswith('knowable.') and not m.startswith(('knowable.cli', "
+        "'knowable._version'))))\n"
+        "print('RESULT', code, len(mods), mods[:10], file=sys.stderr)"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
-    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == f"RESULT {code} 0 []", proc.stdout + proc.stderr
+    assert expected in proc.stdout + proc.stderr
 
 
 def test_report_writes_json_and_markdown_and_labels_missing_truth(fitted, tmp_path):
@@ -519,6 +569,14 @@ def test_progress_bar_on_a_terminal(survey, monkeypatch):
     assert seen["verbose"] is False
     _error_line(runner.invoke(app, [*args, "--verbose"]))
     assert seen["verbose"] is True
+
+
+def test_fit_prints_the_early_stopping_state_off_a_terminal(fitted):
+    """Off a TTY the bar is replaced by lines; one says how early stopping went (finding 3)."""
+    result, _, _ = fitted
+    line = next(x for x in result.stdout.splitlines() if "early stopping:" in x)
+    assert "2 members ran 2, 2 epoch(s) of at most 2 (0 stopped early)" in line
+    assert "best loss" in line and "at epoch(s)" in line
 
 
 def test_bounds_save_model_writes_the_outcome_models(survey, tmp_path):

@@ -9,8 +9,8 @@ __all__ = ["progress_bar"]
 
 
 @contextmanager
-def progress_bar(total: int, description: str, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """Yield an ``advance(steps=1)`` callable backed by a rich progress bar.
+def progress_bar(total: int, description: str, enabled: bool) -> Iterator[Callable[..., None]]:
+    """Yield an ``advance(steps=1, status=None)`` callable backed by a rich progress bar.
 
     Parameters
     ----------
@@ -20,10 +20,16 @@ def progress_bar(total: int, description: str, enabled: bool) -> Iterator[Callab
         Label shown next to the bar.
     enabled : bool
         When False nothing is drawn and ``advance`` does nothing.
+
+    Notes
+    -----
+    ``status``, when given, replaces the line drawn under the bar (e.g. the
+    early-stopping state of the member being trained); a line of its own keeps
+    the bar readable on an 80-column terminal.
     """
     if not enabled:
 
-        def skip(steps: int = 1) -> None:
+        def skip(steps: int = 1, status: str | None = None) -> None:
             return None
 
         yield skip
@@ -36,8 +42,16 @@ def progress_bar(total: int, description: str, enabled: bool) -> Iterator[Callab
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
+    from rich.text import Text
 
-    with Progress(
+    class _StatusProgress(Progress):
+        def get_renderables(self):  # type: ignore[no-untyped-def]
+            yield self.make_tasks_table(self.tasks)
+            for task in self.tasks:
+                if task.fields.get("status"):
+                    yield Text(f"  {task.fields['status']}", style="dim", overflow="ellipsis")
+
+    with _StatusProgress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -46,9 +60,12 @@ def progress_bar(total: int, description: str, enabled: bool) -> Iterator[Callab
         TimeRemainingColumn(),
         transient=True,
     ) as bar:
-        task = bar.add_task(description, total=total)
+        task = bar.add_task(description, total=total, status="")
 
-        def advance(steps: int = 1) -> None:
-            bar.advance(task, steps)
+        def advance(steps: int = 1, status: str | None = None) -> None:
+            if status is None:
+                bar.advance(task, steps)
+            else:
+                bar.update(task, advance=steps, status=status)
 
         yield advance

@@ -15,6 +15,7 @@ from .._random import check_random_state, spawn_seeds
 from .._validation import (
     check_array,
     check_consistent_length,
+    check_in_options,
     check_is_fitted,
     check_positive_int,
     check_real,
@@ -218,14 +219,24 @@ def _with_level(model: Any, level: float, seed: int) -> Any:
     )
 
 
+_ESTIMANDS = ("ate", "att", "atc")
+
+
 @dataclass
 class _LamStage:
-    """Everything fitted for one Λ: pseudo-outcomes and the final-stage models."""
+    """Everything fitted for one Λ: pseudo-outcomes and the final-stage models.
+
+    ``targets[(a, s)]`` and ``rho[(a, s)]`` are the cross-fitted pseudo-targets R±_a
+    and their regressions ρ±_a (s in {"upper", "lower"}); the ATT and ATC use them.
+    The final-stage models are fitted on first use (averages need only φ±, R±, ρ±).
+    """
 
     phi_lower: np.ndarray
     phi_upper: np.ndarray
-    final_lower: Any
-    final_upper: Any
+    targets: dict[tuple[int, str], np.ndarray]
+    rho: dict[tuple[int, str], np.ndarray]
+    final_lower: Any = None
+    final_upper: Any = None
     boot_lower: list[Any] = field(default_factory=list)  # filled on first use of the band
     boot_upper: list[Any] = field(default_factory=list)
 
@@ -440,13 +451,22 @@ class BLearner(BaseEstimator):
 
         phi_upper = phi(1, "upper") - phi(0, "lower")
         phi_lower = phi(1, "lower") - phi(0, "upper")
-        fmodel = self.final_model if self.final_model is not None else _default_final_model()
-        final_upper = clone_seeded(fmodel, self._seeds[4]).fit(x, phi_upper)
-        final_lower = (
-            final_upper if lam == 1.0 else clone_seeded(fmodel, self._seeds[4]).fit(x, phi_lower)
-        )
-        stage = _LamStage(phi_lower, phi_upper, final_lower, final_upper)
+        stage = _LamStage(phi_lower, phi_upper, big_r, rho)
         self._stages[lam] = stage
+        return stage
+
+    def _final_stage(self, lam: float) -> _LamStage:
+        """The stage of ``lam`` with its final-stage regressions of φ± on X fitted."""
+        stage = self._stage(lam)
+        if stage.final_upper is None:
+            x = self._x
+            fmodel = self.final_model if self.final_model is not None else _default_final_model()
+            stage.final_upper = clone_seeded(fmodel, self._seeds[4]).fit(x, stage.phi_upper)
+            stage.final_lower = (
+                stage.final_upper
+                if lam == 1.0
+                else clone_seeded(fmodel, self._seeds[4]).fit(x, stage.phi_lower)
+            )
         return stage
 
     def _fit_band(self, stage: _LamStage) -> None:
@@ -495,7 +515,7 @@ class BLearner(BaseEstimator):
         lams, scalar = check_lam_grid(lam)
         low, up, low_sd, up_sd = [], [], [], []
         for lv in lams:
-            stage = self._stage(float(lv))
+            stage = self._final_stage(float(lv))
             low.append(stage.final_lower.predict(x))
             up.append(stage.final_upper.predict(x))
             if band and self.n_bootstrap:
@@ -510,30 +530,113 @@ class BLearner(BaseEstimator):
             return Bounds(lo_a[0], up_a[0], lams[0], "blearner", *first)
         return Bounds(lo_a, up_a, lams, "blearner", lo_s, up_s)
 
-    def ate_bounds(self, lam: Any) -> Bounds:
-        """Doubly-robust bounds on the ATE: the means of the pseudo-outcomes φ∓.
+    def ate_bounds(self, lam: Any, *, estimand: str = "ate", subset: Any = None) -> Bounds:
+        """Doubly-robust bounds on the ATE, ATT or ATC of the training units.
+
+        ``"ate"``: the means of the pseudo-outcomes φ∓ (sharp: the average of the
+        per-unit sharp CATE bounds).
+
+        ``"att"``: E[Y(1) − Y(0) | T = 1] = E[Y | T = 1] − E[Y(0) | T = 1]. The
+        treated arm's mean is observed; under the MSM the counterfactual mean
+        E[Y(0) | x, T = 1] lies in [ρ⁻₀(x), ρ⁺₀(x)] (Dorn & Guo's bound on the
+        unobserved arm, the part of ψ±₀ that the propensity multiplies), so
+
+            ATT⁻ = E[Y | T = 1] − E[ρ⁺₀(X) | T = 1],  ATT⁺ = E[Y | T = 1] − E[ρ⁻₀(X) | T = 1],
+
+        with each E[ρ±₀(X) | T = 1] estimated doubly robustly,
+        Σ[T ρ̂ + (1 − T) ê/(1 − ê) (R± − ρ̂)] / ΣT, from the same cross-fitted
+        R±₀, ρ̂±₀ and ê as the CATE bounds. The bounds are sharp (the worst case
+        may differ across x) and, at Λ = 1, equal the doubly-robust ATT estimate.
+        They are narrower than the ATE-style average of the CATE bounds over the
+        treated, which moreover bounds E[Y(1) − Y(0) | X] (not the effect on the
+        treated) and is not a valid ATT bound in general. ``"atc"`` is the mirror
+        image (E[Y(1) | T = 0] bounded by ρ±₁, weights (1 − ê)/ê on the treated).
 
         Parameters
         ----------
         lam : float or array-like of shape (L,)
             Sensitivity parameter(s) Λ ≥ 1.
+        estimand : {"ate", "att", "atc"}
+            All units, the treated or the controls (of ``subset``).
+        subset : array-like of bool of shape (n_train,), optional
+            Training units to average over (e.g. a covariate-defined group);
+            default all. Combined with ``estimand``: the ATT over the treated
+            units of the subset.
 
         Returns
         -------
         Bounds
-            Shape () or (L,); the spreads hold the standard errors of the means.
+            Shape () or (L,); the spreads hold the standard errors of the
+            averages (influence-function, nuisances held fixed).
         """
         check_is_fitted(self, error=LegacyNotFittedError)
+        estimand = check_in_options(estimand, "estimand", _ESTIMANDS)
+        keep = self._subset(subset)
         lams, scalar = check_lam_grid(lam)
-        stages = [self._stage(float(lv)) for lv in lams]
-        n = len(self._y)
-        lo = np.array([s.phi_lower.mean() for s in stages])
-        up = np.array([s.phi_upper.mean() for s in stages])
-        lo_se = np.array([s.phi_lower.std(ddof=1) / np.sqrt(n) for s in stages])
-        up_se = np.array([s.phi_upper.std(ddof=1) / np.sqrt(n) for s in stages])
+        rows = [self._average(self._stage(float(lv)), estimand, keep) for lv in lams]
+        lo, up, lo_se, up_se = (np.array(col) for col in zip(*rows, strict=True))
         if scalar:
             return Bounds(lo[0], up[0], lams[0], "blearner", lo_se[0], up_se[0])
         return Bounds(lo, up, lams, "blearner", lo_se, up_se)
+
+    def _subset(self, subset: Any) -> np.ndarray:
+        n = len(self._y)
+        if subset is None:
+            return np.ones(n, dtype=bool)
+        keep = np.asarray(subset)
+        if keep.shape != (n,) or keep.dtype != bool:
+            raise ValueError(
+                f"subset must be a boolean array of shape ({n},) (one flag per training "
+                f"unit), got dtype {keep.dtype} and shape {keep.shape}."
+            )
+        if not keep.any():
+            raise ValueError("subset selects no training unit.")
+        return keep
+
+    def _average(
+        self, stage: _LamStage, estimand: str, keep: np.ndarray
+    ) -> tuple[float, float, float, float]:
+        """(lower, upper, se lower, se upper) of the estimand over the ``keep`` units."""
+        t, y, e = self._t, self._y, self.propensity_
+        k = keep.astype(float)
+        if estimand == "ate":
+            num = {"lower": k * stage.phi_lower, "upper": k * stage.phi_upper}
+            den = k
+        elif estimand == "att":
+            den = k * t
+            if not den.any():
+                raise ValueError("estimand='att': no treated unit in the subset.")
+
+            def counterfactual0(s: str) -> np.ndarray:  # T ρ₀ + (1−T) e/(1−e) (R₀ − ρ₀)
+                r, p = stage.targets[(0, s)], stage.rho[(0, s)]
+                return t * p + (1.0 - t) * e / (1.0 - e) * (r - p)
+
+            # the upper ATT bound subtracts the lower bound on the counterfactual mean
+            num = {
+                "lower": k * (t * y - counterfactual0("upper")),
+                "upper": k * (t * y - counterfactual0("lower")),
+            }
+        else:
+            den = k * (1.0 - t)
+            if not den.any():
+                raise ValueError("estimand='atc': no control unit in the subset.")
+
+            def counterfactual1(s: str) -> np.ndarray:  # (1−T) ρ₁ + T (1−e)/e (R₁ − ρ₁)
+                r, p = stage.targets[(1, s)], stage.rho[(1, s)]
+                return (1.0 - t) * p + t * (1.0 - e) / e * (r - p)
+
+            num = {
+                "lower": k * (counterfactual1("lower") - (1.0 - t) * y),
+                "upper": k * (counterfactual1("upper") - (1.0 - t) * y),
+            }
+        out = []
+        n, share = len(y), den.mean()
+        for side in ("lower", "upper"):
+            value = num[side].sum() / den.sum()
+            influence = (num[side] - value * den) / share  # ratio-of-means influence function
+            out.append((float(value), float(influence.std(ddof=1) / np.sqrt(n))))
+        (lo, lo_se), (up, up_se) = out
+        return lo, up, lo_se, up_se
 
     def effect(self, X: Any) -> np.ndarray:
         """Point CATE from the per-arm outcome regressions (T-learner).
@@ -551,8 +654,16 @@ class BLearner(BaseEstimator):
         x = check_predict_X(X, self.n_features_in_, self)
         return self.outcome_models_[1].predict(x) - self.outcome_models_[0].predict(x)
 
-    def robustness(self, X: Any = None, *, lam_max: float = 20.0, n_grid: int = 16) -> Robustness:
-        """Smallest Λ at which the bound interval contains zero, per unit and for the ATE.
+    def robustness(
+        self,
+        X: Any = None,
+        *,
+        lam_max: float = 20.0,
+        n_grid: int = 16,
+        estimand: str = "ate",
+        subset: Any = None,
+    ) -> Robustness:
+        """Smallest Λ at which the bound interval contains zero, per unit and for the average.
 
         The B-Learner refits its Λ-dependent stages per Λ, so the search runs on a
         log-spaced grid of ``n_grid`` values in [1, Λ_max] with log-linear
@@ -566,17 +677,24 @@ class BLearner(BaseEstimator):
             Largest Λ searched; ``inf`` beyond it.
         n_grid : int
             Grid size (≥ 2).
+        estimand : {"ate", "att", "atc"}
+            The average whose robustness is ``Robustness.ate`` (see :meth:`ate_bounds`);
+            the per-unit values always refer to the CATE.
+        subset : array-like of bool of shape (n_train,), optional
+            Training units the average is over (default all).
 
         Returns
         -------
         Robustness
         """
         check_is_fitted(self, error=LegacyNotFittedError)
+        estimand = check_in_options(estimand, "estimand", _ESTIMANDS)
+        self._subset(subset)  # fail before the Λ grid is fitted
         lam_max = check_real(lam_max, "lam_max", low=1.0, low_inclusive=False)
         n_grid = check_positive_int(n_grid, "n_grid", minimum=2)
         grid = np.exp(np.linspace(0.0, np.log(lam_max), n_grid))
         b = self._bounds(self._x if X is None else X, grid, band=False)  # no band needed
         unit = robustness_from_grid(b.lower, b.upper, grid)
-        a = self.ate_bounds(grid)
+        a = self.ate_bounds(grid, estimand=estimand, subset=subset)
         ate = robustness_from_grid(a.lower[:, None], a.upper[:, None], grid)[0]
         return Robustness(unit, float(ate), float(lam_max), "blearner")

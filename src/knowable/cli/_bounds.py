@@ -255,11 +255,6 @@ def bounds_command(
             "--save-model needs --method sharp or kallus; the B-Learner's scikit-learn models "
             "cannot be saved without pickle."
         )
-    if method == "blearner" and (estimand != "ate" or where):
-        raise ValueError(
-            "--estimand att/atc and --where need --method sharp or kallus; the B-Learner "
-            "bounds the ATE over all units only."
-        )
     report = Reporter(quiet, verbose)
     prepared = load_table(
         data,
@@ -289,8 +284,11 @@ def bounds_command(
         est: Any = BLearner(cv=cv, n_bootstrap=n_bootstrap, random_state=seed).fit(x, t, y)
         b = est.bounds(x, lams)
         report.stage("robustness search")
-        rob = est.robustness(x, lam_max=lam_max, n_grid=n_grid)
-        ate = est.ate_bounds(lams)
+        # per unit: the CATE; the average: the --estimand over the --where training units
+        rob = est.robustness(
+            x, lam_max=lam_max, n_grid=n_grid, estimand=estimand, subset=where_rows
+        )
+        ate = est.ate_bounds(lams, estimand=estimand, subset=where_rows)
         effect = b.lower[0] if lams[0] == 1.0 else est.effect(x)
         propensity = est.propensity_
         rob_value = rob.ate
@@ -299,6 +297,8 @@ def bounds_command(
             max_epochs=max_epochs, n_members=n_members, verbose=report.progress_bar
         )
         est = MSMBounds(outcome_model, random_state=seed).fit(x, t, y)
+        for arm, fitted in zip(("control", "treated"), est.outcome_models_, strict=True):
+            report.early_stopping(fitted, f"{arm} outcome model: ")
         b = est.bounds(x, lams, method=method)
         population = x.iloc[np.flatnonzero(where_rows)]
         t_pop = t[where_rows]
@@ -312,7 +312,7 @@ def bounds_command(
         )
         effect = est.effect(x)
         propensity = est.propensity_model_.predict_proba(x.to_numpy())[:, 1]
-    report.info(overlap_summary(propensity, t, estimand, suggest_att=method != "blearner"))
+    report.info(overlap_summary(propensity, t, estimand))
     if save_model is not None:
         for arm, fitted in enumerate(est.outcome_models_):
             fitted.save(save_model / f"arm{arm}")
@@ -392,7 +392,7 @@ def bounds_command(
             fine = np.exp(np.linspace(0.0, np.log(top), 40))
         fine = np.unique(np.concatenate([fine, lams]))
         if method == "blearner":
-            a = est.ate_bounds(fine)
+            a = est.ate_bounds(fine, estimand=estimand, subset=where_rows)
         else:
             a = est.ate_bounds(fine, method=method, X=population, t=t_pop, estimand=estimand)
         fig = plot_bounds(fine, a.lower, a.upper, rob_value, f"{method} bounds on the {name}", name)

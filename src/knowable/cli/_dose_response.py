@@ -241,6 +241,7 @@ def dose_response_command(
         params["max_epochs"] = max_epochs
     report.stage(f"fitting DoseResponse ({uncertainty}) on {len(X)} units")
     model = DoseResponse(uncertainty, verbose=report.progress_bar, **params).fit(X, t, y)
+    report.early_stopping(model)
     report.stage("fitted; computing the curve and bounds")
     lo_t, hi_t = model.t_range_
     grid = np.linspace(

@@ -144,6 +144,7 @@ def fit_command(
         f"({int(prepared.t.sum())} treated)"
     )
     est.fit(X, prepared.t, prepared.y)
+    report.early_stopping(est)
     report.stage("fitted; predicting")
     tau, var = est.effect(X), est.effect_var(X)
     lower, upper = est.effect_interval(X, alpha=alpha)

@@ -174,6 +174,36 @@ class Reporter:
         """
         self.info(f"[{time.perf_counter() - self._start:6.1f} s] {message}")
 
+    def early_stopping(self, model: object, label: str = "") -> None:
+        """One line per fit: epochs each member ran and where its best validation loss was.
+
+        The progress bar shows this state live on a terminal; this line is what a log
+        (no terminal) keeps. Models without a training history print nothing.
+
+        Parameters
+        ----------
+        model : object
+            A fitted network model with ``history_`` (one ``TrainingHistory`` per
+            member) and ``max_epochs``.
+        label : str
+            Which model, for commands that fit several (e.g. ``"control arm: "``).
+        """
+        histories = getattr(model, "history_", None)
+        if not histories:
+            return
+        cap = getattr(model, "max_epochs", None)
+        ran = [len(h.train_loss) for h in histories]
+        best = [h.best_epoch + 1 for h in histories]
+        losses = [min(h.valid_loss) if h.valid_loss else float("nan") for h in histories]
+        stopped = sum(1 for n in ran if cap is not None and n < cap)
+        who = f"{len(histories)} members" if len(histories) > 1 else "1 network"
+        self.stage(
+            f"{label}early stopping: {who} ran {', '.join(map(str, ran))} epoch(s)"
+            + (f" of at most {cap} ({stopped} stopped early)" if cap is not None else "")
+            + f"; best loss {', '.join(f'{v:.4g}' for v in losses)} at epoch(s) "
+            + ", ".join(map(str, best))
+        )
+
     def covariates(self, names: list[str], raw: list[str]) -> None:
         """Say which covariates the model is fitted on (count and first names).
 

@@ -62,10 +62,15 @@ knowable [--version] [--debug] COMMAND [ARGS]...
   `--treated-value yes` codes a two-valued treatment column (yes/no, T/C, ...) as 1/0.
 * Estimands: `--estimand ate|att|atc` averages over all units, the treated or the
   controls, and `--where "<pandas query>"` (e.g. `"age >= 30 and region == 'north'"`)
-  restricts the average to some rows; the model is always fitted on every row.
+  restricts the average to some rows; the model is always fitted on every row. `bounds`
+  takes both with every `--method` (the B-Learner averages its doubly-robust terms over
+  the chosen training rows; see the bounds page).
 * Output: `--quiet` prints nothing but warnings and errors, `--verbose` every covariate
   and a progress bar even off a terminal. On a terminal, fits draw a progress bar
-  (members × epochs); elsewhere one line per stage, with the elapsed time.
+  (members × epochs, elapsed time and ETA) with the early-stopping state under it (member,
+  epoch, best validation loss and its epoch, patience left); elsewhere one line per stage,
+  with the elapsed time, and one line per fitted network model saying how many epochs each
+  member ran, how many stopped early and where its best validation loss was.
 * Intervals printed by `effects fit` and `dose-response` are **epistemic** (model
   uncertainty): they are not confidence intervals under hidden confounding. For that,
   use `knowable bounds`. An overlap line (share of propensities outside [0.05, 0.95],

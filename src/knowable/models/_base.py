@@ -34,7 +34,13 @@ from .._validation import (
 from ._gp import VariationalGP, init_inducing_points
 from ._layers import attach_generator, init_parameters, set_mc_dropout
 from ._networks import DeepKernel, FeedForward, build_extractor
-from ._training import TrainingConfig, TrainingHistory, resolve_device, train_module
+from ._training import (
+    EpochReport,
+    TrainingConfig,
+    TrainingHistory,
+    resolve_device,
+    train_module,
+)
 
 __all__ = ["UncertainModel"]
 
@@ -42,6 +48,35 @@ UNCERTAINTY_METHODS = ("ensemble", "dropout", "due")
 PREDICT_CHUNK = 4096
 # DUE trains its variational GP jointly with the extractor and needs larger steps.
 DEFAULT_LEARNING_RATE = {"ensemble": 1e-3, "dropout": 1e-3, "due": 5e-3}
+
+
+def epoch_status(member: int, n_members: int, report: EpochReport) -> str:
+    """One line of early-stopping state for the progress bar.
+
+    Parameters
+    ----------
+    member : int
+        0-based index of the member being trained.
+    n_members : int
+        Number of members (1 for MC dropout and DUE).
+    report : EpochReport
+        The state after the epoch just finished.
+
+    Returns
+    -------
+    str
+        E.g. ``member 2/5 · epoch 14 · best val loss 0.4321 (epoch 9) · patience 15 left``.
+    """
+    head = f"member {member + 1}/{n_members} · " if n_members > 1 else ""
+    if report.stopped and report.patience_left == 0:
+        tail = f"stopped early at epoch {report.epoch + 1}"
+    else:
+        tail = f"patience {report.patience_left} left"
+    kind = "val" if report.validated else "train"
+    return (
+        f"{head}epoch {report.epoch + 1} · best {kind} loss {report.best_loss:.4g} "
+        f"(epoch {report.best_epoch + 1}) · {tail}"
+    )
 
 
 def _take_tensor(
@@ -347,8 +382,8 @@ class UncertainModel(BaseEstimator):
                     config,
                     seeds[2 * i + 1],
                     parameter_groups=groups,
-                    on_epoch=lambda *_: advance(1),
                     validation=valid,
+                    on_report=lambda rep, i=i: advance(1, epoch_status(i, r["n_members"], rep)),
                 )
                 advance(config.max_epochs - len(history.train_loss))
                 members.append(module.cpu() if device.type != "cpu" else module)

@@ -18,7 +18,7 @@ from torch import nn
 from .._random import torch_generator
 from ._layers import attach_generator
 
-__all__ = ["TrainingConfig", "TrainingHistory", "resolve_device", "train_module"]
+__all__ = ["EpochReport", "TrainingConfig", "TrainingHistory", "resolve_device", "train_module"]
 
 LossFn = Callable[[nn.Module, Mapping[str, torch.Tensor]], torch.Tensor]
 
@@ -57,6 +57,40 @@ class TrainingConfig:
     validation_fraction: float = 0.2
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     min_steps_per_epoch: int = 0
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """Early-stopping state after one epoch (what a progress bar shows).
+
+    Parameters
+    ----------
+    epoch : int
+        The epoch just finished (0-based).
+    train_loss : float
+        Its mean training loss.
+    valid_loss : float
+        Its monitored loss (validation, or training when there is no validation split).
+    best_loss : float
+        The best monitored loss so far (the weights that will be kept).
+    best_epoch : int
+        The epoch of ``best_loss``.
+    patience_left : int
+        Epochs without improvement still allowed before stopping (0: stops now).
+    stopped : bool
+        Whether training stops after this epoch (patience exhausted or the last epoch).
+    validated : bool
+        Whether the monitored loss is a validation loss (False: the training loss).
+    """
+
+    epoch: int
+    train_loss: float
+    valid_loss: float
+    best_loss: float
+    best_epoch: int
+    patience_left: int
+    stopped: bool
+    validated: bool = True
 
 
 @dataclass
@@ -129,6 +163,7 @@ def train_module(
     parameter_groups: list[dict] | None = None,
     on_epoch: Callable[[int, float, float], None] | None = None,
     validation: Mapping[str, torch.Tensor] | None = None,
+    on_report: Callable[[EpochReport], None] | None = None,
 ) -> TrainingHistory:
     """Train ``module`` in place by minimising ``loss_fn`` with early stopping.
 
@@ -154,6 +189,9 @@ def train_module(
         A separate early-stopping set with the keys of ``data``. When given,
         every row of ``data`` is trained on and ``config.validation_fraction``
         is ignored.
+    on_report : callable, optional
+        ``on_report(EpochReport)`` after every epoch's early-stopping update
+        (best loss so far, patience left, whether training stops).
 
     Returns
     -------
@@ -227,13 +265,28 @@ def train_module(
         if on_epoch is not None:
             on_epoch(epoch, train_loss, monitored)
         threshold = best_loss - 1e-6 * abs(best_loss) if np.isfinite(best_loss) else np.inf
+        stop = False
         if monitored < threshold:
             best_loss, since_best, history.best_epoch = monitored, 0, epoch
             best_state = copy.deepcopy(module.state_dict())
         else:
             since_best += 1
-            if since_best >= config.patience:
-                break
+            stop = since_best >= config.patience
+        if on_report is not None:
+            on_report(
+                EpochReport(
+                    epoch=epoch,
+                    train_loss=train_loss,
+                    valid_loss=monitored,
+                    best_loss=best_loss,
+                    best_epoch=history.best_epoch,
+                    patience_left=max(config.patience - since_best, 0),
+                    stopped=stop or epoch == config.max_epochs - 1,
+                    validated=valid_data is not None,
+                )
+            )
+        if stop:
+            break
     module.load_state_dict(best_state)
     module.eval()
     return history
