@@ -314,9 +314,9 @@ def bounds_command(
         propensity = est.propensity_model_.predict_proba(x.to_numpy())[:, 1]
     report.info(overlap_summary(propensity, t, estimand))
     if save_model is not None:
-        for arm, fitted in enumerate(est.outcome_models_):
-            fitted.save(save_model / f"arm{arm}")
-            prepared.preprocessing.save(save_model / f"arm{arm}")
+        for index, fitted in enumerate(est.outcome_models_):
+            fitted.save(save_model / f"arm{index}")
+            prepared.preprocessing.save(save_model / f"arm{index}")
         report.info(f"outcome models: {save_model}/arm0, {save_model}/arm1")
     table: dict[str, Any] = {"treatment": t.astype(int), "effect": effect}
     for i, lv in enumerate(lams):
