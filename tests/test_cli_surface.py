@@ -597,3 +597,36 @@ def test_bounds_save_model_writes_the_outcome_models(survey, tmp_path):
     np.testing.assert_allclose(table["lower_lam1"], mu[1] - mu[0], rtol=1e-5, atol=1e-6)
     blearner = runner.invoke(app, [*args, "--method", "blearner", "--save-model", str(folder)])
     assert "--method sharp or kallus" in _error_line(blearner)
+
+
+def test_truth_is_never_an_input_of_acquire_and_is_carried(fitted, survey, tmp_path):
+    """Finding 2: `--truth` on every command that reads data; acquire copies it per row."""
+    _, _, model = fitted
+    pool = pd.read_csv(survey).drop(columns=["y"])
+    path, out = tmp_path / "pool.csv", tmp_path / "batch.csv"
+    pool.to_csv(path, index=False)
+    args = ["acquire", "--causal", "--model", str(model), "--pool", str(path), "--batch", "4"]
+    args += ["--treatment", "treat", "--id-column", "pid", "--truth", "true_cate"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output + result.stderr
+    batch = pd.read_csv(out)
+    np.testing.assert_allclose(batch["true_effect"], pool["true_cate"].to_numpy()[batch["row"]])
+    missing = runner.invoke(app, [*args[:-1], "nope", "--out", str(out)])
+    assert "'nope'" in _error_line(missing)
+
+
+def test_truth_is_never_a_covariate_of_dose_response(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    n = 80
+    x = rng.normal(size=n)
+    t = x + rng.normal(size=n)
+    frame = pd.DataFrame({"x": x, "t": t, "y": t * x + rng.normal(size=n), "truth": t * x})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    args = ["dose-response", "--data", str(tmp_path / "d.csv"), "--treatment", "t"]
+    args += ["--outcome", "y", "--truth", "truth", "--n-members", "2", "--max-epochs", "2"]
+    args += ["--grid-size", "3", "--lam", "1,2", "--n-samples", "8", "--no-overlap"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "curve.csv")])
+    assert result.exit_code == 0, result.output + result.stderr
+    covariates = result.stdout.split("covariates")[1].splitlines()[0]
+    assert "x" in covariates and "truth" not in covariates

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from ._options import IdColumn, Quiet, Reporter, Sep, Verbose
+from ._options import IdColumn, Quiet, Reporter, Sep, Truth, Verbose
 from ._prepare import Preprocessing
 from ._tables import numeric_column, read_table, require_columns, split_names
 
@@ -46,7 +46,7 @@ def pool_inputs(
     columns : str or None
         ``--columns``.
     special : list of str
-        Treatment, propensity and id columns (never inputs).
+        Treatment, propensity, id and truth columns (never inputs).
     pool, model : pathlib.Path
         Files, for messages.
 
@@ -64,8 +64,8 @@ def pool_inputs(
         clash = [c for c in chosen if c in special]
         if clash:
             raise ValueError(
-                f"--columns names {clash}, which the command uses as the treatment, propensity "
-                "or identifier, not as an input (special column)."
+                f"--columns names {clash}, which the command uses as the treatment, propensity, "
+                "identifier or truth, not as an input (special column)."
             )
     names = None
     if prep is not None:
@@ -198,6 +198,7 @@ def acquire_command(
     ] = 8192,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     id_column: IdColumn = None,
+    truth: Truth = None,
     sep: Sep = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
@@ -242,6 +243,7 @@ def acquire_command(
             chunk_size,
             seed,
             id_column,
+            truth,
             sep,
             report,
         )
@@ -261,7 +263,7 @@ def acquire_command(
         raise TypeError(f"{model} holds a {type(fitted).__name__}, which has no posterior().")
     prep = Preprocessing.load(model)
     frame = read_table(pool, "pool", sep)
-    special = [id_column] if id_column else []
+    special = [c for c in (id_column, truth) if c is not None]
     require_columns(frame, special, pool)
     if batch > len(frame):
         raise ValueError(f"--batch {batch} exceeds the {len(frame)} rows of the pool {pool}.")
@@ -301,6 +303,8 @@ def acquire_command(
     )
     if id_column:
         table.insert(2, id_column, frame[id_column].to_numpy()[result.indices])
+    if truth:
+        table["true_effect"] = frame[truth].to_numpy()[result.indices]
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
     report.info(f"{len(table)} of {len(frame)} pool rows selected with {strategy}; batch: {out}")
@@ -319,6 +323,7 @@ def _acquire_causal(
     chunk_size: int,
     seed: int,
     id_column: str | None,
+    truth: str | None,
     sep: str | None,
     report: Reporter,
 ) -> None:
@@ -343,7 +348,7 @@ def _acquire_causal(
         )
     prep = Preprocessing.load(model)
     frame = read_table(pool, "pool", sep)
-    special = [c for c in (treatment, propensity, id_column) if c is not None]
+    special = [c for c in (treatment, propensity, id_column, truth) if c is not None]
     require_columns(frame, special, pool)
     if batch > len(frame):
         raise ValueError(f"--batch {batch} exceeds the {len(frame)} rows of the pool {pool}.")
@@ -388,6 +393,8 @@ def _acquire_causal(
     )
     if id_column:
         table.insert(2, id_column, frame[id_column].to_numpy()[result.indices])
+    if truth:
+        table["true_effect"] = frame[truth].to_numpy()[result.indices]
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out, index=False)
     report.info(

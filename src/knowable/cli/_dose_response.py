@@ -186,6 +186,14 @@ def dose_response_command(
     ] = None,
     id_column: IdColumn = None,
     exclude: Exclude = None,
+    truth: Annotated[
+        str | None,
+        typer.Option(
+            "--truth",
+            help="Column with a simulation's true values: never a covariate. The output has "
+            "one row per dose, not per unit, so the column is not copied.",
+        ),
+    ] = None,
     categorical: Categorical = None,
     sep: Sep = None,
     quiet: Quiet = False,
@@ -215,6 +223,7 @@ def dose_response_command(
         covariates=covariates,
         id_column=id_column,
         exclude=exclude,
+        truth=truth,
         categorical=categorical,
         sep=sep,
         binary=False,
