@@ -6,8 +6,10 @@ or nonlinear additive (tanh mechanisms), noise sd 0.5, intervention values in
 [-10, 10]. Each seed draws the world and 100 observational samples; the
 posterior is a DAG bootstrap of causal-learn's PC (``n_bootstrap`` resamples x
 4 random extensions, reweighted by the interventional BIC plus the ER graph prior
-with the true edge density, with one-edge moves
-around the top 3 particles after each batch; linear basis for linear worlds,
+with the true edge density; at the fit and after each batch the support is
+moved by an order-based hill climb from the top 3 particles and an iterated
+one-edge search around the top 3 (until they stop changing; the defaults of
+``BootstrapPosterior``); linear basis for linear worlds,
 additive tanh basis for nonlinear ones), fitted once per seed and copied to
 every strategy, so strategies are paired by seed (same world, same data, same
 starting posterior).
@@ -142,6 +144,9 @@ def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             start = [r["metrics"][0]["expected_shd"] for r in rs]
             area = {r["seed"]: np.mean([m["expected_shd"] for m in r["metrics"][1:]]) for r in rs}
             secs = [np.mean([m["design_seconds"] for m in r["metrics"][1:]]) for r in rs]
+            cpu = [
+                np.mean([m.get("design_cpu_seconds", np.nan) for m in r["metrics"][1:]]) for r in rs
+            ]
             row = {
                 "graph": key[0],
                 "nodes": key[1],
@@ -151,6 +156,7 @@ def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "start_eshd": float(np.mean(start)),
                 **{f"final_{m}": float(np.nanmean(v)) for m, v in final.items()},
                 "design_seconds_per_round": float(np.mean(secs)),
+                "design_cpu_seconds_per_round": float(np.mean(cpu)),
             }
             paired = [
                 r["metrics"][-1]["expected_shd"] - base[r["seed"]] for r in rs if r["seed"] in base
@@ -178,15 +184,16 @@ def markdown(rows: list[dict[str, Any]], command: str, meta: dict[str, Any]) -> 
         "",
         f"Rounds {meta['rounds']}, batch {meta['batch']} single-sample interventions, "
         f"{meta['n_bootstrap']} PC bootstraps x 4 extensions, 100 observational samples, "
-        f"differentiable: {meta['diff_steps']} Adam steps. Total wall time {meta['seconds']:.0f} s "
-        f"on {meta['machine']}.",
+        f"differentiable: {meta['diff_steps']} Adam steps. Total wall time {meta['seconds']:.0f} s, "
+        f"CPU time {meta.get('cpu_seconds', float('nan')):.0f} s "
+        f"on {meta['machine']} (load average at the end: {meta.get('loadavg_end')}).",
         "",
         "E-SHD: expected SHD (lower is better). Δ vs random: paired-by-seed mean difference of "
         "final E-SHD with a 95 % t-interval (negative = better than random); mean E-SHD: "
         "E-SHD averaged over rounds 1..R (area under the curve), with its paired difference.",
         "",
-        "| graph | d | SCM | strategy | seeds | E-SHD start | E-SHD final | Δ final vs random [95 % CI] | mean E-SHD | Δ mean vs random [95 % CI] | AUROC | AUPRC | F1 | i-MMD | design s/round |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| graph | d | SCM | strategy | seeds | E-SHD start | E-SHD final | Δ final vs random [95 % CI] | mean E-SHD | Δ mean vs random [95 % CI] | AUROC | AUPRC | F1 | i-MMD | design s/round | design CPU s/round |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ci = (
@@ -204,7 +211,8 @@ def markdown(rows: list[dict[str, Any]], command: str, meta: dict[str, Any]) -> 
             f"{r['start_eshd']:.2f} | {r['final_expected_shd']:.2f} | {ci} | "
             f"{r['mean_eshd_over_rounds']:.2f} | {ca} | "
             f"{r['final_edge_auroc']:.3f} | {r['final_edge_auprc']:.3f} | {r['final_expected_f1']:.3f} | "
-            f"{r['final_i_mmd']:.3f} | {r['design_seconds_per_round']:.2f} |"
+            f"{r['final_i_mmd']:.3f} | {r['design_seconds_per_round']:.2f} | "
+            f"{r.get('design_cpu_seconds_per_round', float('nan')):.2f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -273,12 +281,17 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     records: list[dict[str, Any]] = []
     if args.merge:
         docs = [json.loads(Path(f).read_text()) for f in args.merge]
         records = [r for doc in docs for r in doc["runs"]]
-        meta = dict(docs[0]["meta"], seconds=sum(doc["meta"]["seconds"] for doc in docs))
+        meta = dict(
+            docs[0]["meta"],
+            seconds=sum(doc["meta"]["seconds"] for doc in docs),
+            cpu_seconds=sum(doc["meta"].get("cpu_seconds", np.nan) for doc in docs),
+            loadavg_end=[doc["meta"].get("loadavg_end") for doc in docs],
+        )
         command = " + ".join(doc["command"] for doc in docs)
         _write(records, command, meta, suffix)
         return
@@ -303,6 +316,10 @@ def main(argv: list[str] | None = None) -> None:
         "n_bootstrap": args.n_bootstrap,
         "diff_steps": args.diff_steps,
         "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "loadavg_end": Path("/proc/loadavg").read_text().split()[:3]
+        if Path("/proc/loadavg").exists()
+        else None,
         "machine": f"{platform.machine()} ({platform.system()}), OMP threads 1",
     }
     _write(records, command, meta, suffix)

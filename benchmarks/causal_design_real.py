@@ -3,7 +3,8 @@
 The interventions' values are those of the experiments, so a design chooses which
 pool experiments to reveal (``knowable.design.run_pool_design``). Posterior: PC
 DAG bootstrap (5 resamples x 4 extensions), linear-Gaussian mechanisms, ER
-graph prior (1 expected parent), one-edge moves after each batch. Reported:
+graph prior (1 expected parent), order-based and one-edge search on the
+interventional score after each batch (``BootstrapPosterior`` defaults). Reported:
 edge AUROC (and expected SHD) against the known graph before and after the
 rounds, per strategy, mean over seeds, and the paired-by-seed AUROC difference
 to random.

@@ -450,6 +450,49 @@ def test_bootstrap_posterior_is_the_exact_posterior_restricted_to_its_support():
     np.testing.assert_array_equal(again.support_, est.support_)
 
 
+def _v_structure_data():
+    """0 -> 2 <- 1, 2 -> 3: observations plus a few interventions on every node."""
+    adj = np.zeros((4, 4), dtype=int)
+    adj[0, 2] = adj[1, 2] = adj[2, 3] = 1
+    scm = LinearGaussianSCM(adj, adj * 1.2, noise_std=0.5, value_bounds=(-5, 5))
+    data = scm.sample(150, random_state=0)
+    mask = np.repeat(np.eye(4), 5, axis=0)
+    values = mask * np.tile([4.0, -4.0, 3.0, -3.0, 2.0], 4)[:, None]
+    new = scm.sample_designs(mask, values, 1, random_state=1)
+    return scm, data.append(new.x, new.mask)
+
+
+def test_order_search_finds_the_exact_map_from_the_reversed_order():
+    from knowable.design import order_search, topological_order
+
+    scm, data = _v_structure_data()
+    exact = ExactPosterior(graph_prior="uniform").fit(data).posterior_
+    reversed_start = scm.adjacency.T.astype(np.int8)  # every edge reversed: order 3, 2, {0, 1}
+    assert topological_order(reversed_start)[0] == 3
+    (found,) = order_search(data, [reversed_start], "linear", edge_prior=0.0)
+    np.testing.assert_array_equal(found, exact.map_graph())
+    np.testing.assert_array_equal(found, scm.adjacency)
+
+
+def test_one_update_moves_the_support_more_than_one_edge():
+    pytest.importorskip("causallearn", reason="needs knowable[design]")
+    from knowable.design import BootstrapPosterior
+
+    scm, data = _v_structure_data()
+    obs = InterventionalData.observational(data.x[~data.mask.any(axis=1)])
+    kw = dict(n_bootstrap=2, n_extensions=1, graph_prior="uniform", random_state=0)
+    # support from a fit on observations, pinned to the reversed graph; then one update
+    for n_orders, n_iter in ((3, 50), (0, 1)):
+        est = BootstrapPosterior(n_order_starts=n_orders, max_search_iter=n_iter, **kw).fit(obs)
+        est.support_ = scm.adjacency.T[None].astype(np.int8)
+        est.update(data)
+        err = shd(est.posterior_.map_graph(), scm.adjacency)
+        if n_orders:
+            assert err == 0
+        else:  # one pass of one-edge moves from a graph 3 reversals away
+            assert err >= 2
+
+
 # ------------------------------------------------------------- shipped data
 
 

@@ -61,6 +61,7 @@ from ._scm import (
     StructuralCausalModel,
     random_scm,
 )
+from ._search import order_search
 from ._strategies import (
     DESIGN_STRATEGIES,
     DesignBatch,
@@ -109,6 +110,7 @@ __all__ = [
     "load_sachs",
     "mmd2_unbiased",
     "one_edge_neighbours",
+    "order_search",
     "orientation_f1",
     "plot_design_curves",
     "random_dag",

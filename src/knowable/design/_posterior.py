@@ -43,6 +43,7 @@ from .._random import check_random_state
 from .._validation import check_in_options, check_positive_int, check_real
 from ._graphs import enumerate_dags, find_cycle
 from ._scm import InterventionalData, StructuralCausalModel
+from ._search import order_search
 
 __all__ = [
     "BASES",
@@ -299,6 +300,7 @@ def fit_particles(
     basis: str = "linear",
     graph_prior: str = "uniform",
     expected_degree: float = 1.0,
+    cache: dict[tuple[int, bytes], tuple[np.ndarray, float, float, float]] | None = None,
 ) -> ParticlePosterior:
     """Refit every graph's mechanisms on ``data`` and weight graphs by BIC + prior.
 
@@ -314,6 +316,9 @@ def fit_particles(
         Graph prior.
     expected_degree : float
         Expected parents per node (ER prior).
+    cache : dict, optional
+        Per-family fits ``(node, parents) -> fit`` to reuse; valid only for the
+        same ``data`` and ``basis`` (filled in place).
 
     Returns
     -------
@@ -327,7 +332,8 @@ def fit_particles(
     bias = np.zeros((L, d))
     sd = np.ones((L, d))
     score = graph_log_prior(graphs, graph_prior, expected_degree)
-    cache: dict[tuple[int, bytes], tuple[np.ndarray, float, float, float]] = {}
+    if cache is None:
+        cache = {}
     rows_for = [~mask[:, j] for j in range(d)]
     for l_idx in range(L):
         for j in range(d):
@@ -386,26 +392,76 @@ class _PosteriorBase:
                 f"data has {data.n_nodes} nodes, the posterior was fitted on "
                 f"{self.support_.shape[1]}."
             )
+        cache: dict[tuple[int, bytes], tuple[np.ndarray, float, float, float]] = {}
         post = fit_particles(
-            data, self.support_, self.basis, self.graph_prior, self.expected_degree
+            data, self.support_, self.basis, self.graph_prior, self.expected_degree, cache=cache
         )
         n_nb = int(getattr(self, "n_neighbours", 0) or 0)
-        if n_nb > 0:
-            seen = {g.tobytes(): g for g in self.support_}
-            for idx in np.argsort(-post.log_weights)[:n_nb]:
-                for g in one_edge_neighbours(post.graphs[idx]):
-                    seen.setdefault(g.tobytes(), g)
+        n_iter = int(getattr(self, "max_search_iter", 1) or 0)
+        n_orders = int(getattr(self, "n_order_starts", 0) or 0)
+        if n_orders > 0:
+            starts = [post.graphs[i] for i in np.argsort(-post.log_weights)[:n_orders]]
+            one_edge = np.zeros((1, post.n_nodes, post.n_nodes))
+            one_edge[0, 0, -1] = 1
+            edge_prior = float(
+                graph_log_prior(one_edge, self.graph_prior, self.expected_degree)[0]
+            )  # the prior is linear in the edge count
+            found = order_search(data, starts, self.basis, edge_prior, cache=cache)
+            seen = {g.tobytes(): g for g in post.graphs}
+            for g in found:
+                seen.setdefault(g.tobytes(), g)
             post = fit_particles(
                 data,
                 np.stack(list(seen.values())),
                 self.basis,
                 self.graph_prior,
                 self.expected_degree,
+                cache=cache,
             )
-            post = post.pruned(1e-6, int(getattr(self, "max_support", 200)))
-            self.support_ = post.graphs.copy()
+        if n_nb > 0 and n_iter > 0:
+            post = self._local_search(data, post, n_nb, n_iter, cache)
         self.posterior_ = post
         return self
+
+    def _local_search(
+        self,
+        data: InterventionalData,
+        post: ParticlePosterior,
+        n_nb: int,
+        n_iter: int,
+        cache: dict[tuple[int, bytes], tuple[np.ndarray, float, float, float]],
+    ) -> ParticlePosterior:
+        """Grow the support by one-edge moves around the top particles until the top stops moving.
+
+        Each pass adds every one-edge neighbour of the ``n_nb`` highest-weight
+        particles, rescores everything on ``data`` and prunes; passes repeat
+        (at most ``n_iter``) while the set of top particles changes, so the
+        support can travel as far as the data call for in one update instead
+        of one edge per update.
+        """
+        expanded: set[bytes] = set()
+        self.search_passes_ = 0
+        for _ in range(n_iter):
+            top = [post.graphs[i] for i in np.argsort(-post.log_weights)[:n_nb]]
+            todo = [g for g in top if g.tobytes() not in expanded]
+            if not todo:
+                break  # the top particles' neighbourhoods are all scored: a local optimum
+            seen = {g.tobytes(): g for g in post.graphs}
+            for g in todo:
+                expanded.add(g.tobytes())
+                for h in one_edge_neighbours(g):
+                    seen.setdefault(h.tobytes(), h)
+            post = fit_particles(
+                data,
+                np.stack(list(seen.values())),
+                self.basis,
+                self.graph_prior,
+                self.expected_degree,
+                cache=cache,
+            ).pruned(1e-6, int(getattr(self, "max_support", 200)))
+            self.search_passes_ += 1
+        self.support_ = post.graphs.copy()
+        return post
 
 
 def _as_data(data: Any) -> InterventionalData:
@@ -622,6 +678,18 @@ class BootstrapPosterior(_PosteriorBase):
         support, rescore on all data, and drop particles below 1e-6 of the top
         weight (a local search on the interventional score that lets the support
         move past the learner's output; 0 keeps the bootstrap support fixed).
+    max_search_iter : int
+        Passes of that local search per fit/update: passes repeat while the top
+        ``n_neighbours`` particles change (a hill climb on the interventional
+        score, stopped at a local optimum or after this many passes). 1 moves the
+        support by at most one edge per update, so the posterior's error falls
+        by at most about one edge per round whatever the interventions were.
+    n_order_starts : int
+        At every fit/update, before the one-edge search, hill-climb over
+        topological orders (:func:`knowable.design.order_search`) from the
+        orders of the ``n_order_starts`` highest-weight particles and add the
+        DAGs found (0: no order search). One-edge moves alone stall on wrongly
+        oriented v-structures that interventional data have already refuted.
     max_support : int
         Cap on the support size after pruning.
     random_state : None, int or numpy.random.Generator
@@ -643,6 +711,8 @@ class BootstrapPosterior(_PosteriorBase):
         "graph_prior",
         "expected_degree",
         "n_neighbours",
+        "max_search_iter",
+        "n_order_starts",
         "max_support",
         "random_state",
     )
@@ -657,6 +727,8 @@ class BootstrapPosterior(_PosteriorBase):
         graph_prior: str = "er",
         expected_degree: float = 1.0,
         n_neighbours: int = 3,
+        max_search_iter: int = 50,
+        n_order_starts: int = 3,
         max_support: int = 200,
         random_state: Any = None,
     ) -> None:
@@ -668,6 +740,8 @@ class BootstrapPosterior(_PosteriorBase):
         self.graph_prior = graph_prior
         self.expected_degree = expected_degree
         self.n_neighbours = n_neighbours
+        self.max_search_iter = max_search_iter
+        self.n_order_starts = n_order_starts
         self.max_support = max_support
         self.random_state = random_state
 
