@@ -259,7 +259,9 @@ def test_multi_label_fit_and_evaluate_return_micro_f1():
     assert f1.shape == (4,) and np.all((f1 >= 0) & (f1 <= 1))
     # the same number recomputed by hand for the first episode
     rng = np.random.default_rng(0)
-    task = GEN_ML.sample_task(5, 1, 5, split="test", multi_label=True, random_state=rng)
+    task = GEN_ML.sample_task(
+        5, 1, 5, split="test", multi_label=True, extra_label_p=0.3, random_state=rng
+    )
     params = {k: v.detach().requires_grad_(True) for k, v in est.model_.named_parameters()}
     fast = inner_adapt(
         est.model_,
@@ -272,10 +274,16 @@ def test_multi_label_fit_and_evaluate_return_micro_f1():
         multi_label=True,
     )
     with torch.no_grad():
-        pred = (functional_call(est.model_, fast, (torch.as_tensor(task.query_x),)) > 0).numpy()
+        logits = functional_call(est.model_, fast, (torch.as_tensor(task.query_x),))
+    pred = (logits > 0).numpy()
+    pred[np.arange(len(pred)), logits.argmax(1).numpy()] = True  # at_least_one_label
     from knowable.fewshot import micro_f1
 
     assert f1[0] == pytest.approx(micro_f1(task.query_y, pred))
+    est.set_params(at_least_one_label=False)
+    assert est.evaluate(GEN_ML, 1, random_state=0)[0] == pytest.approx(
+        micro_f1(task.query_y, (logits > 0).numpy())
+    )
 
 
 def test_multi_label_errors():

@@ -179,7 +179,7 @@ class TopicTaskGenerator:
         *,
         split: str = "train",
         multi_label: bool = False,
-        extra_label_p: float = 0.3,
+        extra_label_p: float = 0.1,
         random_state: Any = None,
     ) -> FewShotTask:
         """Draw an N-way K-shot episode from the train or test topics.
