@@ -99,6 +99,9 @@ def main() -> None:
     parser.add_argument("--config", choices=tuple(GRID), default=TUNED)
     parser.add_argument("--methods", nargs="*", choices=METHODS, default=list(METHODS))
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument(
+        "--only-seeds", type=int, nargs="*", default=None, help="run just these (parallel runs)"
+    )
     args = parser.parse_args()
     seeds = args.seeds or (2 if args.quick else 5)
     kw = dict(GRID[args.config])
@@ -118,7 +121,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     meta = {"seeds": seeds, "data": args.data, "n_images": len(y), "config": args.config}
     meta |= {"amm": kw, "command": cmd}
-    for seed in range(seeds):
+    for seed in args.only_seeds if args.only_seeds is not None else range(seeds):
         for method in args.methods:
             rows = json.loads(path.read_text())["rows"] if path.exists() else []
             if any(r["method"] == method and r["seed"] == seed for r in rows):
@@ -129,7 +132,9 @@ def main() -> None:
     rows = json.loads(path.read_text())["rows"]
     summary = {}
     for method in METHODS:
-        got = [r for r in rows if r["method"] == method and r["seed"] < seeds]
+        # one row per seed (parallel runs may have duplicated one)
+        by_seed = {r["seed"]: r for r in rows if r["method"] == method and r["seed"] < seeds}
+        got = [by_seed[k] for k in sorted(by_seed)]
         if not got:
             continue
         acc = np.array([r["accuracy"] for r in got])
