@@ -142,7 +142,7 @@ def main() -> None:
         json.dumps({"meta": meta, "rows": rows, "summary": summary}, indent=2)
     )
     kind = "multi-label " if ml else ""
-    score = "micro-F1 (threshold 0.5)" if ml else "accuracy"
+    score = "micro-F1 (sigmoid > 0.5 plus the top label)" if ml else "accuracy"
     floor = "`all_positive` = every label predicted." if ml else "Chance = 0.200."
     lines = [
         f"# ATAML on synthetic {kind}topic tasks ({seeds} seeds, {iters} outer steps, 5-way)",
