@@ -126,8 +126,11 @@ def main() -> None:
             rows = json.loads(path.read_text())["rows"] if path.exists() else []
             if any(r["method"] == method and r["seed"] == seed for r in rows):
                 continue
-            rows.append(run(method, seed, kw, X, y))
-            print(json.dumps(rows[-1]), flush=True)
+            row = run(method, seed, kw, X, y)
+            # re-read after the fit: parallel runs may have added rows meanwhile
+            rows = json.loads(path.read_text())["rows"] if path.exists() else []
+            rows.append(row)
+            print(json.dumps(row), flush=True)
             path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     rows = json.loads(path.read_text())["rows"]
     summary = {}
