@@ -182,3 +182,53 @@ def test_synthetic_scans_and_patches():
     assert np.all(corner[0, :8, :] == 0)  # zero padding outside the scan
     vol = make_nodule_scans(1, (32, 32, 32), nodules_per_scan=2.0, random_state=1)
     assert vol.images.shape == (1, 32, 32, 32)
+
+
+def test_3d_pipeline_end_to_end():
+    """CT-like volumes: 3-D pool and patches, CASED batches, a Conv3d U-Net step, 3-D FROC."""
+    shape = (24, 24, 24)
+    vols = make_nodule_scans(2, shape, nodules_per_scan=2.0, radius=(2.0, 3.0), random_state=2)
+    assert vols.images.shape == (2, *shape) and vols.masks.shape == (2, *shape)
+    assert len(vols.nodules) > 0 and all(len(c) == 3 for _, c, _ in vols.nodules)
+    for s, c, _ in vols.nodules:
+        assert vols.masks[(s, *np.rint(c).astype(int))]
+    pool = make_patch_pool(shape, 2, vols.nodules, stride=8, n_jitter=3, random_state=0)
+    assert pool.centers.shape[1] == 3 and pool.is_positive.sum() == 3 * len(vols.nodules)
+    X = torch.as_tensor(crop_patches(vols.images, pool.scans, pool.centers, 8))[:, None]
+    Y = torch.as_tensor(crop_patches(vols.masks.astype(np.float32), pool.scans, pool.centers, 8))
+    assert X.shape == (len(pool), 1, 8, 8, 8)
+    # every positive-centred patch (centre within the radius) holds nodule voxels
+    assert all(Y[i].sum() > 0 for i in np.flatnonzero(pool.is_positive))
+    g = torch.Generator().manual_seed(0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = UNet(dim=3, base_channels=4, depth=2)
+    assert any(isinstance(m, torch.nn.Conv3d) for m in net.modules())
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+
+    def loss_fn(idx):
+        with torch.no_grad():
+            out = net(X[idx])[:, 0]
+            return bce(out, Y[idx], reduction="none").mean((1, 2, 3)).numpy()
+
+    sampler = CASEDSampler(pool.is_positive, 4, 3, n_candidates=8, random_state=g.initial_seed())
+    losses = []
+    for _ in range(6):
+        idx = sampler.next_batch(loss_fn)
+        assert idx.shape == (4,)
+        loss = bce(net(X[idx])[:, 0], Y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert sampler.history_[0] == "positive" and "mined" in sampler.history_
+    assert np.all(np.isfinite(losses))
+    with torch.no_grad():
+        prob = torch.sigmoid(net(torch.as_tensor(vols.images[:1, None]))[0, 0]).numpy()
+    assert prob.shape == shape
+    # 3-D detection and FROC: the true masks as a perfect probability map find every nodule
+    dets = [d for s in range(2) for d in detect(vols.masks[s].astype(float), scan=s)]
+    assert all(len(d.center) == 3 for d in dets)
+    res = froc(dets, vols.nodules, n_scans=2, spacing=(1.0, 1.0, 1.0))
+    assert res.sensitivity[-1] == pytest.approx(1.0)

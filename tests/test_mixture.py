@@ -209,3 +209,19 @@ def test_wrong_feature_count_at_predict():
         m.predict(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="cluster"):
         m.sample(2, cluster=3)
+
+
+def test_linear_lr_schedule_starts_at_the_rate_and_then_decays():
+    X, _ = _blobs()
+    kw = dict(latent_dim=2, hidden_size=8, batch_size=len(X), random_state=0)  # one step / epoch
+
+    def fit(schedule, epochs):
+        m = AdversarialMixture(3, n_epochs=epochs, lr_schedule=schedule, **kw).fit(X)
+        return m.predict_proba(X)
+
+    # the first step runs at the full rate: one step is the same either way
+    np.testing.assert_array_equal(fit("linear", 1), fit("constant", 1))
+    # later steps run at lower rates, so the fits part
+    assert not np.allclose(fit("linear", 3), fit("constant", 3))
+    with pytest.raises(ValueError, match="lr_schedule"):
+        AdversarialMixture(3, n_epochs=1, lr_schedule="cosine").fit(X)

@@ -35,7 +35,14 @@ from .._random import check_random_state, spawn_seeds, torch_generator
 from .._validation import check_in_options, check_is_fitted, check_positive_int, check_real
 from ._tasks import TopicTaskGenerator
 
-__all__ = ["ATAML", "AttentiveTextClassifier", "inner_adapt", "pretrained_encoder_model"]
+__all__ = [
+    "ATAML",
+    "AttentiveTextClassifier",
+    "inner_adapt",
+    "micro_f1",
+    "pretrained_encoder_model",
+    "task_loss",
+]
 
 METHODS = ("ataml", "maml")
 
@@ -112,6 +119,50 @@ class AttentiveTextClassifier(nn.Module):
         return self.head["classifier"]((a.unsqueeze(-1) * h).sum(1))
 
 
+def task_loss(logits: torch.Tensor, labels: torch.Tensor, multi_label: bool) -> torch.Tensor:
+    """Softmax cross-entropy, or (``multi_label``) mean per-class sigmoid binary cross-entropy.
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (n, n_way)
+        Network outputs.
+    labels : torch.Tensor of int, shape (n,) or (n, n_way)
+        Class indices, or a 0/1 indicator matrix when ``multi_label``.
+    multi_label : bool
+        Which loss.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar loss.
+    """
+    if multi_label:
+        return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+    return F.cross_entropy(logits, labels)
+
+
+def micro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Micro-averaged F1 of 0/1 indicator matrices (1.0 when both are all zero).
+
+    Parameters
+    ----------
+    y_true, y_pred : numpy.ndarray of shape (n, n_labels)
+        True and predicted label indicators.
+
+    Returns
+    -------
+    float
+        ``2 TP / (2 TP + FP + FN)`` pooled over all cells.
+    """
+    t = np.asarray(y_true).astype(bool)
+    p = np.asarray(y_pred).astype(bool)
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred shapes differ: {t.shape} vs {p.shape}.")
+    tp = np.sum(t & p)
+    denom = 2 * tp + np.sum(~t & p) + np.sum(t & ~p)
+    return 1.0 if denom == 0 else float(2 * tp / denom)
+
+
 def inner_adapt(
     model: AttentiveTextClassifier,
     params: Mapping[str, torch.Tensor],
@@ -122,6 +173,7 @@ def inner_adapt(
     steps: int,
     lr: float,
     second_order: bool = False,
+    multi_label: bool = False,
 ) -> dict[str, torch.Tensor]:
     """Inner-loop gradient steps on the support set for the parameters named by ``adapt``.
 
@@ -133,8 +185,8 @@ def inner_adapt(
         Current parameters (names as in ``model.named_parameters()``).
     tokens : torch.Tensor of int, shape (n, L)
         Support documents.
-    labels : torch.Tensor of int, shape (n,)
-        Support labels.
+    labels : torch.Tensor of int, shape (n,) or (n, n_way)
+        Support labels (class indices; a 0/1 indicator matrix if ``multi_label``).
     adapt : tuple of str
         Name prefixes of the adapted parameters (``("head.",)`` for ATAML,
         ``("",)`` for MAML); every other parameter is passed through unchanged
@@ -145,6 +197,8 @@ def inner_adapt(
         Inner learning rate α.
     second_order : bool
         Keep the graph of the inner gradient (second-order MAML / ATAML).
+    multi_label : bool
+        Per-class sigmoid with binary cross-entropy instead of softmax cross-entropy.
 
     Returns
     -------
@@ -154,7 +208,7 @@ def inner_adapt(
     fast = dict(params)
     names = [k for k in fast if any(k.startswith(p) for p in adapt)]
     for _ in range(steps):
-        loss = F.cross_entropy(functional_call(model, fast, (tokens,)), labels)
+        loss = task_loss(functional_call(model, fast, (tokens,)), labels, multi_label)
         grads = torch.autograd.grad(
             loss, [fast[k] for k in names], create_graph=second_order, allow_unused=True
         )
@@ -190,6 +244,17 @@ class ATAML(BaseEstimator):
         Outer steps.
     second_order : bool
         Differentiate through the inner loop.
+    multi_label : bool
+        Multi-label episodes: sigmoid outputs with binary cross-entropy in both
+        loops; :meth:`evaluate` then scores micro-F1 at threshold 0.5.
+    extra_label_p : float
+        Multi-label only: probability of each extra label per document in the
+        episodes drawn for training and evaluation.
+    at_least_one_label : bool
+        Multi-label only: :meth:`evaluate` predicts the labels with
+        ``sigmoid > 0.5`` *and* the top-scoring label, since every synthetic
+        document carries at least one label (without it a meta-learner that
+        keeps every sigmoid under 0.5 predicts no label at all).
     random_state : None or int
         Seed of initialisation and episode sampling.
 
@@ -217,6 +282,9 @@ class ATAML(BaseEstimator):
         meta_batch_size: int = 4,
         n_iterations: int = 200,
         second_order: bool = False,
+        multi_label: bool = False,
+        extra_label_p: float = 0.1,
+        at_least_one_label: bool = True,
         random_state: int | None = None,
     ) -> None:
         self.method = method
@@ -232,7 +300,18 @@ class ATAML(BaseEstimator):
         self.meta_batch_size = meta_batch_size
         self.n_iterations = n_iterations
         self.second_order = second_order
+        self.multi_label = multi_label
+        self.extra_label_p = extra_label_p
+        self.at_least_one_label = at_least_one_label
         self.random_state = random_state
+
+    def _label_kwargs(self) -> dict[str, Any]:
+        if not isinstance(self.multi_label, bool | np.bool_):
+            raise TypeError(f"multi_label must be a bool, got {type(self.multi_label).__name__}.")
+        if not self.multi_label:
+            return {}
+        p = check_real(self.extra_label_p, "extra_label_p", low=0.0, high=1.0)
+        return {"multi_label": True, "extra_label_p": p}
 
     def _adapt_prefixes(self) -> tuple[str, ...]:
         return ("head.",) if self.method == "ataml" else ("",)
@@ -284,6 +363,7 @@ class ATAML(BaseEstimator):
         iters = check_positive_int(self.n_iterations, "n_iterations")
         k_shot = check_positive_int(self.k_shot, "k_shot")
         n_query = check_positive_int(self.n_query, "n_query")
+        ml = self._label_kwargs()
         rng = check_random_state(self.random_state)
         init_seed = spawn_seeds(rng, 1)[0]
         model = self.build(tasks.vocab_size, init_seed)
@@ -293,7 +373,7 @@ class ATAML(BaseEstimator):
             opt.zero_grad()
             total = 0.0
             for _ in range(batch):
-                task = tasks.sample_task(self.n_way, k_shot, n_query, random_state=rng)
+                task = tasks.sample_task(self.n_way, k_shot, n_query, random_state=rng, **ml)
                 loss = self._query_loss(model, task, steps, alpha)
                 (loss / batch).backward()
                 total += loss.item()
@@ -316,9 +396,10 @@ class ATAML(BaseEstimator):
             steps=steps,
             lr=alpha,
             second_order=bool(self.second_order),
+            multi_label=task.multi_label,
         )
         logits = functional_call(model, fast, (torch.as_tensor(task.query_x),))
-        return F.cross_entropy(logits, torch.as_tensor(task.query_y))
+        return task_loss(logits, torch.as_tensor(task.query_y), task.multi_label)
 
     def evaluate(
         self,
@@ -330,7 +411,12 @@ class ATAML(BaseEstimator):
         model: AttentiveTextClassifier | None = None,
         random_state: Any = None,
     ) -> np.ndarray:
-        """Query accuracy after inner-loop adaptation on each of ``n_tasks`` fresh episodes.
+        """Query score after inner-loop adaptation on each of ``n_tasks`` fresh episodes.
+
+        Single-label: accuracy of the arg-max class. Multi-label
+        (``multi_label=True``): micro-F1 of ``sigmoid(logit) > 0.5`` (plus the
+        top-scoring label if ``at_least_one_label``) over the episode's query
+        documents and classes.
 
         Parameters
         ----------
@@ -351,7 +437,7 @@ class ATAML(BaseEstimator):
         Returns
         -------
         numpy.ndarray of shape (n_tasks,)
-            Query accuracy per episode.
+            Query accuracy (or micro-F1) per episode.
         """
         if model is None:
             check_is_fitted(self, "model_")
@@ -360,11 +446,14 @@ class ATAML(BaseEstimator):
         k = check_positive_int(self.k_shot if k_shot is None else k_shot, "k_shot")
         steps = check_positive_int(self.inner_steps, "inner_steps", minimum=0)
         alpha = check_real(self.inner_lr, "inner_lr", low=0.0, low_inclusive=False)
+        ml = self._label_kwargs()
         rng = check_random_state(random_state)
         acc = np.zeros(m)
         params = {k_: v.detach().requires_grad_(True) for k_, v in model.named_parameters()}
         for i in range(m):
-            task = tasks.sample_task(self.n_way, k, self.n_query, split=split, random_state=rng)
+            task = tasks.sample_task(
+                self.n_way, k, self.n_query, split=split, random_state=rng, **ml
+            )
             fast = inner_adapt(
                 model,
                 params,
@@ -373,10 +462,17 @@ class ATAML(BaseEstimator):
                 adapt=self._adapt_prefixes(),
                 steps=steps,
                 lr=alpha,
+                multi_label=task.multi_label,
             )
             with torch.no_grad():
-                pred = functional_call(model, fast, (torch.as_tensor(task.query_x),)).argmax(1)
-            acc[i] = float((pred.numpy() == task.query_y).mean())
+                logits = functional_call(model, fast, (torch.as_tensor(task.query_x),))
+            if task.multi_label:
+                pred = (logits > 0).numpy()
+                if self.at_least_one_label:
+                    pred[np.arange(len(pred)), logits.argmax(1).numpy()] = True
+                acc[i] = micro_f1(task.query_y, pred)
+            else:
+                acc[i] = float((logits.argmax(1).numpy() == task.query_y).mean())
         return acc
 
 

@@ -15,20 +15,23 @@ __all__ = ["FewShotTask", "TopicTaskGenerator"]
 
 @dataclass(frozen=True)
 class FewShotTask:
-    """One N-way K-shot episode.
+    """One N-way K-shot episode (single- or multi-label).
 
     Attributes
     ----------
     support_x : numpy.ndarray of int, shape (n_way * k_shot, length)
         Support documents (token ids).
-    support_y : numpy.ndarray of int, shape (n_way * k_shot,)
-        Episode labels in ``0 .. n_way - 1``.
+    support_y : numpy.ndarray of int, shape (n_way * k_shot,) or (n_way * k_shot, n_way)
+        Single-label: episode labels in ``0 .. n_way - 1``. Multi-label: a 0/1
+        indicator matrix (row ``i`` marks the labels of document ``i``).
     query_x : numpy.ndarray of int, shape (n_way * n_query, length)
         Query documents.
-    query_y : numpy.ndarray of int, shape (n_way * n_query,)
-        Query labels.
+    query_y : numpy.ndarray of int, shape (n_way * n_query,) or (n_way * n_query, n_way)
+        Query labels, coded like ``support_y``.
     topics : numpy.ndarray of int, shape (n_way,)
         Which global topics the episode's classes are.
+    multi_label : bool
+        Whether the labels are indicator matrices.
     """
 
     support_x: np.ndarray
@@ -36,6 +39,7 @@ class FewShotTask:
     query_x: np.ndarray
     query_y: np.ndarray
     topics: np.ndarray
+    multi_label: bool = False
 
 
 class TopicTaskGenerator:
@@ -50,7 +54,12 @@ class TopicTaskGenerator:
     background words in which ``n_planted`` positions are overwritten by key words
     of ``t`` and ``n_distractor`` positions by key words of other random topics
     (so a key word alone is not a class cue; the class is the topic planted most).
-    Each document is single-label. Episodes draw ``n_way`` distinct topics;
+    Single-label episodes give every document one topic. Multi-label episodes
+    (``sample_task(..., multi_label=True)``) give each document its anchor
+    topic plus, with probability ``extra_label_p`` each, further topics of the
+    same episode; ``n_planted`` key words of *every* one of its topics are
+    planted, and the distractors come from topics outside the episode (so an
+    episode label is present iff its key words are). Episodes draw ``n_way`` distinct topics;
     ``train_topics`` of the topics are kept for meta-training and the rest for
     meta-testing (disjoint classes, as in few-shot benchmarks).
 
@@ -135,17 +144,31 @@ class TopicTaskGenerator:
         numpy.ndarray of int, shape (m, length)
         """
         topics = np.asarray(topics, dtype=np.int64)
-        m, L = len(topics), self.length
+        return self._documents([[int(t)] for t in topics], [[int(t)] for t in topics], rng)
+
+    def _documents(
+        self, own: list[list[int]], exclude: list[list[int]], rng: np.random.Generator
+    ) -> np.ndarray:
+        """Documents with ``n_planted`` key words of each topic in ``own[i]`` and
+        ``n_distractor`` key words of random topics outside ``exclude[i]``."""
+        m, L = len(own), self.length
         docs = self._n_key + rng.choice(len(self._background_p), size=(m, L), p=self._background_p)
-        n_plant = self.n_planted + self.n_distractor
-        for i, t in enumerate(topics):
+        for i, (mine, banned) in enumerate(zip(own, exclude, strict=True)):
+            n_plant = self.n_planted * len(mine) + self.n_distractor
+            if n_plant > L:
+                raise ValueError(
+                    f"{len(mine)} topics x n_planted + n_distractor = {n_plant} exceeds length {L}."
+                )
             pos = rng.choice(L, size=n_plant, replace=False)
-            own = self.topic_keywords[t, rng.integers(0, self.n_keywords, size=self.n_planted)]
-            others = rng.choice(np.delete(np.arange(self.n_topics), t), size=self.n_distractor)
-            other_kw = self.topic_keywords[
-                others, rng.integers(0, self.n_keywords, self.n_distractor)
+            kws = [
+                self.topic_keywords[t, rng.integers(0, self.n_keywords, size=self.n_planted)]
+                for t in mine
             ]
-            docs[i, pos] = np.concatenate([own, other_kw])
+            others = rng.choice(np.delete(np.arange(self.n_topics), banned), size=self.n_distractor)
+            kws.append(
+                self.topic_keywords[others, rng.integers(0, self.n_keywords, self.n_distractor)]
+            )
+            docs[i, pos] = np.concatenate(kws)
         return docs
 
     def sample_task(
@@ -155,9 +178,17 @@ class TopicTaskGenerator:
         n_query: int = 5,
         *,
         split: str = "train",
+        multi_label: bool = False,
+        extra_label_p: float = 0.1,
         random_state: Any = None,
     ) -> FewShotTask:
         """Draw an N-way K-shot episode from the train or test topics.
+
+        ``k_shot`` documents are anchored on each class (``n_query`` likewise in
+        the query set); in a multi-label episode each document also carries
+        every other episode class independently with probability
+        ``extra_label_p``, so each class has at least ``k_shot`` positive
+        support documents.
 
         Parameters
         ----------
@@ -169,6 +200,10 @@ class TopicTaskGenerator:
             Query documents per class.
         split : {"train", "test"}
             Which topics to draw the classes from.
+        multi_label : bool
+            Draw a multi-label episode (labels as 0/1 indicator matrices).
+        extra_label_p : float
+            Multi-label only: probability of each extra episode label per document.
         random_state : None, int or numpy.random.Generator
             Source of randomness.
 
@@ -184,10 +219,29 @@ class TopicTaskGenerator:
         pool = self.train_topics if split == "train" else self.test_topics
         if n_way > len(pool):
             raise ValueError(f"n_way={n_way} exceeds the {len(pool)} {split} topics.")
+        p_extra = check_real(extra_label_p, "extra_label_p", low=0.0, high=1.0)
+        if not isinstance(multi_label, bool | np.bool_):
+            raise TypeError(f"multi_label must be a bool, got {type(multi_label).__name__}.")
+        if multi_label and self.n_distractor > 0 and n_way >= self.n_topics:
+            raise ValueError(
+                "multi-label episodes need a topic outside the episode for distractors."
+            )
         rng = check_random_state(random_state)
         topics = rng.choice(pool, size=n_way, replace=False)
         sy = np.repeat(np.arange(n_way), k_shot)
         qy = np.repeat(np.arange(n_way), n_query)
+        if multi_label:
+            sets = []
+            for anchors in (sy, qy):
+                ind = (rng.random((len(anchors), n_way)) < p_extra).astype(np.int64)
+                ind[np.arange(len(anchors)), anchors] = 1
+                sets.append(ind)
+            banned = [list(topics)] * len(sy)
+            sx = self._documents([list(topics[r > 0]) for r in sets[0]], banned, rng)
+            qx = self._documents(
+                [list(topics[r > 0]) for r in sets[1]], [list(topics)] * len(qy), rng
+            )
+            return FewShotTask(sx, sets[0], qx, sets[1], topics, multi_label=True)
         return FewShotTask(
             support_x=self.documents(topics[sy], rng),
             support_y=sy,

@@ -208,6 +208,9 @@ class AdversarialMixture(BaseEstimator):
         Minibatch size.
     learning_rate : float
         Adam learning rate (betas 0.5, 0.999 as in ALI).
+    lr_schedule : {"constant", "linear"}
+        ``"linear"`` decays both learning rates linearly to zero over the
+        ``n_epochs * ceil(n / batch_size)`` steps; ``"constant"`` keeps them.
     gumbel_temperature : float
         Temperature of the straight-through Gumbel-softmax for ``q(y | x)``.
     semi_supervised_weight : float
@@ -241,6 +244,7 @@ class AdversarialMixture(BaseEstimator):
         n_epochs: int = 400,
         batch_size: int = 64,
         learning_rate: float = 1e-3,
+        lr_schedule: str = "constant",
         gumbel_temperature: float = 0.5,
         semi_supervised_weight: float = 1.0,
         discriminator_dropout: float = 0.2,
@@ -253,6 +257,7 @@ class AdversarialMixture(BaseEstimator):
         self.n_epochs = n_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
         self.gumbel_temperature = gumbel_temperature
         self.semi_supervised_weight = semi_supervised_weight
         self.discriminator_dropout = discriminator_dropout
@@ -291,6 +296,10 @@ class AdversarialMixture(BaseEstimator):
             high=1.0,
             high_inclusive=False,
         )
+        if self.lr_schedule not in ("constant", "linear"):
+            raise ValueError(
+                f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}."
+            )
         w_sup = check_real(self.semi_supervised_weight, "semi_supervised_weight", low=0.0)
         Xa = check_array(X, "X", ndim=2)
         n, d = Xa.shape
@@ -323,6 +332,8 @@ class AdversarialMixture(BaseEstimator):
         opt_d = torch.optim.Adam(nets.discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
         opt_g = torch.optim.Adam(nets.gen_params(), lr=lr, betas=(0.5, 0.999))
         history = np.zeros((n_epochs, 2))
+        total_steps = n_epochs * (-(-n // bs))
+        step = 0
         for epoch in range(n_epochs):
             perm = torch.randperm(n, generator=gen)
             sums, steps = np.zeros(2), 0
@@ -330,6 +341,11 @@ class AdversarialMixture(BaseEstimator):
                 idx = perm[start : start + bs]
                 if idx.numel() < 2:
                     continue
+                if self.lr_schedule == "linear":
+                    for opt in (opt_d, opt_g):
+                        for group in opt.param_groups:
+                            group["lr"] = lr * (1.0 - step / total_steps)
+                step += 1
                 xb, lb = xt[idx], lt[idx]
                 logits = nets.classifier(xb)
                 y_hat = gumbel_softmax_st(logits, tau, gen)
