@@ -8,6 +8,7 @@ derived once in :class:`CATEBase` from ``predict_outcomes``;
 
 from . import metrics
 from ._base import CATEEstimator
+from ._conformal import ConformalCATE
 from ._contract import CATEBase
 from ._dose_response import DoseResponse, DoseResponseCurve
 from ._estimators import DragonNet, TARNet
@@ -16,6 +17,7 @@ from ._treatment_density import TreatmentDensity
 __all__ = [
     "CATEBase",
     "CATEEstimator",
+    "ConformalCATE",
     "DoseResponse",
     "DoseResponseCurve",
     "DragonNet",
