@@ -293,6 +293,9 @@ def _markdown(result: dict[str, Any]) -> str:
         f"Machine: {result['machine']}; load average at start {result['loadavg_start']}, "
         f"at end {result['loadavg_end']}; wall {result['wall_s'] / 60:.1f} min  ",
         f"Versions: {result['versions']}; peers: {result['peers_status']}  ",
+        f"Jobs: {result.get('jobs_total', '-')}, of which {result.get('jobs_resumed', 0)} resumed "
+        "from the job store (a resumed job's CPU and wall seconds are those of the run that "
+        "did it; the load averages above are this command's)  ",
         f"Not run: {result['not_run'] or 'none'}",
         "",
         "Cells are mean ± sd over replications [min, max]. cover95: share of test units whose "
@@ -401,6 +404,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         metavar="KEY=JSON",
         help="override a TARNet parameter for every knowable method (tuning family only)",
     )
+    parser.add_argument(
+        "--confirm",
+        action="store_true",
+        help="allow --set on evaluation families, to confirm a setting chosen on the tuning family",
+    )
     add_runner_arguments(parser, workers=max(1, (os.cpu_count() or 1)))
     args = parser.parse_args(argv)
     families = ["linear", "nonlinear"] if args.quick else args.families.split(",")
@@ -409,8 +417,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if f not in FAMILIES:
             raise SystemExit(f"unknown family {f!r}; choose from {sorted(FAMILIES)}")
     overrides = _parse_overrides(args.set)
-    if overrides and any(f != "tuning" for f in families):
-        raise SystemExit("--set is for the tuning family only (choose settings there, not here).")
+    if overrides and not args.confirm and any(f != "tuning" for f in families):
+        raise SystemExit(
+            "--set is for the tuning family only (choose settings there, not here); "
+            "--confirm runs a setting already chosen on the tuning family on evaluation families."
+        )
     methods = [m for m in args.methods.split(",") if m]
     import sklearn
     import torch
@@ -473,6 +484,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "peers_status": peers_status,
         "library": report.library,
         "not_run": report.not_run,
+        "jobs_resumed": sum(r.resumed for r in report.records.values()),
+        "jobs_total": len(report.records),
         "wall_s": time.perf_counter() - t0,
         "summary": _summary(rows),
         "rows": rows,
