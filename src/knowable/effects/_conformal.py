@@ -24,6 +24,7 @@ from .._validation import (
     check_is_fitted,
     check_real,
 )
+from ._estimators import TARNet
 
 __all__ = ["ConformalCATE"]
 
@@ -107,11 +108,11 @@ class ConformalCATE(BaseEstimator):
 
     Parameters
     ----------
-    estimator : estimator
+    estimator : estimator, optional
         An unfitted CATE estimator with ``fit(X, t, y)``, ``predict_outcomes``
         (a :class:`~knowable.models.Posterior` over ``mu0, mu1`` with an
-        observation model) and ``propensity``, e.g. :class:`TARNet`. It is
-        cloned.
+        observation model) and ``propensity``; default the library's default
+        ``TARNet()``. It is cloned.
     calibration_fraction : float
         Share of each arm held out for calibration, in (0, 1).
     weighting : {"propensity", "none"}
@@ -149,7 +150,7 @@ class ConformalCATE(BaseEstimator):
 
     def __init__(
         self,
-        estimator: Any,
+        estimator: Any = None,
         *,
         calibration_fraction: float = 0.25,
         weighting: str = "propensity",
@@ -179,11 +180,12 @@ class ConformalCATE(BaseEstimator):
         -------
         self
         """
+        base: Any = TARNet() if self.estimator is None else self.estimator
         for attr in ("fit", "predict_outcomes", "propensity"):
-            if not callable(getattr(self.estimator, attr, None)):
+            if not callable(getattr(base, attr, None)):
                 raise TypeError(
                     f"estimator must have fit, predict_outcomes and propensity (a knowable CATE "
-                    f"estimator such as TARNet); {type(self.estimator).__name__} has no {attr}."
+                    f"estimator such as TARNet); {type(base).__name__} has no {attr}."
                 )
         frac = check_real(
             self.calibration_fraction,
@@ -213,7 +215,7 @@ class ConformalCATE(BaseEstimator):
                     "for calibration and for training)."
                 )
             cal[rng.permutation(rows)[:m]] = True
-        self.estimator_ = clone(self.estimator).fit(x[~cal], t_arr[~cal], y_arr[~cal])
+        self.estimator_ = clone(base).fit(x[~cal], t_arr[~cal], y_arr[~cal])
         mean, sd = self._moments(x[cal])
         t_cal, y_cal = t_arr[cal], y_arr[cal]
         e = self._propensity(x[cal], clip) if weighting == "propensity" else None
@@ -310,7 +312,8 @@ class ConformalCATE(BaseEstimator):
     # ------------------------------------------------- the estimator's own API
     def effect(self, X: Any) -> np.ndarray:
         """The fitted estimator's CATE point estimate, shape ``(n,)``."""
-        return np.asarray(self.estimator_.effect(self._check_X(X)))
+        x = self._check_X(X)
+        return np.asarray(self.estimator_.effect(x))
 
     def ate(self, X: Any = None) -> float:
         """The fitted estimator's average effect over ``X`` (default: its training units)."""
