@@ -21,7 +21,7 @@ from knowable.bounds import (
     MSMBounds,
     SensitivityReport,
 )
-from knowable.effects import DoseResponse, DragonNet, TARNet, TreatmentDensity
+from knowable.effects import ConformalCATE, DoseResponse, DragonNet, TARNet, TreatmentDensity
 from knowable.exceptions import LegacyNotFittedError, NotFittedError
 from knowable.models import UncertainClassifier, UncertainRegressor
 
@@ -34,6 +34,7 @@ CALLS = {
     UncertainClassifier: ["posterior(X)", "predict(X)", "predict_proba(X)"],
     TARNet: ["predict_outcomes(X)", "effect(X)", "effect_interval(X)", "ate()", "propensity(X)"],
     DragonNet: ["effect(X)", "effect_samples(X)", "ate_interval()"],
+    ConformalCATE: ["effect(X)", "effect_interval(X)", "counterfactual_interval(X)", "ate()"],
     DoseResponse: ["apo(X, T)", "dose_response([0.5])", "apo_samples(X, T)"],
     TreatmentDensity: ["log_density(X, T)", "flag_low_support(X, T)", "posterior(X)"],
     MSMBounds: ["bounds(X, 2.0)", "ate_bounds(2.0)", "effect(X)", "robustness(X)"],

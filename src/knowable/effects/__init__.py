@@ -8,6 +8,7 @@ derived once in :class:`CATEBase` from ``predict_outcomes``;
 
 from . import metrics
 from ._base import CATEEstimator
+from ._conformal import ConformalCATE
 from ._contract import CATEBase
 from ._dose_response import DoseResponse, DoseResponseCurve
 from ._estimators import DragonNet, TARNet
@@ -18,6 +19,7 @@ __all__ = [
     "BootstrapTLearner",
     "CATEBase",
     "CATEEstimator",
+    "ConformalCATE",
     "DoseResponse",
     "DoseResponseCurve",
     "DragonNet",
