@@ -100,6 +100,9 @@ def test_every_public_estimator_has_a_kind_or_a_stated_reason():
         "KernelAPOBounds",
         # a report over a fitted effect, not an estimator of one
         "SensitivityReport",
+        # a calibration wrapper: intervals for individual effects Y(1) - Y(0), no Posterior
+        # over (mu0, mu1); its contract is tested in test_effects_conformal.py
+        "ConformalCATE",
     }
     for module in (knowable.models, knowable.effects, knowable.bounds):
         for name in module.__all__:
