@@ -21,6 +21,21 @@ from knowable.exceptions import NotFittedError
 __all__ = ["CheckData", "make_check_data"]
 
 
+def expect_errors(cases: list[tuple[str, Callable[[], Any], type[Exception]]]) -> None:
+    """Each ``(name, call, error)``: ``call()`` must raise ``error`` with a non-empty message."""
+    for name, call, error in cases:
+        try:
+            call()
+        except error as err:
+            assert str(err), f"{name}: the error message is empty"
+            continue
+        except Exception as err:
+            raise AssertionError(
+                f"{name}: raised {type(err).__name__}, expected {error.__name__}: {err}"
+            ) from err
+        raise AssertionError(f"{name}: no error raised, expected {error.__name__}")
+
+
 @dataclass(frozen=True)
 class CheckData:
     """Small seeded data for the checks: inputs ``X (n, d)``, targets ``y (n,)``.
@@ -160,17 +175,7 @@ def check_bad_inputs(estimator: Any, data: CheckData) -> None:
         ),
         ("strings in y", lambda: clone(estimator).fit(X, y.astype(str)), TypeError),
     ]
-    for name, call, error in cases:
-        try:
-            call()
-        except error as err:
-            assert str(err), f"{name}: the error message is empty"
-            continue
-        except Exception as err:
-            raise AssertionError(
-                f"{name}: raised {type(err).__name__}, expected {error.__name__}: {err}"
-            ) from err
-        raise AssertionError(f"{name}: no error raised, expected {error.__name__}")
+    expect_errors(cases)
     fitted = clone(estimator).fit(X, y)
     for name, Xp in [("wrong n_features", X[:, :-1]), ("NaN at predict", bad_X)]:
         try:
@@ -272,17 +277,7 @@ def check_cate_bad_inputs(estimator: Any, data: CheckData) -> None:
         ("length mismatch", lambda: clone(estimator).fit(X, t[:-1], y), ValueError),
         ("two outcome columns", lambda: clone(estimator).fit(X, t, np.c_[y, y]), ValueError),
     ]
-    for name, call, error in cases:
-        try:
-            call()
-        except error as err:
-            assert str(err), f"{name}: the error message is empty"
-            continue
-        except Exception as err:
-            raise AssertionError(
-                f"{name}: raised {type(err).__name__}, expected {error.__name__}: {err}"
-            ) from err
-        raise AssertionError(f"{name}: no error raised, expected {error.__name__}")
+    expect_errors(cases)
     fitted = _fit_cate(estimator, data)
     for name, Xp in [("wrong n_features", X[:, :-1]), ("NaN at predict", bad_X)]:
         try:

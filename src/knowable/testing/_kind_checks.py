@@ -19,26 +19,11 @@ from sklearn.base import clone
 
 from knowable.exceptions import NotFittedError
 
-from ._checks import CheckData
+from ._checks import CheckData, expect_errors
 
 __all__ = ["BOUNDS_CHECKS", "DOSE_RESPONSE_CHECKS"]
 
 _LAMS = np.array([1.0, 1.5, 2.0, 4.0])
-
-
-def _expect(cases: list[tuple[str, Callable[[], Any], type[Exception]]]) -> None:
-    """Each call must raise its error type with a non-empty message."""
-    for name, call, error in cases:
-        try:
-            call()
-        except error as err:
-            assert str(err), f"{name}: the error message is empty"
-            continue
-        except Exception as err:
-            raise AssertionError(
-                f"{name}: raised {type(err).__name__}, expected {error.__name__}: {err}"
-            ) from err
-        raise AssertionError(f"{name}: no error raised, expected {error.__name__}")
 
 
 def _fit(estimator: Any, data: CheckData) -> Any:
@@ -109,7 +94,7 @@ def check_dose_response_bad_inputs(estimator: Any, data: CheckData) -> None:
     X, t, y = data.X, data.treatment, data.y
     bad_X = X.copy()
     bad_X[0, 0] = np.nan
-    _expect(
+    expect_errors(
         [
             ("constant t", lambda: clone(estimator).fit(X, np.ones_like(t), y), ValueError),
             (
@@ -126,7 +111,7 @@ def check_dose_response_bad_inputs(estimator: Any, data: CheckData) -> None:
     )
     fitted = _fit(estimator, data)
     t0 = float(np.median(t))
-    _expect(
+    expect_errors(
         [
             ("wrong n_features", lambda: fitted.apo_samples(X[:, :-1], t0), ValueError),
             ("NaN at predict", lambda: fitted.apo_samples(bad_X, t0), ValueError),
@@ -217,7 +202,7 @@ def check_bounds_bad_lambda(estimator: Any, data: CheckData) -> None:
     """Λ < 1, NaN, inf, strings and an empty grid are refused with ``ValueError``/``TypeError``."""
     est = _fit(estimator, data)
     X = data.X[:3]
-    _expect(
+    expect_errors(
         [
             ("lam < 1", lambda: est.bounds(X, 0.5), ValueError),
             ("lam grid with 0.9", lambda: est.bounds(X, [1.0, 0.9]), ValueError),
@@ -243,7 +228,7 @@ def check_bounds_bad_inputs(estimator: Any, data: CheckData) -> None:
     X, t, y = data.X, data.treatment, data.y
     bad_X = X.copy()
     bad_X[0, 0] = np.nan
-    _expect(
+    expect_errors(
         [
             ("non-binary t", lambda: clone(estimator).fit(X, t * 2.0, y), ValueError),
             ("NaN in X", lambda: clone(estimator).fit(bad_X, t, y), ValueError),
@@ -257,7 +242,7 @@ def check_bounds_bad_inputs(estimator: Any, data: CheckData) -> None:
         ]
     )
     fitted = _fit(estimator, data)
-    _expect([("wrong n_features", lambda: fitted.bounds(X[:, :-1], 2.0), ValueError)])
+    expect_errors([("wrong n_features", lambda: fitted.bounds(X[:, :-1], 2.0), ValueError)])
 
 
 DOSE_RESPONSE_CHECKS: list[Callable[[Any, CheckData], None]] = [
