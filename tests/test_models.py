@@ -173,7 +173,7 @@ def test_due_initial_lengthscale_is_measured_on_capped_features():
     model.input_shape_ = (1,)
     model.n_inducing_ = 20
     model.n_outputs_ = 1
-    module = UncertainModel._build_member(model, torch.Generator().manual_seed(0), x)
+    module = UncertainModel._build_gp_member(model, torch.Generator().manual_seed(0), x)
     module.extractor.train()  # training mode runs the power iteration
     with torch.no_grad():
         for _ in range(50):

@@ -27,6 +27,7 @@ from ..models._gp import VariationalGP, init_inducing_points
 from ..models._layers import init_parameters
 from ..models._observation import GaussianNoise
 from ..models._posterior import Posterior
+from ..models.uncertainty.due import initial_features
 from ._contract import CATEBase
 from ._modules import CATEHead, CausalDeepKernel, propensity_loss
 
@@ -150,21 +151,15 @@ class CATEEstimator(UncertainModel, CATEBase):
     ) -> CausalDeepKernel:
         return CausalDeepKernel(extractor, gp, t_scale)
 
-    def _build_member(
+    def _build_gp_member(
         self, generator: torch.Generator, x_train: torch.Tensor | None = None
     ) -> nn.Module:
         r = self.resolved_params_
-        if r["method"] != "due":
-            return super()._build_member(generator, x_train)
         extractor = self._make_extractor()
         init_parameters(extractor, generator)
         width = cast(int, extractor.out_features) + 1
         if x_train is not None:
-            n = x_train.shape[0]
-            pick = torch.randperm(n, generator=generator)[: min(n, 1000)]
-            extractor.eval()
-            with torch.no_grad():
-                feats = extractor(x_train[pick])
+            feats, _ = initial_features(extractor, x_train, generator)
             _, lengthscale = init_inducing_points(feats, 1, 0)
             # the treatment coordinate of the inducing points starts as U(0, 1) * t_scale
             u = torch.rand(feats.shape[0], 1, generator=generator) * lengthscale
@@ -283,7 +278,7 @@ class CATEEstimator(UncertainModel, CATEBase):
 
     # ------------------------------------------------------------ prediction
     def _due_module(self) -> CausalDeepKernel:
-        """The one fitted DUE module (``uncertainty="due"``)."""
+        """The one fitted deep-kernel module (a GP-head method such as DUE)."""
         return cast(CausalDeepKernel, self.members_[0])
 
     def _chunk_outputs(
@@ -291,7 +286,7 @@ class CATEEstimator(UncertainModel, CATEBase):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Draws ``(S, n, 2)``, noise ``(S|1, n|1, 2)``, exact covariance and mean (DUE) or None."""
         mu, sd = self.y_mean_, self.y_scale_
-        if self.resolved_params_["method"] == "due":
+        if self._method.gp_head:
             module = self._due_module()
             module.eval()
             with torch.no_grad():
@@ -317,7 +312,7 @@ class CATEEstimator(UncertainModel, CATEBase):
 
     def _chunk_propensity(self, x: torch.Tensor) -> np.ndarray:
         """Propensity ``(n,)`` on one chunk (mean over members / dropout masks)."""
-        if self.resolved_params_["method"] == "due":
+        if self._method.gp_head:
             module = self._due_module()
             module.eval()
             with torch.no_grad():
@@ -366,7 +361,7 @@ class CATEEstimator(UncertainModel, CATEBase):
     # with the GP's exact moments
     def _effect_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         check_is_fitted(self)
-        if self.resolved_params_["method"] == "due":  # exact moments of the joint GP
+        if self._method.gp_head:  # exact moments of the joint GP
             return self._exact_effect_moments(X)
         return super()._effect_moments(X)
 
@@ -385,7 +380,7 @@ class CATEEstimator(UncertainModel, CATEBase):
         return np.concatenate(means), np.concatenate(variances)
 
     def _ate_moments(self, X: Any) -> tuple[float, float]:
-        if self.resolved_params_["method"] == "due":
+        if self._method.gp_head:
             centre, var = self._exact_ate_moments(X)
             return centre, var**0.5
         return super()._ate_moments(X)

@@ -212,16 +212,18 @@ class DoseResponse(UncertainModel):
         r["head_depth"] = check_positive_int(self.head_depth, "head_depth", minimum=1)
         return r
 
-    def _build_member(
+    def _build_gp_member(
         self, generator: torch.Generator, x_train: torch.Tensor | None = None
     ) -> nn.Module:
         r = self.resolved_params_
+        n_inducing = self.n_inducing_ if x_train is None else r["n_inducing"]
+        return build_dose_response_kernel(
+            self._make_extractor(), r["kernel"], n_inducing, generator, x_train
+        )
+
+    def _build_network(self, generator: torch.Generator) -> nn.Module:
+        r = self.resolved_params_
         extractor = self._make_extractor()
-        if r["method"] == "due":
-            n_inducing = self.n_inducing_ if x_train is None else r["n_inducing"]
-            return build_dose_response_kernel(
-                extractor, r["kernel"], n_inducing, generator, x_train
-            )
         body = MLP(
             cast(int, extractor.out_features) + 1,
             r["head_hidden_size"],
@@ -243,10 +245,6 @@ class DoseResponse(UncertainModel):
 
     def _scaled_width(self) -> int | None:
         return int(self.input_shape_[0]) + 1  # the treatment is standardised as a last column
-
-    @property
-    def _is_due(self) -> bool:
-        return self.resolved_params_["method"] == "due"
 
     # ---------------------------------------------------------------- inputs
     def _check_fit_inputs(self, X: Any, t: Any, y: Any) -> tuple[np.ndarray, ...]:
@@ -388,7 +386,7 @@ class DoseResponse(UncertainModel):
     def _capo_draws(
         self, x: np.ndarray, t: np.ndarray, batch_size: int | None = None
     ) -> np.ndarray:
-        if self._is_due:
+        if self._method.gp_head:
             return self._due_draws(x, t, batch_size)
         w, loc, _ = self._mixtures(x, t, batch_size)
         return (w * loc).sum(-1)
@@ -549,7 +547,7 @@ class DoseResponse(UncertainModel):
         m = check_positive_int(n_samples, "n_samples")
         rng = check_random_state(random_state)
         x, t_arr = self._pairs(X, t, allow_extrapolation)
-        if self._is_due:
+        if self._method.gp_head:
             f = self._due_draws(x, t_arr)
             noisy = f[..., None] + self._due_noise_scale() * rng.standard_normal((*f.shape, m))
             return (noisy, f) if return_mean else noisy

@@ -24,6 +24,7 @@ from torch import nn
 from ..models._gp import VariationalGP, init_inducing_points
 from ..models._layers import init_parameters
 from ..models._networks import DeepKernel
+from ..models.uncertainty.due import initial_features
 
 __all__ = [
     "AppendTreatment",
@@ -98,11 +99,7 @@ def build_dose_response_kernel(
         centres = torch.zeros(n_inducing, wrapped.out_features)
         return DeepKernel(wrapped, VariationalGP(centres, 1, kernel, 1.0), n_noise=1)
     init_parameters(extractor, generator)
-    n = xt_train.shape[0]
-    pick = torch.randperm(n, generator=generator)[: min(n, 1000)]
-    extractor.eval()
-    with torch.no_grad():
-        feats = extractor(xt_train[pick, :-1])
+    feats, pick = initial_features(extractor, xt_train[:, :-1], generator)
     _, t_scale = init_inducing_points(feats, 1, 0)
     wrapped = AppendTreatment(extractor, t_scale)
     with torch.no_grad():

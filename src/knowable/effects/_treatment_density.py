@@ -17,6 +17,7 @@ from .._validation import (
     check_real,
 )
 from ..models._regressor import UncertainRegressor
+from ..models.uncertainty import get_uncertainty
 from ._dose_response import DoseResponse
 
 __all__ = ["TreatmentDensity"]
@@ -116,10 +117,11 @@ class TreatmentDensity(UncertainRegressor):
         self.support_quantile = support_quantile
 
     def _resolved(self) -> dict[str, Any]:
-        if self.uncertainty == "due":
+        if get_uncertainty(self.uncertainty).gp_head:
             raise NotImplementedError(
-                "TreatmentDensity needs a mixture-density head; uncertainty='due' (Gaussian GP "
-                "head) is not supported. Use 'ensemble' or 'dropout'."
+                f"TreatmentDensity needs a mixture-density head; uncertainty={self.uncertainty!r} "
+                "(Gaussian GP head) is not supported. Use a network method such as 'ensemble' "
+                "or 'dropout'."
             )
         return super()._resolved()
 

@@ -32,7 +32,7 @@ from .._validation import (
     mean_and_scale,
 )
 from ._gp import VariationalGP, init_inducing_points
-from ._layers import attach_generator, init_parameters, set_mc_dropout
+from ._layers import init_parameters
 from ._networks import DeepKernel, FeedForward, build_extractor
 from ._training import (
     EpochReport,
@@ -41,13 +41,12 @@ from ._training import (
     resolve_device,
     train_module,
 )
+from .uncertainty import UncertaintyMethod, get_uncertainty
+from .uncertainty.due import initial_features
 
 __all__ = ["UncertainModel"]
 
-UNCERTAINTY_METHODS = ("ensemble", "dropout", "due")
 PREDICT_CHUNK = 4096
-# DUE trains its variational GP jointly with the extractor and needs larger steps.
-DEFAULT_LEARNING_RATE = {"ensemble": 1e-3, "dropout": 1e-3, "due": 5e-3}
 
 
 def epoch_status(member: int, n_members: int, report: EpochReport) -> str:
@@ -153,28 +152,22 @@ class UncertainModel(BaseEstimator):
     # ------------------------------------------------------------ parameters
     def _resolved(self) -> dict[str, Any]:
         """Validated parameters with method-dependent defaults filled in."""
-        method = check_in_options(self.uncertainty, "uncertainty", UNCERTAINTY_METHODS)
-        dropout = self.dropout
-        if dropout is None:
-            dropout = {"ensemble": 0.0, "dropout": 0.1, "due": 0.0}[method]
+        method = get_uncertainty(self.uncertainty)
+        dropout = method.default_dropout if self.dropout is None else self.dropout
         dropout = check_real(dropout, "dropout", low=0.0, high=1.0, high_inclusive=False)
-        if method == "dropout" and dropout == 0:
-            raise ValueError("uncertainty='dropout' needs dropout > 0 (the MC-dropout rate).")
-        extractor = self.extractor or ("resnet" if method == "due" else "mlp")
+        extractor = self.extractor or method.default_extractor
         check_in_options(extractor, "extractor", ("mlp", "resnet", "cnn"))
         coeff = self.spectral_coeff
-        if coeff is None and method == "due" and extractor != "cnn":
-            coeff = 0.95
+        if coeff is None and extractor != "cnn":
+            coeff = method.default_spectral_coeff
         if coeff is not None:
             coeff = check_real(coeff, "spectral_coeff", low=0.0, low_inclusive=False)
-        return {
-            "method": method,
+        params = {
+            "method": method.name,
             "extractor": extractor,
             "dropout": dropout,
             "spectral_coeff": coeff,
-            "n_members": check_positive_int(self.n_members, "n_members")
-            if method == "ensemble"
-            else 1,
+            "n_members": method.n_members(self),
             "n_samples": check_positive_int(self.n_samples, "n_samples"),
             "hidden_size": check_positive_int(self.hidden_size, "hidden_size"),
             "depth": check_positive_int(self.depth, "depth", minimum=1),
@@ -184,13 +177,24 @@ class UncertainModel(BaseEstimator):
                 self.activation, "activation", ("relu", "elu", "leaky_relu", "tanh", "gelu")
             ),
         }
+        method.check_params(self, params)
+        return params
+
+    @property
+    def _method(self) -> UncertaintyMethod:
+        """The uncertainty method of the resolved parameters (see ``knowable.models.uncertainty``)."""
+        return self._method_of(self.resolved_params_)
+
+    @staticmethod
+    def _method_of(params: Mapping[str, Any]) -> UncertaintyMethod:
+        return get_uncertainty(params["method"])
 
     def _training_config(self, device: torch.device) -> TrainingConfig:
         return TrainingConfig(
             max_epochs=check_positive_int(self.max_epochs, "max_epochs"),
             batch_size=check_positive_int(self.batch_size, "batch_size"),
             learning_rate=check_real(
-                DEFAULT_LEARNING_RATE[self.resolved_params_["method"]]
+                self._method.default_learning_rate
                 if self.learning_rate is None
                 else self.learning_rate,
                 "learning_rate",
@@ -217,7 +221,7 @@ class UncertainModel(BaseEstimator):
         raise NotImplementedError
 
     def _n_latent(self) -> int:
-        """Number of latent GP functions for DUE."""
+        """Number of latent GP functions of a GP head."""
         raise NotImplementedError  # pragma: no cover
 
     def _n_noise(self) -> int:
@@ -270,7 +274,7 @@ class UncertainModel(BaseEstimator):
         initialisation then overwrites, draws from the global RNG, whose state is
         restored so that fitting leaves the user's global stream untouched."""
         with torch.random.fork_rng(devices=[]):
-            return self._build_member(generator, x_train)
+            return self._method.build(self, generator, x_train)
 
     def __sklearn_is_fitted__(self) -> bool:
         """Fitted once ``fit`` has built the members (read by ``check_is_fitted``)."""
@@ -305,22 +309,22 @@ class UncertainModel(BaseEstimator):
             r["spectral_coeff"],
         )
 
-    def _build_member(
+    def _build_network(self, generator: torch.Generator) -> nn.Module:
+        """One network ``head(extractor(x))`` initialised from ``generator`` (network methods)."""
+        extractor = self._make_extractor()
+        module: nn.Module = FeedForward(extractor, self._make_head(extractor.out_features))
+        init_parameters(module, generator)
+        return module
+
+    def _build_gp_member(
         self, generator: torch.Generator, x_train: torch.Tensor | None = None
     ) -> nn.Module:
+        """One deep-kernel member (GP-head methods); ``x_train`` None builds shapes only."""
         r = self.resolved_params_
         extractor = self._make_extractor()
-        if r["method"] != "due":
-            module: nn.Module = FeedForward(extractor, self._make_head(extractor.out_features))
-            init_parameters(module, generator)
-            return module
         init_parameters(extractor, generator)
         if x_train is not None:
-            n = x_train.shape[0]
-            pick = torch.randperm(n, generator=generator)[: min(n, 1000)]
-            extractor.eval()
-            with torch.no_grad():
-                feats = extractor(x_train[pick])
+            feats, _ = initial_features(extractor, x_train, generator)
             centres, lengthscale = init_inducing_points(
                 feats, r["n_inducing"], int(torch.randint(2**31, (1,), generator=generator))
             )
@@ -338,6 +342,7 @@ class UncertainModel(BaseEstimator):
     ) -> None:
         """Train the members; ``validation`` (keys ``x`` and those of ``targets``) replaces the split."""
         r = self.resolved_params_
+        method = self._method
         device = resolve_device(self.device)
         config = self._training_config(device)
         rng = check_random_state(self.random_state)
@@ -359,25 +364,12 @@ class UncertainModel(BaseEstimator):
         ) as advance:
             for i in range(r["n_members"]):
                 gen = torch_generator(seeds[2 * i])
-                module = self._seeded_build(gen, x if r["method"] == "due" else None).to(device)
-                groups = None
-                if r["method"] == "due":
-                    # the builders may place fewer centres than asked (a subsample of the
-                    # inputs, repeated inputs); loading rebuilds the GP with this many
-                    self.n_inducing_ = int(module.gp.variational_strategy.inducing_points.shape[-2])
-                    module.mc_generator = torch_generator(seeds[2 * i] + 1)  # type: ignore[attr-defined]
-                    gp_params = list(module.gp.parameters()) + (
-                        [module.log_noise] if module.log_noise is not None else []
-                    )
-                    gp_ids = {id(p) for p in gp_params}
-                    groups = [
-                        {"params": [p for p in module.parameters() if id(p) not in gp_ids]},
-                        {"params": gp_params, "lr": 2 * config.learning_rate, "weight_decay": 0.0},
-                    ]
-                loss = self._due_loss if r["method"] == "due" else self._loss
+                x_init = x if method.needs_training_inputs else None
+                module = self._seeded_build(gen, x_init).to(device)
+                groups = method.setup(self, module, seeds[2 * i], config.learning_rate)
                 history = train_module(
                     module,
-                    loss,
+                    method.loss(self),
                     data,
                     config,
                     seeds[2 * i + 1],
@@ -391,28 +383,12 @@ class UncertainModel(BaseEstimator):
         self.members_ = members
         self.history_ = histories
         self.device_ = device
+        method.finish(self, members, data)
 
     # ------------------------------------------------------------ prediction
     def _member_outputs(self, x: torch.Tensor) -> list[Any]:
-        """Head outputs for every draw (ensemble members or MC-dropout passes) on one chunk."""
-        r = self.resolved_params_
-        outs = []
-        with torch.no_grad():
-            if r["method"] == "ensemble":
-                for module in self.members_:
-                    module.eval()
-                    outs.append(module(x))
-            else:  # dropout: one shared mask per pass, re-seeded identically for every chunk
-                module = self.members_[0]
-                module.eval()
-                set_mc_dropout(module, True)
-                try:
-                    for s in range(r["n_samples"]):
-                        attach_generator(module, torch_generator(self.prediction_seed_ + s))
-                        outs.append(module(x))
-                finally:
-                    set_mc_dropout(module, False)
-        return outs
+        """Head outputs for every epistemic draw on one chunk (network methods)."""
+        return self._method.outputs(self, x)
 
     def _gp_draws(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """DUE: draws ``(S, C, n)``, exact mean ``(C, n)`` and variance ``(C, n)`` on one chunk."""
@@ -469,6 +445,9 @@ class UncertainModel(BaseEstimator):
         for i, module in enumerate(self.members_):
             for key, value in module.state_dict().items():
                 tensors[f"member{i}.{key}"] = value
+        method = self._method
+        for key, value in method.state_tensors(self).items():
+            tensors[f"{method.name}.{key}"] = value
         return meta, tensors
 
     def _restore_fitted(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
@@ -510,6 +489,12 @@ class UncertainModel(BaseEstimator):
             module.load_state_dict(state, strict=True)
             module.eval()
             members.append(module)
+        self.members_ = members
+        method = self._method
+        prefix = f"{method.name}."
+        method.restore_state(
+            self, {k[len(prefix) :]: tensors.pop(k) for k in list(tensors) if k.startswith(prefix)}
+        )
         if tensors:
             raise ValueError(
                 f"unexpected tensor(s) {sorted(tensors)[:4]} that this "

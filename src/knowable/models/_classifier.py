@@ -118,7 +118,7 @@ class UncertainClassifier(UncertainModel):
         """
         parts = []
         for chunk in self._chunks(X, batch_size):
-            if self.resolved_params_["method"] == "due":
+            if self._method.gp_head:
                 f, _, _ = self._gp_draws(chunk)  # (S, C, n)
                 probs = torch.softmax(f.double(), dim=1).numpy().transpose(0, 2, 1)
             else:

@@ -156,9 +156,10 @@ class UncertainRegressor(UncertainModel):
         r = super()._resolved()
         r["likelihood"] = check_in_options(self.likelihood, "likelihood", ("gaussian", "mixture"))
         r["n_components"] = check_positive_int(self.n_components, "n_components")
-        if r["method"] == "due" and r["likelihood"] != "gaussian":
+        if self._method_of(r).gp_head and r["likelihood"] != "gaussian":
             raise ValueError(
-                "uncertainty='due' supports likelihood='gaussian' only (the GP head is Gaussian)."
+                f"uncertainty={r['method']!r} supports likelihood='gaussian' only (the GP head is "
+                "Gaussian)."
             )
         return r
 
@@ -249,7 +250,7 @@ class UncertainRegressor(UncertainModel):
     def _chunk_posterior(self, x: torch.Tensor) -> Posterior:
         mu = self.y_mean_.astype(np.float64)
         sd = self.y_scale_.astype(np.float64)
-        if self.resolved_params_["method"] == "due":
+        if self._method.gp_head:
             draws, mean, var = self._gp_draws(x)  # (S, k, n), (k, n), (k, n)
             draws_np = draws.double().numpy().transpose(0, 2, 1) * sd + mu
             noise = self.members_[0].noise_scale().detach().double().numpy() * sd
