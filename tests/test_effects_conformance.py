@@ -1,6 +1,7 @@
 """TARNet and DragonNet under every uncertainty method through the conformance kit."""
 
 from knowable.effects import DragonNet, TARNet
+from knowable.models import uncertainty_methods
 from knowable.testing import parametrize_with_checks
 
 FAST = dict(
@@ -17,7 +18,9 @@ FAST = dict(
 )
 
 ESTIMATORS = [
-    cls(method, **FAST) for cls in (TARNet, DragonNet) for method in ("ensemble", "dropout", "due")
+    cls(method, **FAST)
+    for cls in (TARNet, DragonNet)
+    for method in uncertainty_methods(installed_only=True)
 ]
 
 

@@ -26,6 +26,12 @@ from ._observation import Categorical, GaussianMixture, GaussianNoise
 from ._posterior import Posterior
 from ._regressor import UncertainRegressor
 from ._training import TrainingConfig, TrainingHistory, train_module
+from .uncertainty import (
+    UncertaintyMethod,
+    get_uncertainty,
+    register_uncertainty,
+    uncertainty_methods,
+)
 
 __all__ = [
     "MLP",
@@ -46,8 +52,12 @@ __all__ = [
     "TwoArmHead",
     "UncertainClassifier",
     "UncertainRegressor",
+    "UncertaintyMethod",
     "attach_generator",
+    "get_uncertainty",
     "init_parameters",
+    "register_uncertainty",
     "set_shared_dropout",
     "train_module",
+    "uncertainty_methods",
 ]

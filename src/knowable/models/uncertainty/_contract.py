@@ -11,6 +11,7 @@ with exact moments) instead.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -51,6 +52,10 @@ class UncertaintyMethod:
         Extractor when ``extractor=None``.
     default_spectral_coeff : float or None
         Spectral-norm bound when ``spectral_coeff=None`` (tabular extractors only).
+    requires : tuple of str
+        Importable modules the method needs beyond the core install (an optional extra).
+    install_hint : str
+        What to install when one of them is missing.
     gp_head : bool
         The members are :class:`~knowable.models._networks.DeepKernel` modules whose
         draws are GP functions with exact Gaussian moments (estimators use their
@@ -63,10 +68,24 @@ class UncertaintyMethod:
     default_extractor: ClassVar[str] = "mlp"
     default_spectral_coeff: ClassVar[float | None] = None
     gp_head: ClassVar[bool] = False
+    requires: ClassVar[tuple[str, ...]] = ()
+    install_hint: ClassVar[str] = ""
+
+    @classmethod
+    def installed(cls) -> bool:
+        """Whether every module in ``requires`` can be imported."""
+        return all(importlib.util.find_spec(name) is not None for name in cls.requires)
 
     # ---------------------------------------------------------------- parameters
     def check_params(self, model: Any, params: dict[str, Any]) -> None:
-        """Refuse parameter combinations the method cannot use (``params`` is resolved)."""
+        """Refuse parameter combinations the method cannot use (``params`` is resolved).
+
+        The default refuses a method whose optional extra is not installed.
+        """
+        if not self.installed():
+            raise ImportError(
+                f"uncertainty={self.name!r} needs {', '.join(self.requires)}: {self.install_hint}"
+            )
 
     def n_members(self, model: Any) -> int:
         """Number of independently trained networks."""
@@ -134,14 +153,19 @@ def register_uncertainty(cls: type[UncertaintyMethod]) -> type[UncertaintyMethod
     return cls
 
 
-def uncertainty_methods() -> tuple[str, ...]:
-    """Names of the registered uncertainty methods, in registration order.
+def uncertainty_methods(*, installed_only: bool = False) -> tuple[str, ...]:
+    """Names of the registered uncertainty methods.
+
+    Parameters
+    ----------
+    installed_only : bool
+        Leave out the methods whose optional extra is not installed.
 
     Returns
     -------
     tuple of str
     """
-    return tuple(_REGISTRY)
+    return tuple(n for n, cls in _REGISTRY.items() if not installed_only or cls.installed())
 
 
 def get_uncertainty(name: Any) -> UncertaintyMethod:

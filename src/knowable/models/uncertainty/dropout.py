@@ -25,6 +25,7 @@ class MCDropout(UncertaintyMethod):
     default_dropout: ClassVar[float] = 0.1
 
     def check_params(self, model: Any, params: dict[str, Any]) -> None:
+        super().check_params(model, params)
         if params["dropout"] == 0:
             raise ValueError("uncertainty='dropout' needs dropout > 0 (the MC-dropout rate).")
 
