@@ -50,6 +50,7 @@ CONFIGS: dict[str, tuple[str, dict[str, Any]]] = {
     "tarnet-dropout": ("TARNet", {"uncertainty": "dropout"}),
     "tarnet-due": ("TARNet", {"uncertainty": "due"}),
     "dragonnet-due": ("DragonNet", {"uncertainty": "due"}),
+    "tarnet-laplace": ("TARNet", {"uncertainty": "laplace"}),
 }
 DEFER_RATE = 0.10
 PEERS_ECONML = ("econml-causalforestdml", "econml-drlearner")

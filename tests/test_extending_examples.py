@@ -75,6 +75,27 @@ def test_the_cate_example_is_one_file_that_passes_the_kit():
     check_estimator(est)
 
 
+def test_the_uncertainty_example_is_one_file_found_by_discovery():
+    """Last-layer Laplace is one file in models/uncertainty/: registered without being listed,
+    offered by the CLI, and named by no other library module (the estimators, the CLI and the
+    conformance tests read the registry)."""
+    from knowable.cli._options import uncertainty_names
+    from knowable.models import get_uncertainty, uncertainty_methods
+
+    library = ROOT / "src" / "knowable" / "models" / "uncertainty" / "laplace.py"
+    assert library.exists() and (ROOT / "tests" / "test_uncertainty_laplace.py").exists()
+    assert "laplace" in uncertainty_methods() and "laplace" in uncertainty_names()
+    assert type(get_uncertainty("laplace")).__module__ == "knowable.models.uncertainty.laplace"
+    mentions = [
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "src" / "knowable").rglob("*.py")
+        if "uncertainty='laplace'" in p.read_text()
+        or 'uncertainty="laplace"' in p.read_text()
+        or '"laplace"' in p.read_text()
+    ]
+    assert mentions == ["src/knowable/models/uncertainty/laplace.py"]
+
+
 def test_the_page_shows_exactly_these_files():
     text = DOC.read_text()
     for path in (
@@ -86,5 +107,7 @@ def test_the_page_shows_exactly_these_files():
         "docs/examples/extending/test_tau_pi_bald.py",
         "src/knowable/effects/_tlearner.py",
         "tests/test_effects_bootstrap_tlearner.py",
+        "src/knowable/models/uncertainty/laplace.py",
+        "tests/test_uncertainty_laplace.py",
     ):
         assert f'--8<-- "{path}"' in text, path

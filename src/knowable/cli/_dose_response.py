@@ -25,6 +25,7 @@ from ._options import (
     Sep,
     Verbose,
     check_choice,
+    uncertainty_names,
 )
 from ._output import fmt
 from ._prepare import load_table
@@ -169,8 +170,9 @@ def dose_response_command(
         str,
         typer.Option(
             "--uncertainty",
-            help="Epistemic uncertainty of the curve: ensemble, dropout or due "
-            "(deep-kernel GP; p(t | x) then uses an ensemble).",
+            help="Epistemic uncertainty of the curve: "
+            f"{', '.join(uncertainty_names())} (with a GP head such as due, p(t | x) uses an "
+            "ensemble).",
         ),
     ] = "ensemble",
     n_members: Annotated[int, typer.Option("--n-members", help="Ensemble size.")] = 5,
@@ -205,7 +207,7 @@ def dose_response_command(
     hidden confounding; the Λ bounds are for that.
     """
     check_choice(method, "--method", _METHODS)
-    check_choice(uncertainty, "--uncertainty", ("ensemble", "dropout", "due"))
+    check_choice(uncertainty, "--uncertainty", uncertainty_names())
     if grid_size < 2:
         raise ValueError(f"--grid-size must be at least 2, got {grid_size}.")
     if n_members < 1:
@@ -243,6 +245,7 @@ def dose_response_command(
 
     from knowable.bounds import ContinuousMSMBounds
     from knowable.effects import DoseResponse, TreatmentDensity
+    from knowable.models import get_uncertainty
 
     X, t, y = prepared.X, prepared.t, prepared.y
     params: dict[str, Any] = {"n_members": n_members, "random_state": seed}
@@ -266,7 +269,7 @@ def dose_response_command(
     )
     if overlap:
         # the treatment density needs a mixture head, which DUE's GP does not give
-        density_uncertainty = "ensemble" if uncertainty == "due" else uncertainty
+        density_uncertainty = "ensemble" if get_uncertainty(uncertainty).gp_head else uncertainty
         report.stage("fitting the treatment density p(t | x) for the support")
         density = TreatmentDensity(density_uncertainty, **params).fit(X, t)
         table["support"] = density.support_fraction(grid, X)

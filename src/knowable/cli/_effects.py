@@ -22,6 +22,7 @@ from ._options import (
     Verbose,
     Where,
     check_choice,
+    uncertainty_names,
 )
 from ._output import fmt, make_console, to_jsonable
 from ._prepare import ESTIMANDS, estimand_mask, load_table, overlap_summary
@@ -40,7 +41,6 @@ INTERVAL_NOTE = (
     "epistemic {level}% interval (model uncertainty; not a confidence interval under hidden "
     "confounding: see `knowable bounds`)"
 )
-_UNCERTAINTY = ("ensemble", "dropout", "due")
 _MODELS = ("tarnet", "dragonnet")
 
 
@@ -53,7 +53,11 @@ def fit_command(
         "effects.csv"
     ),
     uncertainty: Annotated[
-        str, typer.Option("--uncertainty", help="ensemble, dropout or due.")
+        str,
+        typer.Option(
+            "--uncertainty",
+            help=f"Epistemic uncertainty method: {', '.join(uncertainty_names())}.",
+        ),
     ] = "due",
     model: Annotated[str, typer.Option("--model", help="tarnet or dragonnet.")] = "tarnet",
     covariates: Annotated[
@@ -98,7 +102,7 @@ def fit_command(
     intervals under hidden confounding; `knowable bounds` gives those bounds.
     """
     # every option is checked before the slow imports (torch) below
-    check_choice(uncertainty, "--uncertainty", _UNCERTAINTY)
+    check_choice(uncertainty, "--uncertainty", uncertainty_names())
     check_choice(model, "--model", _MODELS)
     check_choice(estimand, "--estimand", ESTIMANDS)
     if not 0 <= defer_rate <= 1:

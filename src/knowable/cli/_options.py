@@ -7,6 +7,7 @@ torch: option values are checked (:func:`check_choice`) before any heavy import.
 
 from __future__ import annotations
 
+import pkgutil
 import sys
 import time
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ __all__ = [
     "Verbose",
     "Where",
     "check_choice",
+    "uncertainty_names",
 ]
 
 Data = Annotated[Path, typer.Option("--data", help="CSV, TSV or Parquet table, one row per unit.")]
@@ -100,6 +102,24 @@ Verbose = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="More detail: every covariate, a progress bar always."),
 ]
+
+
+def uncertainty_names() -> tuple[str, ...]:
+    """The ``--uncertainty`` choices: the method files of ``knowable/models/uncertainty``.
+
+    Read from the file names (each method's module is named after it), so that
+    listing them imports no torch.
+
+    Returns
+    -------
+    tuple of str
+    """
+    folder = Path(__file__).resolve().parent.parent / "models" / "uncertainty"
+    names = sorted(
+        m.name for m in pkgutil.iter_modules([str(folder)]) if not m.name.startswith("_")
+    )
+    first = ("ensemble", "dropout", "due")  # the core methods first, as the docs list them
+    return tuple([n for n in first if n in names] + [n for n in names if n not in first])
 
 
 def check_choice(value: str, option: str, choices: Sequence[str]) -> str:

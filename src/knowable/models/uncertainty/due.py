@@ -70,9 +70,10 @@ class DUE(UncertaintyMethod):
     ) -> list[dict[str, Any]] | None:
         # the builders may place fewer centres than asked (a subsample of the
         # inputs, repeated inputs); loading rebuilds the GP with this many
-        model.n_inducing_ = int(module.gp.variational_strategy.inducing_points.shape[-2])
+        gp: Any = module.gp
+        model.n_inducing_ = int(gp.variational_strategy.inducing_points.shape[-2])
         module.mc_generator = torch_generator(seed + 1)  # type: ignore[assignment]
-        gp_params = list(module.gp.parameters()) + (
+        gp_params = list(gp.parameters()) + (
             [module.log_noise] if module.log_noise is not None else []
         )
         gp_ids = {id(p) for p in gp_params}
