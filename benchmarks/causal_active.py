@@ -92,7 +92,7 @@ ESTIMATORS: dict[str, dict[str, Any]] = {
         "max_epochs": 100,
         "patience": 10,
         "min_steps_per_epoch": 10,
-        "n_samples": 20,
+        "n_draws": 20,
     },
 }
 

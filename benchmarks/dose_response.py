@@ -68,7 +68,7 @@ def _model_params(n: int, quick: bool, uncertainty: str = "ensemble") -> dict[st
     if uncertainty == "due":  # one deep-kernel GP with 100 function draws
         return {
             "uncertainty": "due",
-            "n_samples": 100,
+            "n_draws": 100,
             "max_epochs": 20 if quick else 60 if n < 50_000 else 20,
             "batch_size": 128 if n < 50_000 else 512,
             "patience": 5 if quick or n >= 50_000 else 10,

@@ -154,7 +154,7 @@ def test_due_models_give_batchbald_consistent_draws_for_copies(kind):
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, size=(150, 2))
-    small = dict(max_epochs=5, hidden_size=16, n_inducing=10, n_samples=200, random_state=0)
+    small = dict(max_epochs=5, hidden_size=16, n_inducing=10, n_draws=200, random_state=0)
     if kind == "regressor":
         model = UncertainRegressor("due", **small).fit(x, np.sin(3 * x[:, 0]))
     else:

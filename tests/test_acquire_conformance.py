@@ -96,7 +96,7 @@ def fitted_model(tmp_path_factory):
     X = rng.normal(size=(80, 3))
     y = (X[:, 0] > 0).astype(int)
     clf = UncertainClassifier(
-        "dropout", n_samples=8, hidden_size=16, depth=1, max_epochs=3, random_state=0
+        "dropout", n_draws=8, hidden_size=16, depth=1, max_epochs=3, random_state=0
     )
     folder = tmp_path_factory.mktemp("model")
     clf.fit(X, y).save(folder)

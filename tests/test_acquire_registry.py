@@ -208,7 +208,7 @@ def test_cli_strategies_without_a_posterior_select_from_the_pool_size(tmp_path, 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))
     folder = tmp_path / "model"
-    UncertainClassifier("dropout", n_samples=4, hidden_size=8, depth=1, max_epochs=1).fit(
+    UncertainClassifier("dropout", n_draws=4, hidden_size=8, depth=1, max_epochs=1).fit(
         X, (X[:, 0] > 0).astype(int)
     ).save(folder)
     pool = rng.normal(size=(30, 3))

@@ -31,7 +31,7 @@ ESTIMATORS = [
         random_state=0,
     ),
     *[
-        DoseResponse(method, n_members=2, n_samples=8, n_inducing=8, device="cpu", **SMALL)
+        DoseResponse(method, n_members=2, n_draws=8, n_inducing=8, device="cpu", **SMALL)
         for method in ("ensemble", "dropout", "due")
     ],
 ]

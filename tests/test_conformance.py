@@ -10,7 +10,7 @@ from knowable.models import UncertainClassifier, UncertainRegressor, uncertainty
 from knowable.testing import parametrize_with_checks
 
 FAST = dict(
-    n_members=2, n_samples=8, hidden_size=16, depth=1, max_epochs=3, n_inducing=8, random_state=0
+    n_members=2, n_draws=8, hidden_size=16, depth=1, max_epochs=3, n_inducing=8, random_state=0
 )
 METHODS = uncertainty_methods(installed_only=True)
 

@@ -96,7 +96,7 @@ def test_apo_shapes(data, fitted):
 
 def test_dropout_runs(data):
     model = DoseResponse(
-        "dropout", n_samples=4, max_epochs=2, hidden_size=16, device="cpu", random_state=0
+        "dropout", n_draws=4, max_epochs=2, hidden_size=16, device="cpu", random_state=0
     ).fit(data.x[:200], data.t[:200], data.y[:200])
     assert model.dose_response([0.3, 0.6]).samples.shape == (4, 2)
 

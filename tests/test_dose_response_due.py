@@ -21,13 +21,13 @@ def data():
 
 @pytest.fixture(scope="module")
 def due(data):
-    model = DoseResponse("due", max_epochs=25, n_samples=50, random_state=0, **SMALL)
+    model = DoseResponse("due", max_epochs=25, n_draws=50, random_state=0, **SMALL)
     return model.fit(data.x, data.t, data.y)
 
 
 def _tiny(seed: int) -> DoseResponse:
     ds = simulate_dose_response(n=200, random_state=1)
-    model = DoseResponse("due", max_epochs=3, n_samples=20, random_state=seed, **SMALL)
+    model = DoseResponse("due", max_epochs=3, n_draws=20, random_state=seed, **SMALL)
     return model.fit(ds.x, ds.t, ds.y)
 
 
@@ -181,7 +181,7 @@ def test_due_save_load_with_fewer_distinct_inputs_than_inducing_points(tmp_path)
     x = np.repeat([[0.1], [0.5], [0.9]], 20, axis=0)
     t = np.tile(np.linspace(0.0, 1.0, 10), 6)
     y = t + x[:, 0]
-    model = DoseResponse("due", max_epochs=2, n_samples=5, random_state=0, **SMALL)
+    model = DoseResponse("due", max_epochs=2, n_draws=5, random_state=0, **SMALL)
     model.set_params(n_inducing=100).fit(x, t, y)
     assert model.n_inducing_ == 30
     model.save(tmp_path / "m")

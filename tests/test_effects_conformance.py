@@ -6,7 +6,7 @@ from knowable.testing import parametrize_with_checks
 
 FAST = dict(
     n_members=2,
-    n_samples=8,
+    n_draws=8,
     hidden_size=16,
     depth=1,
     arm_hidden_size=8,

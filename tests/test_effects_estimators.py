@@ -31,7 +31,7 @@ def toy():
 def test_learns_a_heterogeneous_effect(toy, cls, method):
     """√PEHE well below sd(tau) = 1 (measured 0.10-0.25)."""
     X, t, y, tau = toy
-    est = cls(method, n_members=3, n_samples=30, max_epochs=60, random_state=0, **SMALL)
+    est = cls(method, n_members=3, n_draws=30, max_epochs=60, random_state=0, **SMALL)
     est.fit(X, t, y)
     err = sqrt_pehe(est.effect(X), tau)
     assert err < 0.4, f"{cls.__name__}({method}) √PEHE {err:.3f}"
@@ -55,7 +55,7 @@ def test_outcome_is_standardised_inside(toy):
 def test_due_effect_variance_uses_the_exact_cross_covariance(toy):
     """Var tau = Var mu1 + Var mu0 - 2 Cov from the GP's joint posterior; draws agree."""
     X, t, y, _ = toy
-    est = TARNet("due", n_samples=4000, max_epochs=20, random_state=0, **SMALL).fit(X, t, y)
+    est = TARNet("due", n_draws=4000, max_epochs=20, random_state=0, **SMALL).fit(X, t, y)
     post = est.predict_outcomes(X[:10])
     cov = post._covariance
     exact = cov[:, 0, 0] + cov[:, 1, 1] - 2 * cov[:, 0, 1]
@@ -74,7 +74,7 @@ def test_due_effect_variance_uses_the_exact_cross_covariance(toy):
 def test_due_ate_interval_is_exact_under_the_joint_posterior(toy):
     """The ATE's variance keeps the residual covariance between units (GPyTorch's dense joint)."""
     X, t, y, _ = toy
-    est = TARNet("due", n_samples=2000, max_epochs=20, random_state=0, **SMALL).fit(X, t, y)
+    est = TARNet("due", n_draws=2000, max_epochs=20, random_state=0, **SMALL).fit(X, t, y)
     x = X[:60]
     module = est.members_[0]
     with torch.no_grad():

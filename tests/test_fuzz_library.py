@@ -213,9 +213,7 @@ def fitted():
     models = {
         "TARNet": TARNet("ensemble", n_members=2, arm_hidden_size=6, **_tiny()).fit(frame, t, y),
         "TARNet_due": TARNet("due", n_inducing=8, arm_hidden_size=6, **_tiny()).fit(frame, t, y),
-        "DragonNet": DragonNet("dropout", n_samples=3, arm_hidden_size=6, **_tiny()).fit(
-            frame, t, y
-        ),
+        "DragonNet": DragonNet("dropout", n_draws=3, arm_hidden_size=6, **_tiny()).fit(frame, t, y),
         "UncertainRegressor": UncertainRegressor(n_members=2, **_tiny()).fit(frame, y),
         "UncertainClassifier": UncertainClassifier(n_members=2, **_tiny()).fit(frame, t),
         "DoseResponse": DoseResponse(

@@ -87,7 +87,7 @@ def test_same_seed_is_bit_identical_and_chunking_is_invisible(sine, method):
     X, y = sine
     kw = dict(
         n_members=3,
-        n_samples=20,
+        n_draws=20,
         hidden_size=32,
         depth=2,
         max_epochs=15,
@@ -399,7 +399,7 @@ def test_multi_output_regression_shapes(sine):
     mean, std = model.predict(X[:4], return_std=True)
     assert mean.shape == std.shape == (4, 2)
     due = UncertainRegressor(
-        "due", n_samples=5, hidden_size=16, depth=1, max_epochs=3, n_inducing=5, random_state=0
+        "due", n_draws=5, hidden_size=16, depth=1, max_epochs=3, n_inducing=5, random_state=0
     ).fit(X, Y)
     assert due.posterior(X[:4]).cov().shape == (4, 2, 2)
 
@@ -472,3 +472,24 @@ def test_fit_leaves_the_global_torch_stream_alone(method):
             reference = effect
         else:
             np.testing.assert_array_equal(effect, reference)  # and results do not use it
+
+
+def test_n_samples_is_a_deprecated_name_of_n_draws():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = X[:, 0] + 0.1 * rng.normal(size=60)
+    kw = dict(hidden_size=8, depth=1, max_epochs=2, random_state=0)
+    new = UncertainRegressor("dropout", n_draws=7, **kw).fit(X, y)
+    with pytest.warns(FutureWarning, match="n_samples is renamed n_draws"):
+        old = UncertainRegressor("dropout", n_samples=7, **kw).fit(X, y)
+    np.testing.assert_array_equal(new.posterior(X).draws, old.posterior(X).draws)
+    assert new.posterior(X).draws.shape[0] == 7
+    # state saved before the rename: constructor n_samples=7, resolved parameters "n_samples"
+    meta, tensors = new._fitted_state()
+    meta["resolved_params"] = {
+        ("n_samples" if k == "n_draws" else k): v for k, v in meta["resolved_params"].items()
+    }
+    restored = UncertainRegressor("dropout", n_samples=7, **kw)
+    with pytest.warns(FutureWarning, match="n_samples is renamed n_draws"):
+        restored._restore_fitted(meta, tensors)
+    np.testing.assert_array_equal(restored.posterior(X).draws, new.posterior(X).draws)

@@ -49,14 +49,14 @@ def _data(n=200, seed=0):
 @needs_laplace
 def test_the_posterior_is_over_the_layers_that_make_the_prediction():
     X, y = _data()
-    reg = UncertainRegressor("laplace", n_samples=4, **FAST).fit(X, y)
+    reg = UncertainRegressor("laplace", n_draws=4, **FAST).fit(X, y)
     head = reg.members_[0].head
     assert reg.laplace_indices_.tolist() == _positions(reg.members_[0], [head.mean])
-    clf = UncertainClassifier("laplace", n_samples=4, **FAST).fit(X, (X[:, 0] > 0).astype(int))
+    clf = UncertainClassifier("laplace", n_draws=4, **FAST).fit(X, (X[:, 0] > 0).astype(int))
     head = clf.members_[0].head
     assert clf.laplace_indices_.tolist() == _positions(clf.members_[0], [head.linear])
     t = (X[:, 0] > 0).astype(int)
-    cate = TARNet("laplace", n_samples=4, arm_hidden_size=4, **FAST).fit(X, t, y)
+    cate = TARNet("laplace", n_draws=4, arm_hidden_size=4, **FAST).fit(X, t, y)
     member = cate.members_[0]
     arms = [m.mean for m in member.head.modules() if isinstance(m, GaussianHead)]
     assert len(arms) == 2  # the two outcome arms, not the propensity or the noise layers
@@ -69,7 +69,7 @@ def test_draws_follow_the_closed_form_linear_gaussian_posterior():
     on the features [phi(x), 1] with noise sigma and prior precision lambda (GGN = Hessian)."""
     X, y = _data(seed=1)
     S = 4000
-    reg = UncertainRegressor("laplace", n_samples=S, heteroscedastic=False, **FAST).fit(X, y)
+    reg = UncertainRegressor("laplace", n_draws=S, heteroscedastic=False, **FAST).fit(X, y)
     member = reg.members_[0]
     with torch.no_grad():
         phi = member.extractor(reg._standardise_X(X.astype(np.float32))).double().numpy()
@@ -91,17 +91,17 @@ def test_draws_follow_the_closed_form_linear_gaussian_posterior():
 @needs_laplace
 def test_less_sure_far_from_the_data_and_reproducible():
     X, y = _data()
-    reg = UncertainRegressor("laplace", n_samples=50, **FAST).fit(X, y)
+    reg = UncertainRegressor("laplace", n_draws=50, **FAST).fit(X, y)
     std = reg.posterior(np.array([[0.0], [8.0], [-8.0]])).draws[..., 0].std(0)
     assert std[1] > 5 * std[0] and std[2] > 5 * std[0]
-    again = UncertainRegressor("laplace", n_samples=50, **FAST).fit(X, y)
+    again = UncertainRegressor("laplace", n_draws=50, **FAST).fit(X, y)
     np.testing.assert_array_equal(reg.posterior(X).draws, again.posterior(X).draws)
 
 
 @needs_laplace
 def test_chunks_see_the_same_networks():
     X, y = _data()
-    reg = UncertainRegressor("laplace", n_samples=10, **FAST).fit(X, y)
+    reg = UncertainRegressor("laplace", n_draws=10, **FAST).fit(X, y)
     whole = reg.posterior(X).draws
     # float32 matrix products differ in the last bits between batch sizes
     np.testing.assert_allclose(whole, reg.posterior(X, batch_size=7).draws, rtol=1e-5, atol=1e-7)

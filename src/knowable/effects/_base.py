@@ -71,7 +71,7 @@ class CATEEstimator(UncertainModel, CATEBase):
         uncertainty: str = "due",
         *,
         n_members: int = 5,
-        n_samples: int = 100,
+        n_draws: int = 100,
         extractor: str | None = None,
         hidden_size: int = 200,
         depth: int = 3,
@@ -95,11 +95,12 @@ class CATEEstimator(UncertainModel, CATEBase):
         device: str = "auto",
         random_state: int | np.random.Generator | None = None,
         verbose: bool = False,
+        n_samples: int | None = None,
     ) -> None:
         super().__init__(
             uncertainty,
             n_members=n_members,
-            n_samples=n_samples,
+            n_draws=n_draws,
             extractor=extractor,
             hidden_size=hidden_size,
             depth=depth,
@@ -118,6 +119,7 @@ class CATEEstimator(UncertainModel, CATEBase):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            n_samples=n_samples,
         )
         self.arm_hidden_size = arm_hidden_size
         self.arm_depth = arm_depth
@@ -295,7 +297,7 @@ class CATEEstimator(UncertainModel, CATEBase):
                 mean, cov = module.gp.predict_blocks(blocks)  # (1, n, 2), (1, n, 2, 2)
                 f_draws = module.gp.sample_blocks(
                     blocks,
-                    self.resolved_params_["n_samples"],
+                    self.resolved_params_["n_draws"],
                     self.prediction_seed_,
                 )  # (S, 1, n, 2)
             noise = module.noise_scale().detach().double().numpy() * sd

@@ -98,10 +98,10 @@ class DoseResponse(UncertainModel):
     ----------
     uncertainty : {"ensemble", "dropout", "due"}
         Deep ensemble of ``n_members`` networks (default), MC dropout with
-        ``n_samples`` masks, or DUE: a spectral-normalised residual extractor
+        ``n_draws`` masks, or DUE: a spectral-normalised residual extractor
         φ(x), the standardised treatment appended after it, and an
         inducing-point GP on ``[φ(x), t]`` with Gaussian noise (one noise
-        scale), sampled ``n_samples`` times. Each DUE draw is one GP function
+        scale), sampled ``n_draws`` times. Each DUE draw is one GP function
         (pathwise conditioning of a random-feature prior draw on a draw of
         the inducing values), shared by every unit and chunk (see
         :meth:`~knowable.models._gp.VariationalGP.sample_blocks`).
@@ -118,9 +118,9 @@ class DoseResponse(UncertainModel):
         DUE kernel over ``[φ(x), t]`` (stationary, so the curve is smooth in t).
     spectral_coeff : float, optional
         Soft spectral-norm bound of the extractor; default 0.95 for DUE, none otherwise.
-    n_members, n_samples, extractor, hidden_size, depth, activation, dropout,
+    n_members, n_draws, extractor, hidden_size, depth, activation, dropout,
     max_epochs, batch_size, learning_rate, weight_decay, patience,
-    validation_fraction, min_steps_per_epoch, device, random_state, verbose
+    validation_fraction, min_steps_per_epoch, device, random_state, verbose, n_samples
         As in :class:`knowable.models.UncertainRegressor` (DUE: extractor
         ``"resnet"`` and learning rate 5e-3, GP at twice that, by default).
 
@@ -158,7 +158,7 @@ class DoseResponse(UncertainModel):
         kernel: str = "matern32",
         spectral_coeff: float | None = None,
         n_members: int = 5,
-        n_samples: int = 100,
+        n_draws: int = 100,
         extractor: str | None = None,
         hidden_size: int = 96,
         depth: int = 2,
@@ -174,11 +174,12 @@ class DoseResponse(UncertainModel):
         device: str = "auto",
         random_state: int | np.random.Generator | None = None,
         verbose: bool = False,
+        n_samples: int | None = None,
     ) -> None:
         super().__init__(
             uncertainty,
             n_members=n_members,
-            n_samples=n_samples,
+            n_draws=n_draws,
             extractor=extractor,
             hidden_size=hidden_size,
             depth=depth,
@@ -197,6 +198,7 @@ class DoseResponse(UncertainModel):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            n_samples=n_samples,
         )
         self.n_components = n_components
         self.head_hidden_size = head_hidden_size
@@ -373,7 +375,7 @@ class DoseResponse(UncertainModel):
             for i in range(0, xt.shape[0], size):
                 z = module.extractor(xt[i : i + size])
                 f = module.gp.sample_blocks(
-                    z.unsqueeze(1), self.resolved_params_["n_samples"], self.prediction_seed_
+                    z.unsqueeze(1), self.resolved_params_["n_draws"], self.prediction_seed_
                 )
                 parts.append(f[:, 0, :, 0].numpy())
         return np.concatenate(parts, 1) * self.y_scale_ + self.y_mean_

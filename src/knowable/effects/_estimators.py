@@ -25,14 +25,14 @@ _PARAMS_DOC = """
         Default ``"due"`` (the most accurate on IHDP in our benchmark).
         ``n_members`` independently initialised networks (deep ensemble; each
         member also early-stops on its own validation split), MC dropout with
-        ``n_samples`` masks shared across units, or DUE: a spectral-normalised
+        ``n_draws`` masks shared across units, or DUE: a spectral-normalised
         residual extractor ``phi`` and an inducing-point GP on
         ``[phi(x), t]`` whose joint draws of ``f(x, 0), f(x, 1)`` keep their
         covariance.
     n_members : int
         Ensemble size (``uncertainty="ensemble"``).
-    n_samples : int
-        Draws for MC dropout and DUE.
+    n_draws : int
+        Epistemic draws for MC dropout, DUE and Laplace (networks or GP functions).
     extractor : {"mlp", "resnet"}, optional
         Representation network; default ``"resnet"`` for DUE, ``"mlp"`` otherwise.
     hidden_size, depth : int
@@ -65,6 +65,8 @@ _PARAMS_DOC = """
         Seed; the same integer gives bit-identical fits on CPU.
     verbose : bool
         Show a progress bar while fitting.
+    n_samples : int, optional
+        Deprecated name of ``n_draws`` (a FutureWarning; removed in the next release).
 
     Attributes
     ----------

@@ -44,9 +44,9 @@ class TreatmentDensity(UncertainRegressor):
     support_quantile : float
         Level in (0, 1) of the flagging threshold (default 0.01: flag pairs
         less supported than 99 % of the observed pairs).
-    n_members, n_samples, extractor, hidden_size, depth, activation, dropout,
+    n_members, n_draws, extractor, hidden_size, depth, activation, dropout,
     max_epochs, batch_size, learning_rate, weight_decay, patience,
-    validation_fraction, min_steps_per_epoch, device, random_state, verbose
+    validation_fraction, min_steps_per_epoch, device, random_state, verbose, n_samples
         As in :class:`knowable.models.UncertainRegressor`.
 
     Attributes
@@ -75,7 +75,7 @@ class TreatmentDensity(UncertainRegressor):
         n_components: int = 5,
         support_quantile: float = 0.01,
         n_members: int = 5,
-        n_samples: int = 100,
+        n_draws: int = 100,
         extractor: str | None = None,
         hidden_size: int = 64,
         depth: int = 2,
@@ -91,13 +91,14 @@ class TreatmentDensity(UncertainRegressor):
         device: str = "auto",
         random_state: int | np.random.Generator | None = None,
         verbose: bool = False,
+        n_samples: int | None = None,
     ) -> None:
         super().__init__(
             uncertainty,
             likelihood="mixture",
             n_components=n_components,
             n_members=n_members,
-            n_samples=n_samples,
+            n_draws=n_draws,
             extractor=extractor,
             hidden_size=hidden_size,
             depth=depth,
@@ -113,6 +114,7 @@ class TreatmentDensity(UncertainRegressor):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            n_samples=n_samples,
         )
         self.support_quantile = support_quantile
 

@@ -1,14 +1,15 @@
 """Shared machinery of the uncertain models: parameters, seeding, training, draws.
 
 A model is ``S`` draws of one network architecture: ``n_members`` independently
-initialised networks (deep ensemble), one network with ``n_samples`` shared
-dropout masks (MC dropout), or one deep-kernel network with ``n_samples`` GP
+initialised networks (deep ensemble), one network with ``n_draws`` shared
+dropout masks (MC dropout), or one deep-kernel network with ``n_draws`` GP
 draws (DUE). Subclasses say what the head is, how to validate targets and how to
 turn head outputs into a :class:`Posterior`.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,7 @@ class UncertainModel(BaseEstimator):
         uncertainty: str = "ensemble",
         *,
         n_members: int = 5,
-        n_samples: int = 100,
+        n_draws: int = 100,
         extractor: str | None = None,
         hidden_size: int = 128,
         depth: int = 3,
@@ -126,10 +127,11 @@ class UncertainModel(BaseEstimator):
         device: str = "auto",
         random_state: int | np.random.Generator | None = None,
         verbose: bool = False,
+        n_samples: int | None = None,
     ) -> None:
         self.uncertainty = uncertainty
         self.n_members = n_members
-        self.n_samples = n_samples
+        self.n_draws = n_draws
         self.extractor = extractor
         self.hidden_size = hidden_size
         self.depth = depth
@@ -148,6 +150,7 @@ class UncertainModel(BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.n_samples = n_samples  # deprecated name of n_draws
 
     # ------------------------------------------------------------ parameters
     def _resolved(self) -> dict[str, Any]:
@@ -168,7 +171,7 @@ class UncertainModel(BaseEstimator):
             "dropout": dropout,
             "spectral_coeff": coeff,
             "n_members": method.n_members(self),
-            "n_samples": check_positive_int(self.n_samples, "n_samples"),
+            "n_draws": check_positive_int(self._n_draws(), "n_draws"),
             "hidden_size": check_positive_int(self.hidden_size, "hidden_size"),
             "depth": check_positive_int(self.depth, "depth", minimum=1),
             "n_inducing": check_positive_int(self.n_inducing, "n_inducing"),
@@ -179,6 +182,18 @@ class UncertainModel(BaseEstimator):
         }
         method.check_params(self, params)
         return params
+
+    def _n_draws(self) -> Any:
+        """``n_draws``, or the deprecated ``n_samples`` when it is given (with a warning)."""
+        if self.n_samples is None:
+            return self.n_draws
+        warnings.warn(
+            "n_samples is renamed n_draws (the number of epistemic draws, as everywhere in "
+            "knowable); n_samples goes in the next release.",
+            FutureWarning,
+            stacklevel=4,
+        )
+        return self.n_samples
 
     @property
     def _method(self) -> UncertaintyMethod:
@@ -399,7 +414,7 @@ class UncertainModel(BaseEstimator):
             mean, cov = module.gp.predict_blocks(feats)
             draws = module.gp.sample_blocks(
                 feats,
-                self.resolved_params_["n_samples"],
+                self.resolved_params_["n_draws"],
                 self.prediction_seed_,
             )
         return draws[..., 0], mean[..., 0], cov[..., 0, 0]
@@ -452,7 +467,10 @@ class UncertainModel(BaseEstimator):
 
     def _restore_fitted(self, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         self.resolved_params_ = self._resolved()
-        if meta["resolved_params"] != self.resolved_params_:
+        saved = dict(meta["resolved_params"])
+        if "n_samples" in saved and "n_draws" not in saved:  # saved before the rename
+            saved["n_draws"] = saved.pop("n_samples")
+        if saved != self.resolved_params_:
             raise ValueError(
                 "saved resolved parameters do not match the saved constructor parameters."
             )

@@ -34,9 +34,9 @@ class UncertainRegressor(UncertainModel):
     ----------
     uncertainty : {"ensemble", "dropout", "due"}
         How epistemic uncertainty is represented: ``n_members`` independently
-        initialised networks (deep ensemble), MC dropout with ``n_samples``
+        initialised networks (deep ensemble), MC dropout with ``n_draws``
         masks shared across inputs, or DUE (spectral-normalised residual
-        extractor + inducing-point variational GP) with ``n_samples`` GP draws.
+        extractor + inducing-point variational GP) with ``n_draws`` GP draws.
     likelihood : {"gaussian", "mixture"}
         Observation model: Gaussian (``heteroscedastic`` or one noise scale
         per output) or a mixture-density head with ``n_components`` Gaussians
@@ -48,8 +48,8 @@ class UncertainRegressor(UncertainModel):
         Gaussian noise scale predicted per input (True) or one per output.
     n_members : int
         Ensemble size (``uncertainty="ensemble"``).
-    n_samples : int
-        Draws for MC dropout and DUE.
+    n_draws : int
+        Epistemic draws for MC dropout, DUE and Laplace (networks or GP functions).
     extractor : {"mlp", "resnet", "cnn"}, optional
         Feature extractor; default ``"resnet"`` for DUE, ``"mlp"`` otherwise.
     hidden_size, depth : int
@@ -75,6 +75,8 @@ class UncertainRegressor(UncertainModel):
         Seed; the same integer gives bit-identical fits on CPU.
     verbose : bool
         Show a progress bar while fitting.
+    n_samples : int, optional
+        Deprecated name of ``n_draws`` (a FutureWarning; removed in the next release).
 
     Attributes
     ----------
@@ -104,7 +106,7 @@ class UncertainRegressor(UncertainModel):
         n_components: int = 5,
         heteroscedastic: bool = True,
         n_members: int = 5,
-        n_samples: int = 100,
+        n_draws: int = 100,
         extractor: str | None = None,
         hidden_size: int = 128,
         depth: int = 3,
@@ -123,11 +125,12 @@ class UncertainRegressor(UncertainModel):
         device: str = "auto",
         random_state: int | np.random.Generator | None = None,
         verbose: bool = False,
+        n_samples: int | None = None,
     ) -> None:
         super().__init__(
             uncertainty,
             n_members=n_members,
-            n_samples=n_samples,
+            n_draws=n_draws,
             extractor=extractor,
             hidden_size=hidden_size,
             depth=depth,
@@ -146,6 +149,7 @@ class UncertainRegressor(UncertainModel):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            n_samples=n_samples,
         )
         self.likelihood = likelihood
         self.n_components = n_components

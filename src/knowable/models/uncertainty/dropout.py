@@ -1,4 +1,4 @@
-"""MC dropout: one network, ``n_samples`` dropout masks at prediction."""
+"""MC dropout: one network, ``n_draws`` dropout masks at prediction."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class MCDropout(UncertaintyMethod):
     """MC dropout (Gal and Ghahramani, 2016): one shared mask per pass.
 
     Pass ``s`` re-seeds the masks with ``prediction_seed_ + s``, so every chunk
-    of inputs sees the same ``n_samples`` networks.
+    of inputs sees the same ``n_draws`` networks.
     """
 
     name: ClassVar[str] = "dropout"
@@ -36,7 +36,7 @@ class MCDropout(UncertaintyMethod):
         outs = []
         try:
             with torch.no_grad():
-                for s in range(model.resolved_params_["n_samples"]):
+                for s in range(model.resolved_params_["n_draws"]):
                     attach_generator(module, torch_generator(model.prediction_seed_ + s))
                     outs.append(module(x))
         finally:

@@ -49,7 +49,7 @@ def initial_features(
 class DUE(UncertaintyMethod):
     """Deterministic Uncertainty Estimation (van Amersfoort et al., 2021).
 
-    One deep-kernel member; the draws are ``n_samples`` joint functions of the
+    One deep-kernel member; the draws are ``n_draws`` joint functions of the
     GP posterior, and its exact Gaussian moments are used where an estimator
     can (``gp_head``). The GP parameters train at twice the learning rate and
     without weight decay; the classifier's Monte Carlo ELBO is seeded per member.

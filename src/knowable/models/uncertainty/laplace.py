@@ -5,7 +5,7 @@ library fits a Laplace approximation to the posterior of the parameters of the
 network's *final* linear layers that produce its prediction (the regression mean,
 the class logits, the factual outcome of a CATE network), with a full
 generalised Gauss-Newton Hessian, and tunes the prior precision by the marginal
-likelihood. ``n_samples`` parameter draws of those layers are taken once, seeded,
+likelihood. ``n_draws`` parameter draws of those layers are taken once, seeded,
 and every prediction runs the network with each draw, so draws are joint across
 inputs and identical across chunks, saves and loads.
 
@@ -158,7 +158,7 @@ class LastLayerLaplace(UncertaintyMethod):
             warnings.filterwarnings("ignore", message="By default `link_approx`")
             la.optimize_prior_precision(pred_type="glm", method="marglik", link_approx="probit")
         samples = la.sample(
-            model.resolved_params_["n_samples"],
+            model.resolved_params_["n_draws"],
             generator=torch_generator(model.prediction_seed_),
         )
         model.laplace_indices_ = indices
@@ -208,7 +208,7 @@ class LastLayerLaplace(UncertaintyMethod):
             indices.ndim != 1
             or samples.ndim != 2
             or samples.shape[1] != indices.shape[0]
-            or samples.shape[0] != model.resolved_params_["n_samples"]
+            or samples.shape[0] != model.resolved_params_["n_draws"]
             or bool((indices < 0).any() | (indices >= n_params).any())
         ):
             raise ValueError(
