@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -77,6 +78,11 @@ def epoch_status(member: int, n_members: int, report: EpochReport) -> str:
         f"{head}epoch {report.epoch + 1} · best {kind} loss {report.best_loss:.4g} "
         f"(epoch {report.best_epoch + 1}) · {tail}"
     )
+
+
+def _advance_with_status(advance: Any, member: int, n_members: int, report: EpochReport) -> None:
+    """Progress-bar callback of one member: one epoch done, with its early-stopping state."""
+    advance(1, epoch_status(member, n_members, report))
 
 
 def _take_tensor(
@@ -306,7 +312,7 @@ class UncertainModel(BaseEstimator):
 
     def _standardise_X(self, x: np.ndarray) -> torch.Tensor:
         t = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32)
-        if self.x_mean_ is not None:
+        if self.x_mean_ is not None and self.x_scale_ is not None:
             t = (t - self.x_mean_) / self.x_scale_
         return t
 
@@ -327,7 +333,8 @@ class UncertainModel(BaseEstimator):
     def _build_network(self, generator: torch.Generator) -> nn.Module:
         """One network ``head(extractor(x))`` initialised from ``generator`` (network methods)."""
         extractor = self._make_extractor()
-        module: nn.Module = FeedForward(extractor, self._make_head(extractor.out_features))
+        width = cast(int, extractor.out_features)
+        module: nn.Module = FeedForward(extractor, self._make_head(width))
         init_parameters(module, generator)
         return module
 
@@ -344,7 +351,8 @@ class UncertainModel(BaseEstimator):
                 feats, r["n_inducing"], int(torch.randint(2**31, (1,), generator=generator))
             )
         else:  # shapes only; weights come from a saved state dict
-            centres, lengthscale = torch.zeros(self.n_inducing_, extractor.out_features), 1.0
+            width = cast(int, extractor.out_features)
+            centres, lengthscale = torch.zeros(self.n_inducing_, width), 1.0
         gp = VariationalGP(centres, self._n_latent(), r["kernel"], lengthscale)
         return DeepKernel(extractor, gp, self._n_noise())
 
@@ -390,7 +398,7 @@ class UncertainModel(BaseEstimator):
                     seeds[2 * i + 1],
                     parameter_groups=groups,
                     validation=valid,
-                    on_report=lambda rep, i=i: advance(1, epoch_status(i, r["n_members"], rep)),
+                    on_report=partial(_advance_with_status, advance, i, r["n_members"]),
                 )
                 advance(config.max_epochs - len(history.train_loss))
                 members.append(module.cpu() if device.type != "cpu" else module)
@@ -407,7 +415,7 @@ class UncertainModel(BaseEstimator):
 
     def _gp_draws(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """DUE: draws ``(S, C, n)``, exact mean ``(C, n)`` and variance ``(C, n)`` on one chunk."""
-        module: DeepKernel = self.members_[0]
+        module = cast(DeepKernel, self.members_[0])
         module.eval()
         with torch.no_grad():
             feats = module.extractor(x).unsqueeze(1)  # (n, 1, h)
@@ -454,7 +462,7 @@ class UncertainModel(BaseEstimator):
             **self._extra_meta(),
         }
         tensors: dict[str, torch.Tensor] = {}
-        if self.x_mean_ is not None:
+        if self.x_mean_ is not None and self.x_scale_ is not None:
             tensors["scaler.x_mean"] = self.x_mean_
             tensors["scaler.x_scale"] = self.x_scale_
         for i, module in enumerate(self.members_):
@@ -484,8 +492,9 @@ class UncertainModel(BaseEstimator):
             self.n_inducing_ = int(meta["n_inducing"])
         self._restore_extra(meta)
         tensors = dict(tensors)
-        if self._scaled_width() is not None:  # tabular inputs: the scaler is required
-            width = (self._scaled_width(),)
+        scaled_width = self._scaled_width()
+        if scaled_width is not None:  # tabular inputs: the scaler is required
+            width = (scaled_width,)
             self.x_mean_ = _take_tensor(tensors, "scaler.x_mean", width, torch.float32)
             self.x_scale_ = _take_tensor(tensors, "scaler.x_scale", width, torch.float32)
             if not bool(torch.isfinite(self.x_mean_).all()) or not bool(

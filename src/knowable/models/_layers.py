@@ -124,6 +124,9 @@ class SpectralLinear(nn.Linear):
         Upper bound on the spectral norm.
     """
 
+    _u: torch.Tensor
+    _v: torch.Tensor
+
     def __init__(self, in_features: int, out_features: int, coeff: float) -> None:
         super().__init__(in_features, out_features)
         if coeff <= 0:

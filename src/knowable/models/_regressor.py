@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -257,7 +257,7 @@ class UncertainRegressor(UncertainModel):
         if self._method.gp_head:
             draws, mean, var = self._gp_draws(x)  # (S, k, n), (k, n), (k, n)
             draws_np = draws.double().numpy().transpose(0, 2, 1) * sd + mu
-            noise = self.members_[0].noise_scale().detach().double().numpy() * sd
+            noise = cast(DeepKernel, self.members_[0]).noise_scale().detach().double().numpy() * sd
             cov = np.zeros((x.shape[0], self.n_outputs_, self.n_outputs_))
             idx = np.arange(self.n_outputs_)
             cov[:, idx, idx] = var.double().numpy().T * sd**2
@@ -270,9 +270,9 @@ class UncertainRegressor(UncertainModel):
             scale = np.stack([o.scale.double().numpy() for o in outs]) * sd[:, None]
             obs = GaussianMixture(logits, loc, scale)
             return Posterior(obs.mean(), obs)
-        draws = np.stack([o.mean.double().numpy() for o in outs]) * sd + mu
-        scale = np.stack([o.scale.double().numpy() for o in outs]) * sd
-        return Posterior(draws, GaussianNoise(scale))
+        means = np.stack([o.mean.double().numpy() for o in outs]) * sd + mu
+        noise_sd = np.stack([o.scale.double().numpy() for o in outs]) * sd
+        return Posterior(means, GaussianNoise(noise_sd))
 
     def predict(
         self, X: Any, *, return_std: bool = False

@@ -204,7 +204,8 @@ def train_module(
         if set(validation) != set(data):
             raise ValueError(f"validation has keys {sorted(validation)}, expected {sorted(data)}.")
         train_idx = np.arange(n)
-        train_data, valid_data = dict(data), dict(validation)
+        train_data = dict(data)
+        valid_data: dict[str, torch.Tensor] | None = dict(validation)
     else:
         train_idx, valid_idx = _split_indices(n, config.validation_fraction, rng)
         train_data = {k: v[torch.as_tensor(train_idx, device=v.device)] for k, v in data.items()}
