@@ -149,3 +149,37 @@ def test_report_renders_in_a_headless_browser(tmp_path: Path) -> None:
     # the page drew something: not one flat colour, and the figures' ink is there
     assert img[..., :3].std() > 0.05
     assert (img[..., :3].mean(-1) < 0.5).mean() > 0.002
+
+
+def test_propose_refits_the_members_in_parallel_with_the_same_batch(tmp_path: Path) -> None:
+    """--workers 2 trains the ensemble members as two processes: the proposal is the same."""
+    _write_pool(tmp_path / "genes.csv")
+    feats = ",".join(f"f{j}" for j in range(D))
+    batches = []
+    for name, extra in (("serial", []), ("parallel", ["--workers", "2"])):
+        db = f"sqlite:///{tmp_path / name}.sqlite"
+        _run("campaign", "init", "--db", db, "--candidates", str(tmp_path / "genes.csv"),
+             "--id-column", "gene", "--features", feats, "--members", "3",
+             "--max-epochs", "10", "--seed", "3")  # fmt: skip
+        measured = pd.read_csv(tmp_path / "genes.csv").iloc[:20]
+        measured[["gene", "y_true"]].rename(columns={"y_true": "y"}).to_csv(
+            tmp_path / f"{name}.csv", index=False
+        )
+        first = tmp_path / f"{name}_r0.csv"
+        _run("campaign", "propose", "--db", db, "--batch", "20", "--strategy", "random",
+             "--out", str(first), "--no-progress")  # fmt: skip
+        taken = pd.read_csv(first)["gene"]
+        pool = pd.read_csv(tmp_path / "genes.csv").set_index("gene")
+        pd.DataFrame({"gene": taken, "y": pool.loc[taken, "y_true"].to_numpy()}).to_csv(
+            tmp_path / f"{name}_m0.csv", index=False
+        )
+        _run("campaign", "ingest", str(tmp_path / f"{name}_m0.csv"), "--db", db)
+        out = tmp_path / f"{name}_r1.csv"
+        _run("campaign", "propose", "--db", db, "--batch", "8", "--strategy", "power-bald",
+             "--out", str(out), "--no-progress", *extra)  # fmt: skip
+        batches.append(pd.read_csv(out))
+    pd.testing.assert_frame_equal(batches[0], batches[1])
+    assert "--backend must be one of" in _fail(
+        "campaign", "propose", "--db", f"sqlite:///{tmp_path / 'serial'}.sqlite",
+        "--backend", "spark",
+    )  # fmt: skip

@@ -493,3 +493,18 @@ def test_n_samples_is_a_deprecated_name_of_n_draws():
     with pytest.warns(FutureWarning, match="n_samples is renamed n_draws"):
         restored._restore_fitted(meta, tensors)
     np.testing.assert_array_equal(restored.posterior(X).draws, new.posterior(X).draws)
+
+
+def test_ensemble_members_trained_as_parallel_jobs_are_the_same():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 3))
+    y = X[:, 0] + 0.1 * rng.normal(size=120)
+    kw = dict(n_members=3, hidden_size=8, depth=1, max_epochs=4, random_state=2)
+    serial = UncertainRegressor(**kw).fit(X, y)
+    parallel = UncertainRegressor(**kw).fit(X, y, workers=2)
+    np.testing.assert_array_equal(serial.posterior(X).draws, parallel.posterior(X).draws)
+    assert [h.train_loss for h in serial.history_] == [h.train_loss for h in parallel.history_]
+    with pytest.raises(ValueError, match="backend"):
+        UncertainRegressor(**kw).fit(X, y, backend="spark")
+    with pytest.raises(ValueError, match="workers"):
+        UncertainRegressor(**kw).fit(X, y, workers=0)

@@ -98,3 +98,36 @@ def test_ray_backend_gives_the_local_discobax_rounds_and_run_jobs_records(tmp_pa
     as_lists = [[list(i), list(s)] for i, s in local]
     assert [list(map(list, r)) for r in rep.results] == as_lists
     assert [list(map(list, r)) for r in rep_local.results] == as_lists
+
+
+def test_ray_backend_refits_ensemble_members_and_proposes_the_same_batch(tmp_path):
+    """UncertainRegressor.fit(backend="ray") and Campaign.propose(backend="ray"): the members
+    trained as Ray tasks are the members trained here, so the proposal is the same."""
+    ray = pytest.importorskip("ray", reason="needs knowable[ray] (pip install 'knowable[ray]')")
+    import pandas as pd
+
+    from knowable.campaign import Campaign
+    from knowable.models import UncertainRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = X[:, 0] - X[:, 1] ** 2
+    kw = dict(n_members=3, hidden_size=8, depth=1, max_epochs=4, random_state=1)
+    try:
+        local = UncertainRegressor(**kw).fit(X, y)
+        remote = UncertainRegressor(**kw).fit(X, y, backend="ray", workers=2)
+        np.testing.assert_array_equal(local.posterior(X).draws, remote.posterior(X).draws)
+        pool = pd.DataFrame(X, columns=["a", "b", "c"]).assign(gene=[f"g{i}" for i in range(80)])
+        batches = []
+        for name, backend in (("local", "local"), ("ray", "ray")):
+            camp = Campaign.create(
+                f"sqlite:///{tmp_path / name}.sqlite", pool, id_column="gene",
+                features=["a", "b", "c"], model_params={"n_members": 3, "max_epochs": 5},
+            )  # fmt: skip
+            first = camp.propose(20, "random")
+            ids = first.table["gene"]
+            camp.ingest(pd.DataFrame({"gene": ids, "y": y[ids.str[1:].astype(int).to_numpy()]}))
+            batches.append(camp.propose(6, "power-bald", backend=backend, workers=2).table)
+        pd.testing.assert_frame_equal(batches[0], batches[1])
+    finally:
+        ray.shutdown()

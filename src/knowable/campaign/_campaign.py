@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from .._validation import check_positive_int
+from .._validation import check_in_options, check_positive_int
 from .._version import __version__
 from ..acquire import available_strategies, discobax, select
 from ..models import UncertainRegressor
@@ -344,6 +344,9 @@ class Campaign:
         round_index: int | None = None,
         temperature: float = 1.0,
         verbose: bool = False,
+        backend: str = "local",
+        workers: int = 1,
+        ray_address: str | None = None,
     ) -> Proposal:
         """Fit the model to the current measurements and record the next batch.
 
@@ -366,6 +369,14 @@ class Campaign:
             Temperature of stochastic strategies.
         verbose : bool
             Show a progress bar while the model fits.
+        backend : {"local", "ray"}
+            Where the ensemble members are refitted (:func:`knowable.parallel.map_jobs`;
+            ``"ray"`` starts a local Ray instance unless ``ray_address`` is given). The
+            proposal is the same on every backend.
+        workers : int
+            Members refitted at once.
+        ray_address : str, optional
+            A Ray cluster to join (``"auto"`` or ``"ray://host:port"``).
 
         Returns
         -------
@@ -380,6 +391,11 @@ class Campaign:
             )
         if seed is not None:
             seed = check_positive_int(seed, "seed", minimum=0)
+        execution = {
+            "backend": check_in_options(backend, "backend", ("local", "ray")),
+            "workers": check_positive_int(workers, "workers"),
+            "ray_address": ray_address,
+        }
         with write_transaction(self._engine) as conn:
             last = conn.execute(sa.select(sa.func.max(S.rounds.c.round_index))).scalar()
             nxt = 0 if last is None else int(last) + 1
@@ -401,7 +417,7 @@ class Campaign:
             round_seed = self.round_seed(nxt) if seed is None else seed
             pool_idx = np.flatnonzero(pool_mask)
             chosen, scores, mean, std, reasons, used, snapshot = self._choose(
-                X, pk, current, pool_idx, b, name, round_seed, temperature, verbose
+                X, pk, current, pool_idx, b, name, round_seed, temperature, verbose, execution
             )
             snapshot_id = checksum = None
             if snapshot is not None:
@@ -476,10 +492,17 @@ class Campaign:
             out[col] = out[col].astype(np.float64)
         return out
 
-    def _fit(self, X: np.ndarray, y: np.ndarray, seed: int, verbose: bool) -> UncertainRegressor:
+    def _fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        seed: int,
+        verbose: bool,
+        execution: dict[str, Any] | None = None,
+    ) -> UncertainRegressor:
         params = dict(self.model_params)
         params.update(random_state=seed % (2**32), verbose=verbose)
-        return UncertainRegressor(**params).fit(X, y)
+        return UncertainRegressor(**params).fit(X, y, **(execution or {}))
 
     def _choose(
         self,
@@ -492,6 +515,7 @@ class Campaign:
         seed: int,
         temperature: float,
         verbose: bool,
+        execution: dict[str, Any] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str], str, Any]:
         rng = np.random.default_rng(seed)
         nan = np.full(b, np.nan)
@@ -506,7 +530,7 @@ class Campaign:
         pos = {int(p): i for i, p in enumerate(pk.tolist())}
         train_rows = np.array([pos[c] for c in sorted(current)], dtype=np.int64)
         y = np.array([current[c] for c in sorted(current)], dtype=np.float64)
-        model = self._fit(X[train_rows], y, seed, verbose)
+        model = self._fit(X[train_rows], y, seed, verbose, execution)
         post = model.posterior(X[pool_idx], batch_size=4096)
         mean_all, std_all = post.mean()[:, 0], post.std()[:, 0]
         centre, spread = X.mean(0), X.std(0) + 1e-12

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from ._options import check_choice
 from ._output import make_console
 from ._tables import read_table
 
@@ -110,8 +111,26 @@ def propose_command(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar while fitting.")
     ] = True,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            help="Where the ensemble members are refitted: local (processes) or ray (needs "
+            "knowable[ray]; starts a local Ray unless --address). Same proposal either way.",
+        ),
+    ] = "local",
+    workers: Annotated[
+        int, typer.Option("--workers", help="Ensemble members refitted at once.")
+    ] = 1,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="With --backend ray: the cluster to join (e.g. auto)."),
+    ] = None,
 ) -> None:
     """Fit the model to the measurements so far and propose the next batch."""
+    check_choice(backend, "--backend", ("local", "ray"))
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1; got {workers}.")
     from knowable.campaign import Campaign
 
     camp = Campaign(db)
@@ -122,6 +141,9 @@ def propose_command(
         round_index=round_index,
         temperature=temperature,
         verbose=progress,
+        backend=backend,
+        workers=workers,
+        ray_address=address,
     )
     _write_csv_atomically(prop.table, out)
     what = "existing round" if prop.reused else "round"

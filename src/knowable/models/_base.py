@@ -85,6 +85,39 @@ def _advance_with_status(advance: Any, member: int, n_members: int, report: Epoc
     advance(1, epoch_status(member, n_members, report))
 
 
+def _parallel_settings(
+    execution: Mapping[str, Any] | None, n_members: int
+) -> dict[str, Any] | None:
+    """``map_jobs`` keywords when the members are to be trained as parallel jobs, else None."""
+    if execution is None:
+        return None
+    unknown = set(execution) - {"backend", "workers", "ray_address"}
+    if unknown:
+        raise ValueError(f"unknown execution setting(s) {sorted(unknown)}.")
+    backend = check_in_options(execution.get("backend", "local"), "backend", ("local", "ray"))
+    workers = check_positive_int(execution.get("workers", 1), "workers")
+    if n_members == 1 or (backend == "local" and workers == 1):
+        return None
+    return {"backend": backend, "workers": workers, "ray_address": execution.get("ray_address")}
+
+
+def _train_member_job(
+    job: tuple[Any, int, list[int], dict[str, torch.Tensor], Any, TrainingConfig, int],
+) -> tuple[nn.Module, TrainingHistory]:
+    """One ensemble member as a job of :func:`knowable.parallel.map_jobs`.
+
+    Runs with the caller's torch thread count, so a member trained in a worker
+    process is the member trained in the caller.
+    """
+    model, i, seeds, data, valid, config, n_threads = job
+    before = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        return model._train_member(i, seeds, data, valid, config)
+    finally:
+        torch.set_num_threads(before)
+
+
 def _take_tensor(
     tensors: dict[str, torch.Tensor], name: str, shape: tuple[int, ...], dtype: torch.dtype
 ) -> torch.Tensor:
@@ -362,8 +395,15 @@ class UncertainModel(BaseEstimator):
         x: torch.Tensor,
         targets: dict[str, torch.Tensor],
         validation: dict[str, torch.Tensor] | None = None,
+        execution: Mapping[str, Any] | None = None,
     ) -> None:
-        """Train the members; ``validation`` (keys ``x`` and those of ``targets``) replaces the split."""
+        """Train the members; ``validation`` (keys ``x`` and those of ``targets``) replaces the split.
+
+        ``execution`` (keys ``backend``, ``workers``, ``ray_address`` of
+        :func:`knowable.parallel.map_jobs`) trains the members of an ensemble as
+        parallel jobs; each member's seeds are fixed before, so the fit is the
+        same as one after another.
+        """
         r = self.resolved_params_
         method = self._method
         device = resolve_device(self.device)
@@ -382,31 +422,59 @@ class UncertainModel(BaseEstimator):
         members: list[nn.Module] = []
         histories: list[TrainingHistory] = []
         total = r["n_members"] * config.max_epochs
+        parallel = _parallel_settings(execution, r["n_members"])
         with progress_bar(
             total, f"fitting {type(self).__name__} ({r['method']})", self.verbose
         ) as advance:
-            for i in range(r["n_members"]):
-                gen = torch_generator(seeds[2 * i])
-                x_init = x if method.needs_training_inputs else None
-                module = self._seeded_build(gen, x_init).to(device)
-                groups = method.setup(self, module, seeds[2 * i], config.learning_rate)
-                history = train_module(
-                    module,
-                    method.loss(self),
-                    data,
-                    config,
-                    seeds[2 * i + 1],
-                    parameter_groups=groups,
-                    validation=valid,
-                    on_report=partial(_advance_with_status, advance, i, r["n_members"]),
-                )
-                advance(config.max_epochs - len(history.train_loss))
-                members.append(module.cpu() if device.type != "cpu" else module)
-                histories.append(history)
+            if parallel is not None:
+                from ..parallel import map_jobs
+
+                jobs = [
+                    (self, i, seeds, data, valid, config, torch.get_num_threads())
+                    for i in range(r["n_members"])
+                ]
+                for module, history in map_jobs(_train_member_job, jobs, **parallel):
+                    advance(config.max_epochs)
+                    members.append(module)
+                    histories.append(history)
+            else:
+                for i in range(r["n_members"]):
+                    on_report = partial(_advance_with_status, advance, i, r["n_members"])
+                    module, history = self._train_member(i, seeds, data, valid, config, on_report)
+                    advance(config.max_epochs - len(history.train_loss))
+                    members.append(module)
+                    histories.append(history)
         self.members_ = members
         self.history_ = histories
         self.device_ = device
         method.finish(self, members, data)
+
+    def _train_member(
+        self,
+        i: int,
+        seeds: list[int],
+        data: dict[str, torch.Tensor],
+        valid: dict[str, torch.Tensor] | None,
+        config: TrainingConfig,
+        on_report: Any = None,
+    ) -> tuple[nn.Module, TrainingHistory]:
+        """Build and train member ``i`` from its two seeds; returned on the CPU."""
+        method = self._method
+        gen = torch_generator(seeds[2 * i])
+        x_init = data["x"] if method.needs_training_inputs else None
+        module = self._seeded_build(gen, x_init).to(config.device)
+        groups = method.setup(self, module, seeds[2 * i], config.learning_rate)
+        history = train_module(
+            module,
+            method.loss(self),
+            data,
+            config,
+            seeds[2 * i + 1],
+            parameter_groups=groups,
+            validation=valid,
+            on_report=on_report,
+        )
+        return (module.cpu() if config.device.type != "cpu" else module), history
 
     # ------------------------------------------------------------ prediction
     def _member_outputs(self, x: torch.Tensor) -> list[Any]:

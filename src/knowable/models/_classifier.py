@@ -60,7 +60,15 @@ class UncertainClassifier(UncertainModel):
     def _restore_extra(self, meta: dict[str, Any]) -> None:
         self.classes_ = np.asarray(meta["classes"], dtype=np.int64)
 
-    def fit(self, X: Any, y: Any) -> UncertainClassifier:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        backend: str = "local",
+        workers: int = 1,
+        ray_address: str | None = None,
+    ) -> UncertainClassifier:
         """Fit the networks.
 
         Parameters
@@ -69,6 +77,13 @@ class UncertainClassifier(UncertainModel):
             Inputs.
         y : array-like of shape (n,)
             Integer class labels (at least two distinct values).
+        backend : {"local", "ray"}
+            Where the members of an ensemble train (:func:`knowable.parallel.map_jobs`);
+            the fit is the same on every backend.
+        workers : int
+            Members trained at once (1: one after another, in this process).
+        ray_address : str, optional
+            With ``backend="ray"``: the cluster to join (default: start a local Ray).
 
         Returns
         -------
@@ -97,7 +112,11 @@ class UncertainClassifier(UncertainModel):
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self._fit_input_scaler(x)
         codes = torch.as_tensor(np.searchsorted(self.classes_, y_arr.astype(np.int64)))
-        self._fit_networks(self._standardise_X(x), {"y": codes})
+        self._fit_networks(
+            self._standardise_X(x),
+            {"y": codes},
+            execution={"backend": backend, "workers": workers, "ray_address": ray_address},
+        )
         return self
 
     def posterior(self, X: Any, *, batch_size: int | None = None) -> Posterior:

@@ -200,7 +200,15 @@ class UncertainRegressor(UncertainModel):
         self.y_scale_ = np.asarray(meta["y_scale"], dtype=np.float64)
 
     # ----------------------------------------------------------------- API
-    def fit(self, X: Any, y: Any) -> UncertainRegressor:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        backend: str = "local",
+        workers: int = 1,
+        ray_address: str | None = None,
+    ) -> UncertainRegressor:
         """Fit the networks.
 
         Parameters
@@ -209,6 +217,13 @@ class UncertainRegressor(UncertainModel):
             Inputs (numpy, pandas or torch).
         y : array-like of shape (n,) or (n, k)
             Real-valued targets.
+        backend : {"local", "ray"}
+            Where the members of an ensemble train (:func:`knowable.parallel.map_jobs`);
+            the fit is the same on every backend.
+        workers : int
+            Members trained at once (1: one after another, in this process).
+        ray_address : str, optional
+            With ``backend="ray"``: the cluster to join (default: start a local Ray).
 
         Returns
         -------
@@ -227,7 +242,11 @@ class UncertainRegressor(UncertainModel):
         self._fit_input_scaler(x)
         self.y_mean_, self.y_scale_ = mean_and_scale(y2, "y")
         y_std = torch.as_tensor((y2 - self.y_mean_) / self.y_scale_, dtype=torch.float32)
-        self._fit_networks(self._standardise_X(x), {"y": y_std})
+        self._fit_networks(
+            self._standardise_X(x),
+            {"y": y_std},
+            execution={"backend": backend, "workers": workers, "ray_address": ray_address},
+        )
         return self
 
     def posterior(self, X: Any, *, batch_size: int | None = None) -> Posterior:
