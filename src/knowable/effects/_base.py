@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._params import store_params
 from .._validation import (
     check_is_fitted,
     check_positive_int,
@@ -62,6 +63,12 @@ class CATEEstimator(UncertainModel, CATEBase):
     """
 
     _estimator_kind = "cate"
+    # parameters beyond the base class (stored by store_params)
+    arm_hidden_size: int
+    arm_depth: int
+    heteroscedastic: bool
+    propensity_weight: float
+    targeted_weight: float
     # set by fit; None when loaded from a model saved without its training data
     X_fit_: np.ndarray | None
     t_fit_: np.ndarray | None
@@ -97,35 +104,7 @@ class CATEEstimator(UncertainModel, CATEBase):
         verbose: bool = False,
         n_samples: int | None = None,
     ) -> None:
-        super().__init__(
-            uncertainty,
-            n_members=n_members,
-            n_draws=n_draws,
-            extractor=extractor,
-            hidden_size=hidden_size,
-            depth=depth,
-            activation=activation,
-            dropout=dropout,
-            spectral_coeff=spectral_coeff,
-            n_inducing=n_inducing,
-            kernel=kernel,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            patience=patience,
-            validation_fraction=validation_fraction,
-            min_steps_per_epoch=min_steps_per_epoch,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            n_samples=n_samples,
-        )
-        self.arm_hidden_size = arm_hidden_size
-        self.arm_depth = arm_depth
-        self.heteroscedastic = heteroscedastic
-        self.propensity_weight = propensity_weight
-        self.targeted_weight = targeted_weight
+        store_params(self, locals())
 
     # ------------------------------------------------------------ parameters
     def _resolved(self) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import torch
 from scipy import stats
 from torch import nn
 
+from .._params import store_params
 from .._persistence import register_persistable
 from .._random import check_random_state
 from .._validation import (
@@ -144,6 +145,10 @@ class DoseResponse(UncertainModel):
     """
 
     _estimator_kind = "dose_response"
+    # parameters beyond the base class (stored by store_params)
+    n_components: int
+    head_hidden_size: int
+    head_depth: int
     # set by fit; None when loaded from a model saved without its training data
     X_fit_: np.ndarray | None
 
@@ -176,33 +181,7 @@ class DoseResponse(UncertainModel):
         verbose: bool = False,
         n_samples: int | None = None,
     ) -> None:
-        super().__init__(
-            uncertainty,
-            n_members=n_members,
-            n_draws=n_draws,
-            extractor=extractor,
-            hidden_size=hidden_size,
-            depth=depth,
-            activation=activation,
-            dropout=dropout,
-            spectral_coeff=spectral_coeff,
-            n_inducing=n_inducing,
-            kernel=kernel,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            patience=patience,
-            validation_fraction=validation_fraction,
-            min_steps_per_epoch=min_steps_per_epoch,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            n_samples=n_samples,
-        )
-        self.n_components = n_components
-        self.head_hidden_size = head_hidden_size
-        self.head_depth = head_depth
+        store_params(self, locals())
 
     # ------------------------------------------------------------ parameters
     def _resolved(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._params import store_params
 from .._persistence import register_persistable
 from .._validation import (
     check_array,
@@ -67,6 +68,8 @@ class TreatmentDensity(UncertainRegressor):
     """
 
     _estimator_kind = "regressor"  # a regressor of t on x: the conformance kit applies
+    # parameters beyond the base class (stored by store_params)
+    support_quantile: float
 
     def __init__(
         self,
@@ -93,30 +96,7 @@ class TreatmentDensity(UncertainRegressor):
         verbose: bool = False,
         n_samples: int | None = None,
     ) -> None:
-        super().__init__(
-            uncertainty,
-            likelihood="mixture",
-            n_components=n_components,
-            n_members=n_members,
-            n_draws=n_draws,
-            extractor=extractor,
-            hidden_size=hidden_size,
-            depth=depth,
-            activation=activation,
-            dropout=dropout,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            patience=patience,
-            validation_fraction=validation_fraction,
-            min_steps_per_epoch=min_steps_per_epoch,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            n_samples=n_samples,
-        )
-        self.support_quantile = support_quantile
+        store_params(self, locals())
 
     def _resolved(self) -> dict[str, Any]:
         if get_uncertainty(self.uncertainty).gp_head:

@@ -20,6 +20,7 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
+from .._params import store_params
 from .._persistence import load, save
 from .._progress import progress_bar
 from .._random import check_random_state, spawn_seeds, torch_generator
@@ -141,6 +142,29 @@ class UncertainModel(BaseEstimator):
     """
 
     _estimator_kind = "model"
+    # the constructor parameters (stored by store_params; declared for the type checker)
+    uncertainty: str
+    n_members: int
+    n_draws: int
+    extractor: str | None
+    hidden_size: int
+    depth: int
+    activation: str
+    dropout: float | None
+    spectral_coeff: float | None
+    n_inducing: int
+    kernel: str
+    max_epochs: int
+    batch_size: int
+    learning_rate: float | None
+    weight_decay: float
+    patience: int
+    validation_fraction: float
+    min_steps_per_epoch: int
+    device: str
+    random_state: int | np.random.Generator | None
+    verbose: bool
+    n_samples: int | None
 
     def __init__(
         self,
@@ -168,28 +192,7 @@ class UncertainModel(BaseEstimator):
         verbose: bool = False,
         n_samples: int | None = None,
     ) -> None:
-        self.uncertainty = uncertainty
-        self.n_members = n_members
-        self.n_draws = n_draws
-        self.extractor = extractor
-        self.hidden_size = hidden_size
-        self.depth = depth
-        self.activation = activation
-        self.dropout = dropout
-        self.spectral_coeff = spectral_coeff
-        self.n_inducing = n_inducing
-        self.kernel = kernel
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.min_steps_per_epoch = min_steps_per_epoch
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.n_samples = n_samples  # deprecated name of n_draws
+        store_params(self, locals())
 
     # ------------------------------------------------------------ parameters
     def _resolved(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._params import store_params
 from .._persistence import register_persistable
 from .._validation import (
     check_array,
@@ -97,6 +98,10 @@ class UncertainRegressor(UncertainModel):
     """
 
     _estimator_kind = "regressor"
+    # parameters beyond the base class (stored by store_params)
+    likelihood: str
+    n_components: int
+    heteroscedastic: bool
 
     def __init__(
         self,
@@ -127,33 +132,7 @@ class UncertainRegressor(UncertainModel):
         verbose: bool = False,
         n_samples: int | None = None,
     ) -> None:
-        super().__init__(
-            uncertainty,
-            n_members=n_members,
-            n_draws=n_draws,
-            extractor=extractor,
-            hidden_size=hidden_size,
-            depth=depth,
-            activation=activation,
-            dropout=dropout,
-            spectral_coeff=spectral_coeff,
-            n_inducing=n_inducing,
-            kernel=kernel,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            weight_decay=weight_decay,
-            patience=patience,
-            validation_fraction=validation_fraction,
-            min_steps_per_epoch=min_steps_per_epoch,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            n_samples=n_samples,
-        )
-        self.likelihood = likelihood
-        self.n_components = n_components
-        self.heteroscedastic = heteroscedastic
+        store_params(self, locals())
 
     # ------------------------------------------------------------ subclass API
     def _resolved(self) -> dict[str, Any]:
