@@ -70,6 +70,12 @@ class TreatmentDensity(UncertainRegressor):
     _estimator_kind = "regressor"  # a regressor of t on x: the conformance kit applies
     # parameters beyond the base class (stored by store_params)
     support_quantile: float
+    # fixed for this model, not parameters: one mixture-density network, no GP head
+    likelihood = "mixture"
+    heteroscedastic = True
+    spectral_coeff = None
+    n_inducing = 50
+    kernel = "rbf"
 
     def __init__(
         self,
