@@ -81,7 +81,12 @@ FAMILIES: dict[str, Family] = {
     "large": Family("large", "ihdp_raw", 2000, "nonlinear", 404, 1.0, 0.05),
     "homogeneous": Family("homogeneous", "ihdp_raw", 985, "homogeneous", 505, 1.0, 0.05),
     "tuning": Family("tuning", "ihdp_raw", 985, "random_net", 909, 1.0, 0.05),
+    # error against n: the "large" design at three sizes (benchmarks/cate_scaling.py)
+    "scale1k": Family("scale1k", "ihdp_raw", 1_000, "nonlinear", 606, 1.0, 0.05),
+    "scale4k": Family("scale4k", "ihdp_raw", 4_000, "nonlinear", 606, 1.0, 0.05),
+    "scale16k": Family("scale16k", "ihdp_raw", 16_000, "nonlinear", 606, 1.0, 0.05),
 }
+SCALING = ("scale1k", "scale4k", "scale16k")
 EVALUATION = ("linear", "nonlinear", "overlap", "large", "homogeneous")
 METHODS = ("due", "ensemble", "dropout", "due-conformal", "causalforestdml")
 EXTRA_METHODS = ("due-conformal-split",)
@@ -108,7 +113,18 @@ def _standardise(v: np.ndarray, sd: float = 1.0) -> np.ndarray:
 
 
 def simulate(family: Family, rep: int) -> dict[str, np.ndarray]:
-    """One replication: ``x, t, y, cate`` and a fixed train/test split (``test`` mask)."""
+    """One replication: ``x, t, y, cate`` and a fixed train/test split (``test`` mask).
+
+    The scaling families are nested samples of one population: the first ``n``
+    units of the largest one (same functions, same noise), with their own split.
+    """
+    if family.name in SCALING and family.name != SCALING[-1]:
+        full = simulate(FAMILIES[SCALING[-1]], rep)
+        part = {k: v[: family.n] for k, v in full.items() if k != "test"}
+        test = np.zeros(family.n, dtype=bool)
+        split = np.random.default_rng([family.seed, rep, family.n]).permutation(family.n)
+        test[split[: round(TEST_FRACTION * family.n)]] = True
+        return {**part, "test": test}
     rng = np.random.default_rng([family.seed, rep])
     base, n_cont = _covariates(family.covariates)
     rows = rng.choice(len(base), size=family.n, replace=family.n > len(base))
