@@ -11,17 +11,17 @@ from torch import nn
 
 from .._persistence import register_persistable
 from .._validation import check_array, check_consistent_length
-from ._base import UncertainModel
 from ._heads import ClassifierHead
 from ._networks import DeepKernel
 from ._observation import Categorical
 from ._posterior import Posterior
+from ._supervised import SupervisedUncertainModel
 
 __all__ = ["UncertainClassifier"]
 
 
 @register_persistable
-class UncertainClassifier(UncertainModel):
+class UncertainClassifier(SupervisedUncertainModel):
     """Neural classifier whose class probabilities come with epistemic uncertainty.
 
     Parameters are those of :class:`~knowable.models.UncertainRegressor`
@@ -60,37 +60,7 @@ class UncertainClassifier(UncertainModel):
     def _restore_extra(self, meta: dict[str, Any]) -> None:
         self.classes_ = np.asarray(meta["classes"], dtype=np.int64)
 
-    def fit(
-        self,
-        X: Any,
-        y: Any,
-        *,
-        backend: str = "local",
-        workers: int = 1,
-        ray_address: str | None = None,
-    ) -> UncertainClassifier:
-        """Fit the networks.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d), or (n, C, 28, 28) images with ``extractor="cnn"``
-            Inputs.
-        y : array-like of shape (n,)
-            Integer class labels (at least two distinct values).
-        backend : {"local", "ray"}
-            Where the members of an ensemble train (:func:`knowable.parallel.map_jobs`);
-            the fit is the same on every backend.
-        workers : int
-            Members trained at once (1: one after another, in this process).
-        ray_address : str, optional
-            With ``backend="ray"``: the cluster to join (default: start a local Ray).
-
-        Returns
-        -------
-        self
-        """
-        self.resolved_params_ = self._resolved()
-        x = self._validate_X(X, fitting=True)
+    def _fit_targets(self, x: np.ndarray, y: Any) -> dict[str, torch.Tensor]:
         y_arr = check_array(y, "y", ndim=1)
         check_consistent_length(X=x, y=y_arr)
         if np.abs(y_arr).max() > 2**53:  # beyond exact float64 integers (and int64 codes)
@@ -107,17 +77,7 @@ class UncertainClassifier(UncertainModel):
             raise ValueError(
                 f"y has a single class ({self.classes_[0]}); a classifier needs at least two."
             )
-        self.input_shape_ = tuple(x.shape[1:])
-        self._record_feature_names(X)
-        self.n_features_in_ = int(np.prod(self.input_shape_))
-        self._fit_input_scaler(x)
-        codes = torch.as_tensor(np.searchsorted(self.classes_, y_arr.astype(np.int64)))
-        self._fit_networks(
-            self._standardise_X(x),
-            {"y": codes},
-            execution={"backend": backend, "workers": workers, "ray_address": ray_address},
-        )
-        return self
+        return {"y": torch.as_tensor(np.searchsorted(self.classes_, y_arr.astype(np.int64)))}
 
     def posterior(self, X: Any, *, batch_size: int | None = None) -> Posterior:
         """Posterior over class probabilities at ``X``.

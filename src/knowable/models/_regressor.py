@@ -18,17 +18,17 @@ from .._validation import (
     check_positive_int,
     mean_and_scale,
 )
-from ._base import UncertainModel
 from ._heads import GaussianHead, MixtureDensityHead, MixtureOutput
 from ._networks import DeepKernel
 from ._observation import GaussianMixture, GaussianNoise
 from ._posterior import Posterior
+from ._supervised import SupervisedUncertainModel
 
 __all__ = ["UncertainRegressor"]
 
 
 @register_persistable
-class UncertainRegressor(UncertainModel):
+class UncertainRegressor(SupervisedUncertainModel):
     """Neural regressor whose predictions come with epistemic uncertainty.
 
     Parameters
@@ -179,54 +179,14 @@ class UncertainRegressor(UncertainModel):
         self.y_scale_ = np.asarray(meta["y_scale"], dtype=np.float64)
 
     # ----------------------------------------------------------------- API
-    def fit(
-        self,
-        X: Any,
-        y: Any,
-        *,
-        backend: str = "local",
-        workers: int = 1,
-        ray_address: str | None = None,
-    ) -> UncertainRegressor:
-        """Fit the networks.
-
-        Parameters
-        ----------
-        X : array-like of shape (n, d), or (n, C, 28, 28) images with ``extractor="cnn"``
-            Inputs (numpy, pandas or torch).
-        y : array-like of shape (n,) or (n, k)
-            Real-valued targets.
-        backend : {"local", "ray"}
-            Where the members of an ensemble train (:func:`knowable.parallel.map_jobs`);
-            the fit is the same on every backend.
-        workers : int
-            Members trained at once (1: one after another, in this process).
-        ray_address : str, optional
-            With ``backend="ray"``: the cluster to join (default: start a local Ray).
-
-        Returns
-        -------
-        self
-        """
-        self.resolved_params_ = self._resolved()
-        x = self._validate_X(X, fitting=True)
+    def _fit_targets(self, x: np.ndarray, y: Any) -> dict[str, torch.Tensor]:
         y_arr = check_array(y, "y", ndim=(1, 2))
         check_consistent_length(X=x, y=y_arr)
         self.y_is_1d_ = y_arr.ndim == 1
         y2 = y_arr.reshape(len(y_arr), -1)
-        self.input_shape_ = tuple(x.shape[1:])
-        self._record_feature_names(X)
-        self.n_features_in_ = int(np.prod(self.input_shape_))
         self.n_outputs_ = y2.shape[1]
-        self._fit_input_scaler(x)
         self.y_mean_, self.y_scale_ = mean_and_scale(y2, "y")
-        y_std = torch.as_tensor((y2 - self.y_mean_) / self.y_scale_, dtype=torch.float32)
-        self._fit_networks(
-            self._standardise_X(x),
-            {"y": y_std},
-            execution={"backend": backend, "workers": workers, "ray_address": ray_address},
-        )
-        return self
+        return {"y": torch.as_tensor((y2 - self.y_mean_) / self.y_scale_, dtype=torch.float32)}
 
     def posterior(self, X: Any, *, batch_size: int | None = None) -> Posterior:
         """Posterior over the regression function at ``X``.
