@@ -700,10 +700,11 @@ def _sample_mixture(
     comp = np.zeros(u.shape, dtype=np.uint8 if w.shape[-1] < 256 else np.intp)
     for c in range(w.shape[-1] - 1):  # component = number of cdf values below u
         np.add(comp, u > cdf[..., c : c + 1], out=comp)
+    index = torch.from_numpy(comp.astype(np.int64))  # torch's gather: a faster copy
     draws = rng.standard_normal(u.shape)
-    draws *= np.take_along_axis(scale, comp, -1)
-    draws += np.take_along_axis(loc, comp, -1)  # mu + sd * z, the same rounding
-    return draws
+    draws *= torch.gather(torch.from_numpy(np.ascontiguousarray(scale)), -1, index).numpy()
+    draws += torch.gather(torch.from_numpy(np.ascontiguousarray(loc)), -1, index).numpy()
+    return draws  # mu + sd * z, the same rounding
 
 
 def _normal_band(draws: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
