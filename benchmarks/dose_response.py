@@ -282,20 +282,21 @@ def scale_run(n: int) -> dict[str, Any]:
     ds = simulate_dose_response(n, random_state=0)
     grid = np.linspace(ds.t.min(), ds.t.max(), 50)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t0 = time.perf_counter()
+    load_start = os.getloadavg()
+    t0, c0 = time.perf_counter(), time.process_time()
     params = {**_model_params(n, False), "n_members": 3}  # 3 members: the 2-core budget
     model = DoseResponse(random_state=0, **params, **_common_params())
     model.fit(ds.x, ds.t, ds.y)
-    fit_s = time.perf_counter() - t0
+    fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
     rss_fit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     curve = model.dose_response(grid)
-    curve_s = time.perf_counter() - t1
-    t2 = time.perf_counter()
+    curve_s, curve_cpu = time.perf_counter() - t1, time.process_time() - c1
+    t2, c2 = time.perf_counter(), time.process_time()
     bounds = ContinuousMSMBounds(model, n_samples=100, random_state=0).dose_response_all(
         grid, [1.0, 1.2, 1.6, float(ds.truth["lambda_star"])]
     )
-    bounds_s = time.perf_counter() - t2
+    bounds_s, bounds_cpu = time.perf_counter() - t2, time.process_time() - c2
     rss_end = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     truth = ds.truth["apo"](grid)
     b = bounds["overcast"]
@@ -308,6 +309,9 @@ def scale_run(n: int) -> dict[str, Any]:
         "fit_s": fit_s,
         "curve_s": curve_s,
         "bounds_both_methods_s": bounds_s,
+        "total_s": fit_s + curve_s + bounds_s,
+        "cpu_s": {"fit": fit_cpu, "curve": curve_cpu, "bounds_both_methods": bounds_cpu},
+        "load_average_1_5_15": {"start": list(load_start), "end": list(os.getloadavg())},
         "peak_rss_mib_start": rss0,
         "peak_rss_mib_after_fit": rss_fit,
         "peak_rss_mib_end": rss_end,
@@ -325,13 +329,29 @@ def scale_markdown(r: dict[str, Any], meta: dict[str, Any]) -> str:
             "are indicative only).",
             "",
             "| n | members | grid | Λ values | fit s | curve s | bounds s (overcast + sharp, "
-            "100 draws) | peak RSS MiB (start / after fit / end) | ISE | overcast cov. @Λ* |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "100 draws) | total s | peak RSS MiB (start / after fit / end) | ISE | "
+            "overcast cov. @Λ* |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
             f"| {r['n']:,} | {r['n_members']} | {r['grid_points']} | {len(r['lambdas'])} | "
             f"{r['fit_s']:.0f} | {r['curve_s']:.0f} | {r['bounds_both_methods_s']:.0f} | "
+            f"{r['fit_s'] + r['curve_s'] + r['bounds_both_methods_s']:.0f} | "
             f"{r['peak_rss_mib_start']:.0f} / {r['peak_rss_mib_after_fit']:.0f} / "
             f"{r['peak_rss_mib_end']:.0f} | {r['ise']:.5f} | {r['overcast_cov_lambda_star']:.3f} |",
             "",
+            *(
+                [
+                    f"CPU seconds (this process): fit {r['cpu_s']['fit']:.0f}, curve "
+                    f"{r['cpu_s']['curve']:.0f}, bounds {r['cpu_s']['bounds_both_methods']:.0f}; "
+                    "load average (1/5/15 min) at start "
+                    + " / ".join(f"{v:.2f}" for v in r["load_average_1_5_15"]["start"])
+                    + ", at end "
+                    + " / ".join(f"{v:.2f}" for v in r["load_average_1_5_15"]["end"])
+                    + ".",
+                    "",
+                ]
+                if "cpu_s" in r
+                else []
+            ),
         ]
     )
 

@@ -19,7 +19,7 @@ bounds under the continuous marginal sensitivity model.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -87,8 +87,17 @@ class _AppendedTreatmentNet(nn.Module):
 
     def forward(self, xt: torch.Tensor) -> MixtureOutput:
         """Standardised ``(n, d + 1)`` inputs to a one-output :class:`MixtureOutput`."""
-        feats = self.extractor(xt[:, :-1])
-        return self.head(self.body(torch.cat([feats, xt[:, -1:]], dim=1)))
+        return self.from_features(self.extractor(xt[:, :-1]), xt[:, -1:])
+
+    def from_features(self, feats: torch.Tensor, t: torch.Tensor) -> MixtureOutput:
+        """The network after the extractor: features ``(n, h)`` and treatments ``(n, 1)``.
+
+        φ(x) does not depend on t, so a grid of treatments reuses one extractor pass.
+        """
+        return self.head(self.body(torch.cat([feats, t], dim=1)))
+
+
+GRID_ROWS = 2**13  # (unit, grid value) rows of one network pass (cache-sized: faster, less memory)
 
 
 @register_persistable
@@ -331,17 +340,132 @@ class DoseResponse(UncertainModel):
         """Per-draw mixture weights, locations, scales ``(S, n, C)`` in the units of y."""
         size = PREDICT_CHUNK if batch_size is None else check_positive_int(batch_size, "batch_size")
         xt = self._standardise_X(np.column_stack([x, t]).astype(np.float32))
-        w, loc, scale = [], [], []
-        for i in range(0, xt.shape[0], size):
-            outs = self._member_outputs(xt[i : i + size])
-            w.append(np.stack([torch.softmax(o.logits[:, 0], -1).double().numpy() for o in outs]))
-            loc.append(np.stack([o.loc[:, 0].double().numpy() for o in outs]))
-            scale.append(np.stack([o.scale[:, 0].double().numpy() for o in outs]))
-        return (
-            np.concatenate(w, 1),
-            np.concatenate(loc, 1) * self.y_scale_ + self.y_mean_,
-            np.concatenate(scale, 1) * self.y_scale_,
-        )
+        parts = [
+            self._mixture_arrays(self._member_outputs(xt[i : i + size]))
+            for i in range(0, xt.shape[0], size)
+        ]
+        return tuple(np.concatenate(p, 1) for p in zip(*parts, strict=True))  # type: ignore[return-value]
+
+    def _mixture_arrays(self, outs: list[MixtureOutput]) -> tuple[np.ndarray, ...]:
+        """Weights, locations and scales ``(S, r, C)`` (float64, units of y) of the draws' outputs."""
+        w = np.stack([torch.softmax(o.logits[:, 0], -1).double().numpy() for o in outs])
+        loc = np.stack([o.loc[:, 0].double().numpy() for o in outs])
+        scale = np.stack([o.scale[:, 0].double().numpy() for o in outs])
+        return w, loc * self.y_scale_ + self.y_mean_, scale * self.y_scale_
+
+    # ------------------------------------------------- grid evaluation (fast paths)
+    def _x_standardised(self, x: np.ndarray) -> torch.Tensor:
+        """The covariate columns of :meth:`_standardise_X` (the same float32 values)."""
+        xs = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32)
+        if self.x_mean_ is not None and self.x_scale_ is not None:
+            xs = (xs - self.x_mean_[:-1]) / self.x_scale_[:-1]
+        return xs
+
+    def _t_standardised(self, t: np.ndarray) -> torch.Tensor:
+        """The treatment column of :meth:`_standardise_X`, shape ``(k,)`` float32."""
+        tt = torch.as_tensor(np.asarray(t, dtype=np.float32).reshape(-1))
+        if self.x_mean_ is not None and self.x_scale_ is not None:
+            tt = (tt - self.x_mean_[-1]) / self.x_scale_[-1]
+        return tt
+
+    def _member_features(self, x: np.ndarray, size: int) -> list[torch.Tensor] | None:
+        """φ_s(x) ``(n, h)`` of every ensemble member, once per unit; None for other methods.
+
+        An ensemble's draws are its members, each evaluated deterministically, so
+        the extractor output can be reused for every treatment value. Dropout,
+        Laplace and DUE draws go through the uncertainty method (the slow path).
+        """
+        if self._method.gp_head or self._method.name != "ensemble":
+            return None
+        if not all(isinstance(m, _AppendedTreatmentNet) for m in self.members_):
+            return None
+        xs = self._x_standardised(x)
+        feats = []
+        with torch.no_grad():
+            for module in self.members_:
+                module.eval()
+                net = cast(_AppendedTreatmentNet, module)
+                feats.append(
+                    torch.cat([net.extractor(xs[i : i + size]) for i in range(0, len(xs), size)])
+                )
+        return feats
+
+    def _feature_mixtures(
+        self, feats: list[torch.Tensor], t_std: torch.Tensor
+    ) -> tuple[np.ndarray, ...]:
+        """Mixtures ``(S, r, C)`` of the members from features ``(r, h)`` and treatments ``(r,)``."""
+        col = t_std.reshape(-1, 1)
+        with torch.no_grad():
+            outs = [
+                cast(_AppendedTreatmentNet, module).from_features(f, col)
+                for module, f in zip(self.members_, feats, strict=True)
+            ]
+        return self._mixture_arrays(outs)
+
+    def _capo_grid_blocks(
+        self, x: np.ndarray, grid: np.ndarray, batch_size: int | None = None
+    ) -> Iterator[tuple[slice, np.ndarray]]:
+        """CAPO draws on a grid, chunked over units: ``(units, (S, c, g))`` blocks.
+
+        The same values as ``_capo_draws(x, full(n, t_j))`` for every grid value
+        (up to floating-point reassociation in the network's matrix products), but
+        vectorised over the grid (at most :data:`GRID_ROWS` rows per pass) and, for
+        an ensemble, with one extractor pass per unit.
+        """
+        size = PREDICT_CHUNK if batch_size is None else check_positive_int(batch_size, "batch_size")
+        g = grid.shape[0]
+        for i in range(0, x.shape[0], size):
+            xc = x[i : i + size]
+            c = xc.shape[0]
+            if self._method.gp_head:
+                block = np.stack([self._due_draws(xc, np.full(c, tv), size) for tv in grid], -1)
+                yield slice(i, i + c), block
+                continue
+            feats = self._member_features(xc, size)
+            step = max(1, GRID_ROWS // c)
+            parts = []
+            for j in range(0, g, step):
+                tv = grid[j : j + step]  # rows: grid value major, unit minor
+                if feats is not None:
+                    t_std = self._t_standardised(np.repeat(tv, c))
+                    w, loc, _ = self._feature_mixtures([f.repeat(tv.size, 1) for f in feats], t_std)
+                else:
+                    w, loc, _ = self._mixtures(
+                        np.tile(xc, (tv.size, 1)), np.repeat(tv, c), tv.size * c
+                    )
+                parts.append((w * loc).sum(-1).reshape(-1, tv.size, c))
+            yield slice(i, i + c), np.concatenate(parts, 1).transpose(0, 2, 1)
+
+    def _grid_outcome_draws(
+        self,
+        x: np.ndarray,
+        grid: np.ndarray,
+        n_samples: int,
+        rng: np.random.Generator,
+        chunk: int,
+    ) -> Iterator[tuple[int, slice, np.ndarray, np.ndarray]]:
+        """Outcome samples for every grid value and chunk of units, for the CMSM bounds.
+
+        Yields ``(j, units, samples (S, c, m), means (S, c))`` in the order
+        ``for j in grid: for chunk in units``, with exactly the random numbers of
+        ``outcome_draws(x[units], grid[j], n_samples, rng, return_mean=True)``
+        called in that loop; an ensemble reuses one extractor pass per unit.
+        """
+        m = check_positive_int(n_samples, "n_samples")
+        feats = self._member_features(x, PREDICT_CHUNK)
+        n = x.shape[0]
+        for j, tv in enumerate(grid):
+            for i in range(0, n, chunk):
+                sl = slice(i, min(i + chunk, n))
+                if feats is None:
+                    draws, mean = self.outcome_draws(
+                        x[sl], float(tv), m, rng, return_mean=True, allow_extrapolation=True
+                    )
+                    yield j, sl, cast(np.ndarray, draws), cast(np.ndarray, mean)
+                    continue
+                t_std = self._t_standardised(np.full(sl.stop - sl.start, float(tv)))
+                w, loc, scale = self._feature_mixtures([f[sl] for f in feats], t_std)
+                yield j, sl, _sample_mixture(w, loc, scale, m, rng), (w * loc).sum(-1)
 
     def _due_draws(self, x: np.ndarray, t: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """DUE function draws ``(S, n)`` in the units of y, one function per draw for all chunks."""
@@ -407,9 +531,8 @@ class DoseResponse(UncertainModel):
             return self._capo_draws(x, t_arr, batch_size)
         x = self._check_X(X)
         t_grid = np.atleast_1d(self._check_t_values(t, "t", allow_extrapolation))
-        return np.stack(
-            [self._capo_draws(x, np.full(x.shape[0], tv), batch_size) for tv in t_grid], -1
-        )
+        blocks = list(self._capo_grid_blocks(x, t_grid, batch_size))
+        return np.concatenate([b for _, b in blocks], 1)
 
     def apo(
         self,
@@ -484,9 +607,10 @@ class DoseResponse(UncertainModel):
         if X is None and self.X_fit_ is None:
             raise ValueError(NO_TRAINING_DATA)
         x = self._check_X(self.X_fit_ if X is None else X)
-        samples = np.stack(
-            [self._capo_draws(x, np.full(x.shape[0], tv), batch_size).mean(1) for tv in grid], -1
-        )  # (S, g)
+        total: np.ndarray | float = 0.0
+        for _, block in self._capo_grid_blocks(x, grid, batch_size):
+            total = total + block.sum(1)
+        samples = np.asarray(total) / x.shape[0]  # (S, g)
         mean, lower, upper = _normal_band(samples, alpha)
         return DoseResponseCurve(grid, mean, lower, upper, samples, alpha)
 
@@ -533,15 +657,7 @@ class DoseResponse(UncertainModel):
             noisy = f[..., None] + self._due_noise_scale() * rng.standard_normal((*f.shape, m))
             return (noisy, f) if return_mean else noisy
         w, loc, scale = self._mixtures(x, t_arr)
-        cdf = np.cumsum(w, -1)
-        cdf[..., -1] = 1.0
-        u = rng.random((*w.shape[:-1], m))
-        comp = np.zeros(u.shape, dtype=np.intp)
-        for c in range(w.shape[-1] - 1):  # component = number of cdf values below u
-            comp += u > cdf[..., c : c + 1]
-        mu = np.take_along_axis(loc, comp, -1)
-        sd = np.take_along_axis(scale, comp, -1)
-        draws = mu + sd * rng.standard_normal(u.shape)
+        draws = _sample_mixture(w, loc, scale, m, rng)
         if return_mean:
             return draws, (w * loc).sum(-1)
         return draws
@@ -568,6 +684,27 @@ class DoseResponse(UncertainModel):
         x_fit = tensors.pop("fit.X", None)
         super()._restore_fitted(meta, tensors)
         self.X_fit_ = restore_training_X(x_fit, meta, self.input_shape_)
+
+
+def _sample_mixture(
+    w: np.ndarray, loc: np.ndarray, scale: np.ndarray, m: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``m`` samples per row of Gaussian mixtures ``(..., C)``, shape ``(..., m)``.
+
+    Consumes ``rng.random((..., m))`` (the component) then
+    ``rng.standard_normal((..., m))``.
+    """
+    cdf = np.cumsum(w, -1)
+    cdf[..., -1] = 1.0
+    u = rng.random((*w.shape[:-1], m))
+    comp = np.zeros(u.shape, dtype=np.uint8 if w.shape[-1] < 256 else np.intp)
+    for c in range(w.shape[-1] - 1):  # component = number of cdf values below u
+        np.add(comp, u > cdf[..., c : c + 1], out=comp)
+    index = torch.from_numpy(comp.astype(np.int64))  # torch's gather: a faster copy
+    draws = rng.standard_normal(u.shape)
+    draws *= torch.gather(torch.from_numpy(np.ascontiguousarray(scale)), -1, index).numpy()
+    draws += torch.gather(torch.from_numpy(np.ascontiguousarray(loc)), -1, index).numpy()
+    return draws  # mu + sd * z, the same rounding
 
 
 def _normal_band(draws: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
