@@ -335,7 +335,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="realisations 1-3")
     parser.add_argument("--realisations", default="1-50")
-    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument(
+        "--configs",
+        default=None,
+        help="comma-separated configs (default: every config whose uncertainty method is "
+        "installed; tarnet-laplace needs knowable[laplace])",
+    )
     parser.add_argument("--fast", action="store_true", help="tiny training (smoke test only)")
     parser.add_argument("--suffix", default="")
     add_runner_arguments(parser, workers=max(1, (os.cpu_count() or 1)))
@@ -351,7 +356,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     args = parser.parse_args(argv)
     ks = [1, 2, 3] if args.quick else parse_range(args.realisations)
-    configs = [c for c in args.configs.split(",") if c]
+    from knowable.models import get_uncertainty
+
+    if args.configs is None:
+        configs = [c for c in CONFIGS if get_uncertainty(CONFIGS[c][1]["uncertainty"]).installed()]
+        for c in sorted(set(CONFIGS) - set(configs)):
+            print(f"skipping {c}: its uncertainty method's optional extra is not installed")
+    else:
+        configs = [c for c in args.configs.split(",") if c]
     for c in configs:
         if c not in CONFIGS:
             raise SystemExit(f"unknown config {c!r}; choose from {sorted(CONFIGS)}")
