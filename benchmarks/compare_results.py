@@ -45,7 +45,7 @@ def differences(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
     elif isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             out.append((path, f"length {len(a)}", f"length {len(b)}"))
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):  # lengths checked above
             out += differences(x, y, f"{path}[{i}]")
     elif isinstance(a, float) and isinstance(b, float):
         if not (a == b or (math.isnan(a) and math.isnan(b))):
@@ -67,7 +67,9 @@ def main(argv: list[str]) -> int:
             continue
         diffs = differences(json.loads(old.read_text()), json.loads(new.read_text()))
         changed += bool(diffs)
-        print(f"{name}: " + ("identical" if not diffs else f"{len(diffs)} differences: {diffs[:4]}"))
+        print(
+            f"{name}: " + ("identical" if not diffs else f"{len(diffs)} differences: {diffs[:4]}")
+        )
     return 1 if changed else 0
 
 
