@@ -375,7 +375,7 @@ class DoseResponse(UncertainModel):
         the extractor output can be reused for every treatment value. Dropout,
         Laplace and DUE draws go through the uncertainty method (the slow path).
         """
-        if self._method.gp_head or self._method.name != "ensemble":
+        if not self._method.draws_are_members:
             return None
         if not all(isinstance(m, _AppendedTreatmentNet) for m in self.members_):
             return None

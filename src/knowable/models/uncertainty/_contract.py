@@ -52,6 +52,9 @@ class UncertaintyMethod:
         Extractor when ``extractor=None``.
     default_spectral_coeff : float or None
         Spectral-norm bound when ``spectral_coeff=None`` (tabular extractors only).
+    draws_are_members : bool
+        Every epistemic draw is one trained member evaluated as it is (a deep
+        ensemble), so per-member work such as an extractor pass can be cached.
     requires : tuple of str
         Importable modules the method needs beyond the core install (an optional extra).
     install_hint : str
@@ -68,6 +71,7 @@ class UncertaintyMethod:
     default_extractor: ClassVar[str] = "mlp"
     default_spectral_coeff: ClassVar[float | None] = None
     gp_head: ClassVar[bool] = False
+    draws_are_members: ClassVar[bool] = False
     requires: ClassVar[tuple[str, ...]] = ()
     install_hint: ClassVar[str] = ""
 

@@ -17,6 +17,7 @@ class DeepEnsemble(UncertaintyMethod):
     """Deep ensemble (Lakshminarayanan et al., 2017): one draw per member."""
 
     name: ClassVar[str] = "ensemble"
+    draws_are_members: ClassVar[bool] = True
 
     def n_members(self, model: Any) -> int:
         return check_positive_int(model.n_members, "n_members")
