@@ -7,28 +7,34 @@ benchmarks on the old and the new tree, copy each run's JSON into ``BEFORE/<benc
     python benchmarks/compare_results.py BEFORE AFTER
 
 Every JSON value is compared exactly (floats with ``==``, NaN equal to NaN), except keys that
-name timing, machine or provenance (listed in ``IGNORED``; a key ending in ``_s`` or containing
-``_s_`` is a duration in seconds).
+name timing, machine or provenance (a word part of the key is in ``IGNORED``; ``s`` is a
+duration in seconds, as in ``fit_s_mean``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 IGNORED = (
-    "time", "wall", "cpu", "seconds", "date", "version", "machine", "command", "hash", "rss",
-    "memory", "duration", "elapsed", "load", "library", "ratio", "speed", "jobs_resumed",
-    "peers_status",
+    "time", "times", "wall", "cpu", "seconds", "date", "version", "versions", "machine",
+    "command", "hash", "rss", "memory", "duration", "elapsed", "loadavg", "library", "speed",
+    "resumed", "status", "s", "ms", "sec", "mib", "python", "torch", "threads",
 )  # fmt: skip
 
 
 def ignored(key: str) -> bool:
-    k = key.lower()
-    return k.endswith("_s") or "_s_" in k or any(part in k for part in IGNORED)
+    """True for a key naming timing, machine or provenance: one of its word parts is in IGNORED.
+
+    Word parts are split on ``_``, ``-``, ``.`` and spaces, so ``fit_s_mean`` (``s``) and
+    ``loadavg_start`` are ignored while ``sharp_cov``, ``ise_se`` and ``hit_ratio`` are compared.
+    """
+    parts = re.split(r"[_\-. ]+", key.lower())
+    return any(p in IGNORED for p in parts)
 
 
 def differences(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
