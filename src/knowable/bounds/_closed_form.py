@@ -16,6 +16,8 @@ The lower bounds follow from the upper ones by reflection, Y -> -Y.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import special
 
@@ -59,6 +61,24 @@ def mixture_upper_tail_mean(
     return partial, (w * sf).sum(-1)
 
 
+def _bisect(
+    lo: np.ndarray,
+    hi: np.ndarray,
+    root_above: Callable[[np.ndarray], np.ndarray],
+    tol: float,
+    max_iter: int,
+) -> np.ndarray:
+    """Elementwise bisection on [lo, hi]; ``root_above(mid)`` is True where the root is > mid."""
+    for _ in range(max_iter):
+        mid = 0.5 * (lo + hi)
+        above = root_above(mid)
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+        if np.max(hi - lo, initial=0.0) < tol:
+            break
+    return 0.5 * (lo + hi)
+
+
 def mixture_quantile(
     w: np.ndarray,
     loc: np.ndarray,
@@ -87,15 +107,13 @@ def mixture_quantile(
     """
     # The mixture quantile lies between the smallest and largest component quantiles.
     comp = loc + special.ndtri(q)[..., None] * scale
-    lo, hi = comp.min(-1), comp.max(-1)
-    for _ in range(max_iter):
-        mid = 0.5 * (lo + hi)
-        below = (w * special.ndtr((mid[..., None] - loc) / scale)).sum(-1) < q
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-        if np.max(hi - lo, initial=0.0) < tol:
-            break
-    return 0.5 * (lo + hi)
+    return _bisect(
+        comp.min(-1),
+        comp.max(-1),
+        lambda mid: (w * special.ndtr((mid[..., None] - loc) / scale)).sum(-1) < q,
+        tol,
+        max_iter,
+    )
 
 
 def mixture_isf(
@@ -128,15 +146,13 @@ def mixture_isf(
     numpy.ndarray of shape (...)
     """
     comp = loc - special.ndtri(s)[..., None] * scale  # every component's own isf
-    lo, hi = comp.min(-1), comp.max(-1)
-    for _ in range(max_iter):
-        mid = 0.5 * (lo + hi)
-        above = (w * special.ndtr((loc - mid[..., None]) / scale)).sum(-1) > s
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
-        if np.max(hi - lo, initial=0.0) < tol:
-            break
-    return 0.5 * (lo + hi)
+    return _bisect(
+        comp.min(-1),
+        comp.max(-1),
+        lambda mid: (w * special.ndtr((loc - mid[..., None]) / scale)).sum(-1) > s,
+        tol,
+        max_iter,
+    )
 
 
 def kallus_mixture_upper(

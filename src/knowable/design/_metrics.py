@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,19 @@ def shd(pred: np.ndarray, truth: np.ndarray) -> int:
     return int(diff.sum() - np.triu(reversed_).sum())
 
 
+def _posterior_expectation(
+    posterior: ParticlePosterior,
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    truth: np.ndarray,
+) -> float:
+    """Weighted sum over particles of ``metric(graph, truth)``."""
+    return float(
+        sum(
+            w * metric(g, truth) for w, g in zip(posterior.weights(), posterior.graphs, strict=True)
+        )
+    )
+
+
 def expected_shd(posterior: ParticlePosterior, truth: np.ndarray) -> float:
     """Posterior-expected SHD.
 
@@ -73,9 +87,7 @@ def expected_shd(posterior: ParticlePosterior, truth: np.ndarray) -> float:
     -------
     float
     """
-    return float(
-        sum(w * shd(g, truth) for w, g in zip(posterior.weights(), posterior.graphs, strict=True))
-    )
+    return _posterior_expectation(posterior, shd, truth)
 
 
 def _pairs(truth: np.ndarray, marg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,12 +165,7 @@ def expected_orientation_f1(posterior: ParticlePosterior, truth: np.ndarray) -> 
     -------
     float
     """
-    return float(
-        sum(
-            w * orientation_f1(g, truth)
-            for w, g in zip(posterior.weights(), posterior.graphs, strict=True)
-        )
-    )
+    return _posterior_expectation(posterior, orientation_f1, truth)
 
 
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray, lengthscale: float) -> float:

@@ -54,6 +54,23 @@ def _uniform_box(rng: np.random.Generator, shape: tuple[int, ...], low: float, h
     return low + (high - low) * rng.random(shape)
 
 
+class _UniformBoxQueries:
+    """Queries ``x ~ Uniform[x_low, x_high]^d`` with ``d = input_dim``, shared by the regressions."""
+
+    input_dim: int
+    x_low: float
+    x_high: float
+
+    @property
+    def n_features(self) -> int:
+        """Input dimension d."""
+        return int(self.input_dim)
+
+    def _check_box(self) -> None:
+        if not check_real(self.x_low, "x_low") < check_real(self.x_high, "x_high"):
+            raise ValueError(f"x_low must be < x_high, got {self.x_low} and {self.x_high}.")
+
+
 # --------------------------------------------------------------------------------------
 # Normal-Inverse-Gamma linear / polynomial regression
 # --------------------------------------------------------------------------------------
@@ -67,7 +84,7 @@ class _NIGState:
     count: np.ndarray  # (B,)  n
 
 
-class BayesianPolynomialRegression(BayesianOracle):
+class BayesianPolynomialRegression(_UniformBoxQueries, BayesianOracle):
     """Conjugate Normal-Inverse-Gamma regression on polynomial (or linear) features.
 
     ``y = phi(x)^T beta + noise``, ``noise ~ N(0, sigma^2)``, ``beta | sigma^2 ~
@@ -112,11 +129,6 @@ class BayesianPolynomialRegression(BayesianOracle):
         self.x_high = x_high
         self.input_dim = input_dim
 
-    @property
-    def n_features(self) -> int:
-        """Input dimension d."""
-        return int(self.input_dim)
-
     def _check(self) -> None:
         check_positive_int(self.degree, "degree")
         check_positive_int(self.input_dim, "input_dim")
@@ -125,8 +137,7 @@ class BayesianPolynomialRegression(BayesianOracle):
         check_real(self.coef_scale, "coef_scale", low=0.0, low_inclusive=False)
         check_real(self.noise_shape, "noise_shape", low=0.0, low_inclusive=False)
         check_real(self.noise_rate, "noise_rate", low=0.0, low_inclusive=False)
-        if not check_real(self.x_low, "x_low") < check_real(self.x_high, "x_high"):
-            raise ValueError(f"x_low must be < x_high, got {self.x_low} and {self.x_high}.")
+        self._check_box()
 
     def features(self, x: np.ndarray) -> np.ndarray:
         """Feature map ``phi(x)``: ``x`` of shape (..., d) -> (..., p)."""
@@ -264,7 +275,7 @@ class _GPState:
         return self.buf.y[:, : self.n]
 
 
-class GaussianProcessRegression(BayesianOracle):
+class GaussianProcessRegression(_UniformBoxQueries, BayesianOracle):
     """GP regression with an RBF kernel and known hyper-parameters.
 
     ``f ~ GP(0, signal_scale^2 exp(-|x - x'|^2 / (2 lengthscale^2)))``, ``y = f(x) + N(0,
@@ -301,17 +312,11 @@ class GaussianProcessRegression(BayesianOracle):
         self.x_high = x_high
         self.input_dim = input_dim
 
-    @property
-    def n_features(self) -> int:
-        """Input dimension d."""
-        return int(self.input_dim)
-
     def _check(self) -> None:
         for name in ("lengthscale", "signal_scale", "noise_scale"):
             check_real(getattr(self, name), name, low=0.0, low_inclusive=False)
         check_positive_int(self.input_dim, "input_dim")
-        if not check_real(self.x_low, "x_low") < check_real(self.x_high, "x_high"):
-            raise ValueError(f"x_low must be < x_high, got {self.x_low} and {self.x_high}.")
+        self._check_box()
 
     def kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """RBF kernel matrix between ``a`` (B, n, d) and ``b`` (B, m, d): (B, n, m)."""
