@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._random import check_random_state
+from .._random import check_random_state, torch_generator
 from .._validation import check_positive_int, check_real
 from ._cgm import ConditionalGenerativeModel
 from ._oracles import BayesianPolynomialRegression
@@ -72,6 +72,26 @@ def _module_class():
             return out[..., 0], torch.nn.functional.softplus(out[..., 1]) + 1e-3
 
     return PFNModule
+
+
+def _init_weights(module: Any, generator: Any) -> None:
+    """Initialise a PFN's weights from ``generator`` only (torch's schemes, explicit stream).
+
+    Linear layers as :func:`knowable.models.init_parameters` (Kaiming-uniform);
+    attention input projections Xavier-uniform with zero biases, as
+    ``torch.nn.MultiheadAttention`` does; layer norms and the null token keep
+    their constant initial values. Each encoder layer gets its own draw.
+    """
+    from torch import nn
+
+    from ..models import init_parameters
+
+    init_parameters(module, generator)
+    for sub in module.modules():
+        if isinstance(sub, nn.MultiheadAttention):
+            nn.init.xavier_uniform_(sub.in_proj_weight, generator=generator)
+            nn.init.zeros_(sub.in_proj_bias)
+            nn.init.zeros_(sub.out_proj.bias)
 
 
 @dataclass(frozen=True)
@@ -183,9 +203,11 @@ def train_pfn(
     arch = {"d_model": 64, "n_layers": 3, "n_heads": 4, "ff": 128, **(architecture or {})}
     prior = prior if prior is not None else BayesianPolynomialRegression(3)
     rng = check_random_state(random_state)
+    # torch's default initialisation draws from the global RNG: build under fork_rng (the
+    # caller's stream is left as it was), then draw every weight from the run's own generator
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(random_state))
         module = _module_class()(**arch)
+    _init_weights(module, torch_generator(int(random_state)))
     opt = torch.optim.Adam(module.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, n_steps)
     state = prior.prior_state(batch_size)
