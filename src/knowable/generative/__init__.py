@@ -21,7 +21,7 @@ from ._cgm import (
     GaussianMechanism,
     lower_quantile,
 )
-from ._llm import load_smollm2
+from ._llm import FewShotTextClassifier, load_sentiment_sentences, load_smollm2
 from ._oracles import (
     BayesianPolynomialRegression,
     BetaBernoulli,
@@ -47,6 +47,7 @@ __all__ = [
     "CategoricalMechanism",
     "ConditionalGenerativeModel",
     "DirichletCategorical",
+    "FewShotTextClassifier",
     "GaussianMechanism",
     "GaussianProcessRegression",
     "HallucinationRate",
@@ -58,6 +59,7 @@ __all__ = [
     "gpv",
     "is_hallucination",
     "load_pfn_module",
+    "load_sentiment_sentences",
     "load_smollm2",
     "lower_quantile",
     "mhr",
