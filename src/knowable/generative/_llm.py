@@ -215,7 +215,7 @@ class FewShotTextClassifier(ConditionalGenerativeModel):
         b, q = x.shape[:2]
         out = np.empty((b, q, self.n_classes))
         for i in range(b):
-            ci, cl = cx[i, :, 0].astype(int), cy[i].astype(int)
+            ci, cl = cx[i, :, 0].astype(int).tolist(), cy[i].astype(int).tolist()
             for j in range(q):
                 out[i, j] = self._label_log_probs_one(self.prompt(ci, cl, int(x[i, j, 0])))
         return out
