@@ -77,8 +77,13 @@ def _brute_force_eig(draws, noise_var, eta, k) -> tuple[np.ndarray, list[list[in
     prior = np.diag(cov) + noise_var
     eig, subsets = np.zeros(n), []
     for d in range(s):
-        sub = _naive_subset_select(np.maximum(0.0, eta + f[d]), k)
-        subsets.append(sub)
+        values = np.maximum(0.0, eta + f[d])
+        sub = _naive_subset_select(values, k)
+        # the output ends at the last pick that raised F (later picks are pool-wide ties)
+        objs = [_objective(values, sub[: i + 1]) for i in range(k)]
+        used = next((i for i in range(1, k) if objs[i] <= objs[i - 1] + 1e-12), k)
+        sub = sub[:used]
+        subsets.append(sub + [-1] * (k - used))
         a = cov[np.ix_(sub, sub)] + np.diag(noise_var[sub])
         cond = np.diag(cov) - np.einsum("ij,ji->i", cov[:, sub], np.linalg.solve(a, cov[sub, :]))
         eig += 0.5 * np.log(prior / (cond + noise_var))
@@ -127,3 +132,56 @@ def test_refusals() -> None:
         discobax(post, 6)
     with pytest.raises(ValueError, match="shape"):
         discobax(post, 2, subset_size=2, features=np.zeros((4, 2)))
+
+
+def _gp_draws(n: int, s: int, lengthscale: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Joint draws of a zero-mean RBF GP on a 1-D grid, plus a bump at x = 0.8."""
+    x = np.linspace(0.0, 1.0, n)
+    cov = np.exp(-((x[:, None] - x[None, :]) ** 2) / (2 * lengthscale**2))
+    chol = np.linalg.cholesky(cov + 1e-8 * np.eye(n))
+    bump = 3.0 * np.exp(-((x - 0.8) ** 2) / (2 * 0.05**2))
+    draws = bump + 0.5 * (chol @ np.random.default_rng(seed).standard_normal((n, s))).T
+    return x, draws
+
+
+def test_saturated_greedy_picks_are_not_part_of_the_output() -> None:
+    # Noise far smaller than f's spread: F saturates at the first pick (each draw's
+    # argmax), so the output is one candidate per draw, all in the bump's basin.
+    x, draws = _gp_draws(60, 400, 0.05, seed=0)
+    post = Posterior(draws[:, :, None], GaussianNoise(0.05))
+    res = discobax(post, 5, subset_size=10, n_noise=5, n_fantasies=40, noise_scale=1e-6,
+                   random_state=0)  # fmt: skip
+    assert np.all(res.subsets[:, 1:] == -1)
+    assert np.all(np.abs(x[res.subsets[:, 0]] - 0.8) < 0.15)
+    assert (
+        res.subsets[:, 0].tolist()
+        == post.draws[:, :, 0][_used_draws(400, 40, 0)].argmax(1).tolist()
+    )
+    # the gain sits in the optimum's basin and is ~0 far from every draw's argmax
+    far = np.abs(x - 0.8) > 0.4
+    assert np.all(np.abs(x[res.indices] - 0.8) < 0.15)
+    assert res.pool_scores[far].max() < 0.05 * res.pool_scores.max()
+
+
+def _used_draws(s: int, j: int, seed: int) -> np.ndarray:
+    """Which draws discobax runs the algorithm on (after the noise draws)."""
+    rng = np.random.default_rng(seed)
+    discobax_noise(60, 5, scale=1e-6, random_state=rng)
+    return np.sort(rng.choice(s, size=j, replace=False))
+
+
+def test_noiseless_output_gain_matches_the_dense_definition() -> None:
+    # k = 1 output (the draw's argmax): EIG = mean_j 1/2 log(prior / cond_j) in closed form.
+    _x, draws = _gp_draws(30, 200, 0.1, seed=1)
+    post = Posterior(draws[:, :, None], GaussianNoise(0.1))
+    res = discobax(post, 3, subset_size=4, n_noise=3, n_fantasies=200, noise_scale=1e-9,
+                   random_state=0)  # fmt: skip
+    f = draws
+    c = f - f.mean(0)
+    cov = c.T @ c / len(f)
+    want = np.zeros(30)
+    for a in f.argmax(1):
+        cond = np.diag(cov) - cov[:, a] ** 2 / (cov[a, a] + 0.01)
+        want += 0.5 * np.log((np.diag(cov) + 0.01) / (np.maximum(cond, 0) + 0.01))
+    np.testing.assert_allclose(res.pool_scores, want / len(f), rtol=1e-9, atol=1e-12)
+    assert np.all(res.subsets[:, 1:] == -1)
