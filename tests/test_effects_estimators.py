@@ -287,3 +287,31 @@ def test_lengthscale_factor_must_be_positive(toy, factor):
     X, t, y, _ = toy
     with pytest.raises(ValueError, match="lengthscale_factor"):
         TARNet("due", lengthscale_factor=factor, max_epochs=1, **SMALL).fit(X, t, y)
+
+
+def test_model_saved_before_lengthscale_factor_loads(tmp_path, toy) -> None:
+    """A folder without the parameter (older versions) loads as factor 1, with the same effects."""
+    import hashlib
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from knowable._persistence import CONFIG_DIGEST_KEY
+
+    X, t, y, _ = toy
+    est = TARNet("due", max_epochs=2, random_state=0, **SMALL).fit(X, t, y)
+    folder = est.save(tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    config["params"].pop("lengthscale_factor")
+    config["fitted"]["resolved_params"].pop("lengthscale_factor")
+    text = json.dumps(config, indent=2, sort_keys=True)
+    weights = folder / "weights.safetensors"
+    with safe_open(str(weights), framework="pt") as f:
+        metadata = dict(f.metadata())
+    metadata[CONFIG_DIGEST_KEY] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    save_file(load_file(str(weights)), str(weights), metadata=metadata)
+    (folder / "config.json").write_text(text, encoding="utf-8")
+    loaded = TARNet.load(folder)
+    assert loaded.lengthscale_factor == 1.0
+    np.testing.assert_array_equal(loaded.effect(X[:5]), est.effect(X[:5]))

@@ -422,5 +422,11 @@ class CATEEstimator(UncertainModel, CATEBase):
         x_fit = tensors.pop("fit.X", None)
         t_fit = tensors.pop("fit.t", None)  # absent from models saved by earlier versions
         self.t_fit_ = None if t_fit is None else t_fit.numpy().astype(np.int8)
+        if "lengthscale_factor" not in meta["resolved_params"]:
+            # saved before the parameter existed: those fits used the measured length-scale
+            meta = {
+                **meta,
+                "resolved_params": {**meta["resolved_params"], "lengthscale_factor": 1.0},
+            }
         super()._restore_fitted(meta, tensors)
         self.X_fit_ = restore_training_X(x_fit, meta, self.input_shape_)
