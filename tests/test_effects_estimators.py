@@ -249,3 +249,69 @@ def test_dataframe_columns_are_checked_by_name(toy, tmp_path) -> None:
     assert not hasattr(
         TARNet("ensemble", n_members=1, max_epochs=1, **SMALL).fit(X, t, y), "feature_names_in_"
     )
+
+
+@pytest.mark.parametrize("cls", [TARNet, DragonNet])
+def test_lengthscale_factor_scales_the_initial_lengthscale_and_t_scale(toy, cls, monkeypatch):
+    """The factor multiplies the measured length-scale, and t_scale follows it exactly."""
+    import knowable.effects._base as base_module
+
+    seen: list[float] = []
+    real_gp = base_module.VariationalGP
+
+    def recording_gp(centres, n_latent, kernel, lengthscale):
+        seen.append(lengthscale)
+        return real_gp(centres, n_latent, kernel, lengthscale)
+
+    monkeypatch.setattr(base_module, "VariationalGP", recording_gp)
+    X = torch.as_tensor(toy[0], dtype=torch.float32)
+    built = {}
+    for factor in (1.0, 4.0, 0.5):  # powers of two: the scaled floats are exact
+        est = cls("due", lengthscale_factor=factor, **SMALL)
+        est.resolved_params_ = est._resolved()
+        est.input_shape_ = (X.shape[1],)
+        built[factor] = (est._build_gp_member(torch.Generator().manual_seed(0), X), seen[-1])
+    module_1, ell_1 = built[1.0]
+    assert ell_1 > 0.01  # measured on the features, not the 1.0 placeholder
+    for factor in (4.0, 0.5):
+        module, ell = built[factor]
+        assert ell == factor * ell_1
+        assert float(module.t_scale) == factor * float(module_1.t_scale)
+        assert float(module.t_scale) == pytest.approx(ell, rel=1e-6)
+        got = float(module.gp.covar_module.base_kernel.lengthscale.detach().reshape(-1)[0])
+        assert got == pytest.approx(ell, rel=1e-5)
+
+
+@pytest.mark.parametrize("factor", [0.0, -1.0, float("nan")])
+def test_lengthscale_factor_must_be_positive(toy, factor):
+    X, t, y, _ = toy
+    with pytest.raises(ValueError, match="lengthscale_factor"):
+        TARNet("due", lengthscale_factor=factor, max_epochs=1, **SMALL).fit(X, t, y)
+
+
+def test_model_saved_before_lengthscale_factor_loads(tmp_path, toy) -> None:
+    """A folder without the parameter (older versions) loads as factor 1, with the same effects."""
+    import hashlib
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from knowable._persistence import CONFIG_DIGEST_KEY
+
+    X, t, y, _ = toy
+    est = TARNet("due", max_epochs=2, random_state=0, **SMALL).fit(X, t, y)
+    folder = est.save(tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    config["params"].pop("lengthscale_factor")
+    config["fitted"]["resolved_params"].pop("lengthscale_factor")
+    text = json.dumps(config, indent=2, sort_keys=True)
+    weights = folder / "weights.safetensors"
+    with safe_open(str(weights), framework="pt") as f:
+        metadata = dict(f.metadata())
+    metadata[CONFIG_DIGEST_KEY] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    save_file(load_file(str(weights)), str(weights), metadata=metadata)
+    (folder / "config.json").write_text(text, encoding="utf-8")
+    loaded = TARNet.load(folder)
+    assert loaded.lengthscale_factor == 1.0
+    np.testing.assert_array_equal(loaded.effect(X[:5]), est.effect(X[:5]))

@@ -69,6 +69,7 @@ class CATEEstimator(UncertainModel, CATEBase):
     heteroscedastic: bool
     propensity_weight: float
     targeted_weight: float
+    lengthscale_factor: float
     # set by fit; None when loaded from a model saved without its training data
     X_fit_: np.ndarray | None
     t_fit_: np.ndarray | None
@@ -92,6 +93,7 @@ class CATEEstimator(UncertainModel, CATEBase):
         targeted_weight: float = 1.0,
         n_inducing: int = 100,
         kernel: str = "matern32",
+        lengthscale_factor: float = 1.0,
         max_epochs: int = 150,
         batch_size: int = 64,
         learning_rate: float | None = None,
@@ -114,6 +116,9 @@ class CATEEstimator(UncertainModel, CATEBase):
         r["heteroscedastic"] = bool(self.heteroscedastic)
         r["propensity_weight"] = check_real(self.propensity_weight, "propensity_weight", low=0.0)
         r["targeted_weight"] = check_real(self.targeted_weight, "targeted_weight", low=0.0)
+        r["lengthscale_factor"] = check_real(
+            self.lengthscale_factor, "lengthscale_factor", low=0.0, low_inclusive=False
+        )
         return r
 
     def _make_head(self, in_features: int) -> nn.Module:
@@ -141,7 +146,10 @@ class CATEEstimator(UncertainModel, CATEBase):
         width = cast(int, extractor.out_features) + 1
         if x_train is not None:
             feats, _ = initial_features(extractor, x_train, generator)
-            _, lengthscale = init_inducing_points(feats, 1, 0)
+            _, measured = init_inducing_points(feats, 1, 0)
+            # the initial length-scale, and the arm separation t_scale equal to it: the
+            # data-measured one (mean pairwise feature distance) times lengthscale_factor
+            lengthscale = measured * r["lengthscale_factor"]
             # the treatment coordinate of the inducing points starts as U(0, 1) * t_scale
             u = torch.rand(feats.shape[0], 1, generator=generator) * lengthscale
             centres, _ = init_inducing_points(
@@ -414,5 +422,11 @@ class CATEEstimator(UncertainModel, CATEBase):
         x_fit = tensors.pop("fit.X", None)
         t_fit = tensors.pop("fit.t", None)  # absent from models saved by earlier versions
         self.t_fit_ = None if t_fit is None else t_fit.numpy().astype(np.int8)
+        if "lengthscale_factor" not in meta["resolved_params"]:
+            # saved before the parameter existed: those fits used the measured length-scale
+            meta = {
+                **meta,
+                "resolved_params": {**meta["resolved_params"], "lengthscale_factor": 1.0},
+            }
         super()._restore_fitted(meta, tensors)
         self.X_fit_ = restore_training_X(x_fit, meta, self.input_shape_)

@@ -56,6 +56,13 @@ _PARAMS_DOC = """
         DUE inducing points.
     kernel : {"rbf", "matern32", "matern52"}
         DUE kernel (default Matern-3/2, as in the DUE causal experiments).
+    lengthscale_factor : float
+        DUE only, > 0: multiplies the GP's initial length-scale, which is measured
+        on the data (the mean pairwise distance of the initial features ``phi(x)``
+        of up to 1,000 training units), and with it ``t_scale``, the fixed distance
+        between the two treatment arms in the GP input ``[phi(x), t_scale * t]``
+        (the initial length-scale times this factor). Larger values start the GP
+        smoother and the arms further apart, so they share less. Default 1.0.
     max_epochs, batch_size, learning_rate, weight_decay, patience, validation_fraction, min_steps_per_epoch
         Training loop (Adam with early stopping on a validation split). The
         learning rate defaults to 1e-3 (ensemble, dropout) or 5e-3 (DUE).
