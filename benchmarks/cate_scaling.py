@@ -157,11 +157,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = RESULTS / f"cate_scaling{suffix}"
-    stem.with_suffix(".json").write_text(
+    (stem.parent / (stem.name + ".json")).write_text(
         json.dumps({"command": command.strip(), "summary": summary, "rows": rows}, indent=1)
     )
-    stem.with_suffix(".md").write_text(markdown(summary, command.strip()))
-    figure(summary, stem.with_suffix(".png"))
+    (stem.parent / (stem.name + ".md")).write_text(markdown(summary, command.strip()))
+    figure(summary, stem.parent / (stem.name + ".png"))
     print(markdown(summary, command.strip()))
     return summary
 

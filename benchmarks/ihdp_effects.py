@@ -440,8 +440,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = RESULTS / f"ihdp_effects{args.suffix}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
-    stem.with_suffix(".md").write_text(_markdown(result))
+    (stem.parent / (stem.name + ".json")).write_text(json.dumps(result, indent=2))
+    (stem.parent / (stem.name + ".md")).write_text(_markdown(result))
     print(_markdown(result))
     return result
 
