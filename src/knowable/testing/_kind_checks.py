@@ -62,9 +62,15 @@ def check_dose_response_outputs(estimator: Any, data: CheckData) -> None:
     assert draws.ndim == 2 and draws.shape[1] == 7, f"apo_samples shape {draws.shape}"
     on_grid = est.apo_samples(X, grid, grid=True)
     assert on_grid.shape == (draws.shape[0], 7, 3), f"apo_samples(grid=True) {on_grid.shape}"
-    # float32 networks evaluated on blocks of different row counts: equal up to rounding
+    # float32 networks evaluated on blocks of different row counts: equal up to float32 rounding
+    # of the curve's scale (an absolute term, so values near 0 are not held to a relative 1e-6)
+    scale = float(np.abs(draws).max()) or 1.0
     np.testing.assert_allclose(
-        on_grid[:, :, 1], draws, rtol=1e-6, atol=1e-9, err_msg="grid and pointwise APO differ"
+        on_grid[:, :, 1],
+        draws,
+        rtol=1e-6,
+        atol=1e-6 * scale,
+        err_msg="grid and pointwise APO differ",
     )
     mean, lower, upper = est.apo(X, grid[1], alpha=0.1)
     assert mean.shape == lower.shape == upper.shape == (7,)
