@@ -86,6 +86,7 @@ def run(method: str, seed: int, kw: dict, X: np.ndarray, y: np.ndarray) -> dict:
         "seed": seed,
         "accuracy": cluster_accuracy(y, pred),
         "nmi": cluster_nmi(y, pred),
+        "clusters_used": len(np.unique(pred)),
         "seconds": time.perf_counter() - t0,
         "cpu_seconds": cpu_seconds() - c0,
         "loadavg": Path("/proc/loadavg").read_text().split()[0],

@@ -60,6 +60,41 @@ def test_loss_gradients_point_the_right_way():
     assert torch.all(lq.grad > 0) and torch.all(lp.grad < 0)
 
 
+@pytest.mark.parametrize("fused", [False, True])
+def test_class_posterior_is_trained_through_the_joint_discriminator(fused):
+    # AMM without labels: q(y | x) gets its only training signal from D(x, y^, z^)
+    # (via the straight-through sample, and via q(z | x, y^) which sees y^)
+    from knowable._random import torch_generator
+    from knowable.mixture._amm import _AMMNets
+
+    gen = torch_generator(0)
+    nets = _AMMNets(6, 3, 2, 16, 1, gen, fused)
+    x = torch.randn(8, 6, generator=gen)
+    y_hat = gumbel_softmax_st(nets.classifier(x), 0.5, gen)
+    mu, logstd = nets.encode_z(x, y_hat)
+    z_hat = mu + logstd.exp() * torch.randn(mu.shape, generator=gen)
+    x_gen, y_gen, z_gen = nets.sample_prior(8, gen)
+    generator_loss(nets.disc(x, y_hat, z_hat), nets.disc(x_gen, y_gen, z_gen)).backward()
+    grads = [p.grad for p in nets.classifier.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert sum(float(g.abs().sum()) for g in grads) > 0
+    # the y columns of the discriminator's first layer receive gradient too
+    if fused:
+        first, cols = nets.discriminator["yz"][0].weight.grad, slice(0, 3)
+    else:
+        first, cols = nets.discriminator[0].weight.grad, slice(6, 9)
+    assert first is not None and float(first[:, cols].abs().sum()) > 0
+
+
+def test_fused_discriminator_fits_and_refuses_unknown_names():
+    X, _ = _blobs()
+    amm = AdversarialMixture(3, n_epochs=2, discriminator="fused", random_state=0).fit(X)
+    assert amm.predict_proba(X).shape == (len(X), 3)
+    assert set(amm.nets_.discriminator) == {"x", "yz", "joint"}
+    with pytest.raises(ValueError, match="discriminator must be"):
+        AdversarialMixture(3, n_epochs=1, discriminator="branches").fit(X)
+
+
 # -------------------------------------------------------------- gumbel-softmax
 def test_gumbel_softmax_is_one_hot_with_gradients():
     logits = torch.randn(7, 4, generator=torch.Generator().manual_seed(1), requires_grad=True)

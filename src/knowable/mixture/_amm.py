@@ -16,8 +16,9 @@ Inference joint ``q(x, y, z) = q(x) q(y | x) q(z | x, y)``: ``q(x)`` the data;
 ``gumbel_temperature``); ``q(z | x, y)`` a Gaussian encoder of ``[x, y]``,
 reparameterised.
 
-One discriminator ``D(x, y, z)`` (an MLP of the concatenated tuple) separates
-inference tuples (label 1) from generative tuples (label 0)::
+One discriminator ``D(x, y, z)`` (an MLP of the concatenated tuple, or with
+``discriminator="fused"`` ALI-style branches for ``x`` and ``(y, z)`` joined by
+a head) separates inference tuples (label 1) from generative tuples (label 0)::
 
     L_D  = softplus(-D(x, y^, z^)) + softplus(D(x~, y, z))          (= BCE)
     L_GE = softplus(D(x, y^, z^)) + softplus(-D(x~, y, z))          (labels swapped)
@@ -137,15 +138,35 @@ def _mlp(
 
 
 class _AMMNets(nn.Module):
-    def __init__(self, d: int, k: int, dz: int, hidden: int, depth: int, gen: torch.Generator):
+    def __init__(
+        self,
+        d: int,
+        k: int,
+        dz: int,
+        hidden: int,
+        depth: int,
+        gen: torch.Generator,
+        fused: bool = False,
+    ):
         super().__init__()
+        self.fused = fused
         self.k, self.dz = k, dz
         self.prior_mu = nn.Parameter(torch.randn(k, dz, generator=gen))
         self.prior_logstd = nn.Parameter(torch.full((k, dz), -1.0))
         self.decoder = _mlp(k + dz, hidden, d, depth, gen)
         self.classifier = _mlp(d, hidden, k, depth, gen)
         self.encoder = _mlp(d + k, hidden, 2 * dz, depth, gen)
-        self.discriminator = _mlp(d + k + dz, hidden, 1, depth, gen)
+        if fused:
+            # ALI-style: embed x and (y, z) separately, then a joint head on both embeddings
+            self.discriminator = nn.ModuleDict(
+                {
+                    "x": nn.Sequential(*_mlp(d, hidden, hidden, 1, gen), nn.LeakyReLU(0.2)),
+                    "yz": nn.Sequential(*_mlp(k + dz, hidden, hidden, 1, gen), nn.LeakyReLU(0.2)),
+                    "joint": _mlp(2 * hidden, hidden, 1, 1, gen),
+                }
+            )
+        else:
+            self.discriminator = _mlp(d + k + dz, hidden, 1, depth, gen)
 
     def gen_params(self) -> list[nn.Parameter]:
         return [
@@ -179,14 +200,20 @@ class _AMMNets(nn.Module):
         gen: torch.Generator | None = None,
         dropout: float = 0.0,
     ) -> torch.Tensor:
-        h = torch.cat([x, y1h, z], 1)
-        for layer in self.discriminator:
-            h = layer(h)
-            if gen is not None and dropout > 0 and isinstance(layer, nn.LeakyReLU):
-                # dropout with an explicit generator (nn.Dropout would use the global RNG)
-                keep = torch.rand(h.shape, generator=gen) >= dropout
-                h = h * keep / (1.0 - dropout)
-        return h.squeeze(-1)
+        def run(net: nn.Module, h: torch.Tensor) -> torch.Tensor:
+            for layer in net:
+                h = layer(h)
+                if gen is not None and dropout > 0 and isinstance(layer, nn.LeakyReLU):
+                    # dropout with an explicit generator (nn.Dropout would use the global RNG)
+                    keep = torch.rand(h.shape, generator=gen) >= dropout
+                    h = h * keep / (1.0 - dropout)
+            return h
+
+        if self.fused:
+            hx = run(self.discriminator["x"], x)
+            hyz = run(self.discriminator["yz"], torch.cat([y1h, z], 1))
+            return run(self.discriminator["joint"], torch.cat([hx, hyz], 1)).squeeze(-1)
+        return run(self.discriminator, torch.cat([x, y1h, z], 1)).squeeze(-1)
 
 
 class AdversarialMixture(BaseEstimator):
@@ -218,6 +245,10 @@ class AdversarialMixture(BaseEstimator):
     discriminator_dropout : float
         Dropout rate after each hidden layer of the discriminator during
         training (ALI regularises its discriminator with dropout 0.2).
+    discriminator : {"concat", "fused"}
+        ``"concat"``: one MLP on ``[x, y, z]``. ``"fused"``: ALI-style, ``x``
+        and ``(y, z)`` embedded by separate one-hidden-layer branches whose
+        outputs a joint one-hidden-layer head scores (``depth`` unused there).
     random_state : None or int
         Seed of initialisation, minibatch order and all sampling.
 
@@ -248,6 +279,7 @@ class AdversarialMixture(BaseEstimator):
         gumbel_temperature: float = 0.5,
         semi_supervised_weight: float = 1.0,
         discriminator_dropout: float = 0.2,
+        discriminator: str = "concat",
         random_state: int | None = None,
     ) -> None:
         self.n_clusters = n_clusters
@@ -261,6 +293,7 @@ class AdversarialMixture(BaseEstimator):
         self.gumbel_temperature = gumbel_temperature
         self.semi_supervised_weight = semi_supervised_weight
         self.discriminator_dropout = discriminator_dropout
+        self.discriminator = discriminator
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any = None) -> AdversarialMixture:
@@ -296,6 +329,10 @@ class AdversarialMixture(BaseEstimator):
             high=1.0,
             high_inclusive=False,
         )
+        if self.discriminator not in ("concat", "fused"):
+            raise ValueError(
+                f"discriminator must be 'concat' or 'fused', got {self.discriminator!r}."
+            )
         if self.lr_schedule not in ("constant", "linear"):
             raise ValueError(
                 f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}."
@@ -325,7 +362,9 @@ class AdversarialMixture(BaseEstimator):
         rng = check_random_state(self.random_state)
         init_seed, train_seed = spawn_seeds(rng, 2)
         with torch.random.fork_rng(devices=[]):
-            nets = _AMMNets(d, k, dz, hidden, depth, torch_generator(init_seed))
+            nets = _AMMNets(
+                d, k, dz, hidden, depth, torch_generator(init_seed), self.discriminator == "fused"
+            )
         gen = torch_generator(train_seed)
         xt = torch.as_tensor((Xa - mean) / scale, dtype=torch.float32)
         lt = torch.as_tensor(labels)
