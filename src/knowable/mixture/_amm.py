@@ -31,7 +31,7 @@ encoders. SAMM adds ``semi_supervised_weight`` times the cross-entropy of
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -158,7 +158,7 @@ class _AMMNets(nn.Module):
         self.encoder = _mlp(d + k, hidden, 2 * dz, depth, gen)
         if fused:
             # ALI-style: embed x and (y, z) separately, then a joint head on both embeddings
-            self.discriminator = nn.ModuleDict(
+            self.discriminator: nn.Module = nn.ModuleDict(
                 {
                     "x": nn.Sequential(*_mlp(d, hidden, hidden, 1, gen), nn.LeakyReLU(0.2)),
                     "yz": nn.Sequential(*_mlp(k + dz, hidden, hidden, 1, gen), nn.LeakyReLU(0.2)),
@@ -201,7 +201,7 @@ class _AMMNets(nn.Module):
         dropout: float = 0.0,
     ) -> torch.Tensor:
         def run(net: nn.Module, h: torch.Tensor) -> torch.Tensor:
-            for layer in net:
+            for layer in net.children():
                 h = layer(h)
                 if gen is not None and dropout > 0 and isinstance(layer, nn.LeakyReLU):
                     # dropout with an explicit generator (nn.Dropout would use the global RNG)
@@ -210,9 +210,10 @@ class _AMMNets(nn.Module):
             return h
 
         if self.fused:
-            hx = run(self.discriminator["x"], x)
-            hyz = run(self.discriminator["yz"], torch.cat([y1h, z], 1))
-            return run(self.discriminator["joint"], torch.cat([hx, hyz], 1)).squeeze(-1)
+            parts = cast(nn.ModuleDict, self.discriminator)
+            hx = run(parts["x"], x)
+            hyz = run(parts["yz"], torch.cat([y1h, z], 1))
+            return run(parts["joint"], torch.cat([hx, hyz], 1)).squeeze(-1)
         return run(self.discriminator, torch.cat([x, y1h, z], 1)).squeeze(-1)
 
 
