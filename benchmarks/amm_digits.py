@@ -39,6 +39,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,43 @@ def sd(a: np.ndarray) -> float:
 def cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+
+
+def summarise(rows: list[dict], seeds: Iterable[int]) -> dict[str, dict]:
+    """Per method: mean and s.d. of accuracy and NMI over ``seeds`` (one row per seed)."""
+    wanted = set(seeds)
+    summary = {}
+    for method in METHODS:
+        # one row per seed (parallel runs may have duplicated one)
+        by_seed = {r["seed"]: r for r in rows if r["method"] == method and r["seed"] in wanted}
+        got = [by_seed[k] for k in sorted(by_seed)]
+        if not got:
+            continue
+        acc = np.array([r["accuracy"] for r in got])
+        nmi = np.array([r["nmi"] for r in got])
+        summary[method] = {
+            "n_seeds": len(got),
+            "accuracy_mean": float(acc.mean()),
+            "accuracy_sd": sd(acc),
+            "nmi_mean": float(nmi.mean()),
+            "nmi_sd": sd(nmi),
+            "cpu_seconds_mean": float(np.mean([r.get("cpu_seconds", np.nan) for r in got])),
+            "accuracy_per_seed": [float(a) for a in acc],
+        }
+    return summary
+
+
+def table_rows(summary: dict[str, dict]) -> list[str]:
+    """The Markdown table of :func:`summarise`."""
+    return [
+        "| method | seeds | Hungarian accuracy | NMI | CPU s / fit |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {method} | {s['n_seeds']} | {s['accuracy_mean']:.3f} ± {s['accuracy_sd']:.3f} "
+            f"| {s['nmi_mean']:.3f} ± {s['nmi_sd']:.3f} | {s['cpu_seconds_mean']:.1f} |"
+            for method, s in summary.items()
+        ),
+    ]
 
 
 def run(method: str, seed: int, kw: dict, X: np.ndarray, y: np.ndarray) -> dict:
@@ -134,23 +172,7 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     rows = json.loads(path.read_text())["rows"]
-    summary = {}
-    for method in METHODS:
-        # one row per seed (parallel runs may have duplicated one)
-        by_seed = {r["seed"]: r for r in rows if r["method"] == method and r["seed"] < seeds}
-        got = [by_seed[k] for k in sorted(by_seed)]
-        if not got:
-            continue
-        acc = np.array([r["accuracy"] for r in got])
-        nmi = np.array([r["nmi"] for r in got])
-        summary[method] = {
-            "n_seeds": len(got),
-            "accuracy_mean": float(acc.mean()),
-            "accuracy_sd": sd(acc),
-            "nmi_mean": float(nmi.mean()),
-            "nmi_sd": sd(nmi),
-            "cpu_seconds_mean": float(np.mean([r.get("cpu_seconds", np.nan) for r in got])),
-        }
+    summary = summarise(rows, range(seeds))
     path.write_text(json.dumps({"meta": meta, "rows": rows, "summary": summary}, indent=2))
     what = "evaluation half, 899 images" if args.data == "eval" else "all 1,797 images"
     lines = [
@@ -158,14 +180,8 @@ def main() -> None:
         "",
         f"Command: `{cmd}`. Mean ± s.d. over seeds 0-{seeds - 1}; 10 clusters.",
         "",
-        "| method | seeds | Hungarian accuracy | NMI | CPU s / fit |",
-        "|---|---|---|---|---|",
+        *table_rows(summary),
     ]
-    for method, s in summary.items():
-        lines.append(
-            f"| {method} | {s['n_seeds']} | {s['accuracy_mean']:.3f} ± {s['accuracy_sd']:.3f} "
-            f"| {s['nmi_mean']:.3f} ± {s['nmi_sd']:.3f} | {s['cpu_seconds_mean']:.1f} |"
-        )
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from amm_digits import run, sd
+from amm_digits import run, summarise, table_rows
 from amm_tuning import GRID
 
 from knowable.data import load_mnist
@@ -94,25 +94,7 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     rows = json.loads(path.read_text())["rows"]
-    summary = {}
-    for method in METHODS:
-        got = sorted(
-            (r for r in rows if r["method"] == method and r["seed"] in seeds),
-            key=lambda r: r["seed"],
-        )
-        if not got:
-            continue
-        acc = np.array([r["accuracy"] for r in got])
-        nmi = np.array([r["nmi"] for r in got])
-        summary[method] = {
-            "n_seeds": len(got),
-            "accuracy_mean": float(acc.mean()),
-            "accuracy_sd": sd(acc),
-            "nmi_mean": float(nmi.mean()),
-            "nmi_sd": sd(nmi),
-            "cpu_seconds_mean": float(np.mean([r["cpu_seconds"] for r in got])),
-            "accuracy_per_seed": [float(a) for a in acc],
-        }
+    summary = summarise(rows, seeds)
     path.write_text(json.dumps({"meta": meta, "rows": rows, "summary": summary}, indent=2))
     lines = [
         f"# AMM on MNIST ({args.split} split, {len(y):,} images; AMM {args.epochs} epochs)",
@@ -126,14 +108,8 @@ def main() -> None:
             else "; nothing tuned on MNIST."
         ),
         "",
-        "| method | seeds | Hungarian accuracy | NMI | CPU s / fit |",
-        "|---|---|---|---|---|",
+        *table_rows(summary),
     ]
-    for method, s in summary.items():
-        lines.append(
-            f"| {method} | {s['n_seeds']} | {s['accuracy_mean']:.3f} ± {s['accuracy_sd']:.3f} "
-            f"| {s['nmi_mean']:.3f} ± {s['nmi_sd']:.3f} | {s['cpu_seconds_mean']:.1f} |"
-        )
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
