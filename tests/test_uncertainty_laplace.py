@@ -111,3 +111,20 @@ def test_registered_with_its_requirements():
     method = get_uncertainty("laplace")
     assert isinstance(method, LastLayerLaplace) and method.requires == ("laplace",)
     assert not method.gp_head
+
+
+@needs_laplace
+def test_the_noise_is_the_trained_heads_rms_scale_for_every_regression_head():
+    """The Gaussian likelihood's sigma is the RMS predicted noise scale, CATE outcome heads too."""
+    X, y = _data()
+    t = (X[:, 0] > 0).astype(int)
+    reg = UncertainRegressor("laplace", n_draws=4, **FAST).fit(X, y)
+    cate = TARNet("laplace", n_draws=4, arm_hidden_size=4, **FAST).fit(X, t, y)
+    with torch.no_grad():
+        x = reg._standardise_X(X.astype(np.float32))
+        reg_scale = reg.members_[0](x).scale.double()
+        xc = cate._standardise_X(X.astype(np.float32))
+        cate_scale = cate.members_[0](xc).outcome.scale.double()
+    assert reg.laplace_sigma_noise_ == pytest.approx(float(reg_scale.pow(2).mean().sqrt()))
+    assert cate.laplace_sigma_noise_ == pytest.approx(float(cate_scale.pow(2).mean().sqrt()))
+    assert cate.laplace_sigma_noise_ != 1.0

@@ -135,9 +135,7 @@ class LastLayerLaplace(UncertaintyMethod):
             p.requires_grad_(True)
         layers = _final_prediction_layers(view, x[:64])
         indices = _parameter_indices(view, layers)
-        with torch.no_grad():
-            probe = view(x[:1])
-        classification = probe.dtype.is_floating_point and y.dtype == torch.int64
+        classification = y.dtype == torch.int64  # class codes; regression targets are float
         if not classification and y.ndim == 1:
             y = y.unsqueeze(-1)
         sigma = 1.0 if classification else self._noise_scale(member, x, with_treatment)
@@ -168,13 +166,14 @@ class LastLayerLaplace(UncertaintyMethod):
 
     @staticmethod
     def _noise_scale(member: nn.Module, x: torch.Tensor, with_treatment: bool) -> float:
-        """Root-mean-square predicted noise scale on the training inputs (standardised units)."""
+        """Root-mean-square predicted noise scale on the training inputs (standardised units).
+
+        The outcome head of a CATE network, the Gaussian or mixture head otherwise.
+        """
         with torch.no_grad():
             out = member(x[:, :-1] if with_treatment else x)
-            scale = getattr(getattr(out, "outcome", out), "scale", None)
-            if scale is None or not hasattr(out, "mean"):
-                return 1.0
-            return float(scale.double().pow(2).mean().sqrt())
+        scale = getattr(getattr(out, "outcome", out), "scale", None)
+        return 1.0 if scale is None else float(scale.double().pow(2).mean().sqrt())
 
     def outputs(self, model: Any, x: torch.Tensor) -> list[Any]:
         member = model.members_[0]
