@@ -115,11 +115,9 @@ def uncertainty_names() -> tuple[str, ...]:
     tuple of str
     """
     folder = Path(__file__).resolve().parent.parent / "models" / "uncertainty"
-    names = sorted(
-        m.name for m in pkgutil.iter_modules([str(folder)]) if not m.name.startswith("_")
+    return tuple(
+        sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if not m.name.startswith("_"))
     )
-    first = ("ensemble", "dropout", "due")  # the core methods first, as the docs list them
-    return tuple([n for n in first if n in names] + [n for n in names if n not in first])
 
 
 def check_choice(value: str, option: str, choices: Sequence[str]) -> str:
