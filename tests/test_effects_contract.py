@@ -94,15 +94,15 @@ def test_the_neural_estimators_implement_the_contract():
 
 
 def test_dragonnet_is_tarnet_with_three_pieces_overridden():
-    """No flag on TARNet: DragonNet subclasses it and overrides the head, the DUE module and
-    the loss; its modules train the propensity jointly and hold epsilon, TARNet's detach."""
+    """No flag on TARNet: DragonNet subclasses it and swaps in its head and DUE module and
+    overrides the loss; its modules train the propensity jointly and hold epsilon, TARNet's detach."""
     import torch
 
     from knowable.effects import DragonNet
     from knowable.effects._modules import CATEHead, CausalDeepKernel, DragonDeepKernel, DragonHead
 
     assert issubclass(DragonNet, TARNet)
-    assert {"_make_head", "_make_due_module", "_total_loss"} <= set(vars(DragonNet))
+    assert {"_head_type", "_deep_kernel_type", "_total_loss"} <= set(vars(DragonNet))
     assert not any(hasattr(cls, "_dragon") for cls in (TARNet, DragonNet, CATEEstimator))
     assert issubclass(DragonHead, CATEHead) and issubclass(DragonDeepKernel, CausalDeepKernel)
     features = torch.randn(5, 4, requires_grad=True)

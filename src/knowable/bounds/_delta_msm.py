@@ -73,6 +73,8 @@ import numpy as np
 from scipy import optimize, special
 from sklearn.base import BaseEstimator
 
+from knowable._params import store_params
+
 from .._random import check_random_state
 from .._validation import (
     check_array,
@@ -431,9 +433,7 @@ class BetaPropensity(BaseEstimator):
     """
 
     def __init__(self, a_max: float = 100.0, l2: float = 1e-4, max_iter: int = 500) -> None:
-        self.a_max = a_max
-        self.l2 = l2
-        self.max_iter = max_iter
+        store_params(self, locals())
 
     def _design(self, X: Any) -> np.ndarray:
         x = check_array(X, "X", ndim=2)
@@ -599,17 +599,7 @@ class DeltaMSMBounds(BaseEstimator):
         chunk_size: int = 2048,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        self.model = model
-        self.propensity = propensity
-        self.variant = variant
-        self.anchor = anchor
-        self.correction = correction
-        self.window_scale = window_scale
-        self.precision = precision
-        self.apo = apo
-        self.n_samples = n_samples
-        self.chunk_size = chunk_size
-        self.random_state = random_state
+        store_params(self, locals())
 
     # ------------------------------------------------------------ checks
     def _check_support(self, t: np.ndarray) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from knowable._params import store_params
+
 from .._random import check_random_state, spawn_seeds
 from .._validation import (
     check_binary_treatment,
@@ -283,14 +285,7 @@ class MSMBounds(BaseEstimator):
         propensity_clip: float = 1e-3,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        self.outcome_model = outcome_model
-        self.propensity_model = propensity_model
-        self.method = method
-        self.n_draws = n_draws
-        self.computation = computation
-        self.estimator = estimator
-        self.propensity_clip = propensity_clip
-        self.random_state = random_state
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, t: Any, y: Any) -> MSMBounds:

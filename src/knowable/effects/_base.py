@@ -63,6 +63,9 @@ class CATEEstimator(UncertainModel, CATEBase):
     """
 
     _estimator_kind = "cate"
+    # the modules a subclass swaps in (DragonNet: propensity trained jointly, a trainable epsilon)
+    _head_type: type[CATEHead] = CATEHead
+    _deep_kernel_type: type[CausalDeepKernel] = CausalDeepKernel
     # parameters beyond the base class (stored by store_params)
     arm_hidden_size: int
     arm_depth: int
@@ -123,7 +126,7 @@ class CATEEstimator(UncertainModel, CATEBase):
 
     def _make_head(self, in_features: int) -> nn.Module:
         r = self.resolved_params_
-        return CATEHead(
+        return self._head_type(
             in_features,
             r["arm_hidden_size"],
             r["arm_depth"],
@@ -135,7 +138,7 @@ class CATEEstimator(UncertainModel, CATEBase):
     def _make_due_module(
         self, extractor: nn.Module, gp: VariationalGP, t_scale: float
     ) -> CausalDeepKernel:
-        return CausalDeepKernel(extractor, gp, t_scale)
+        return self._deep_kernel_type(extractor, gp, t_scale)
 
     def _build_gp_member(
         self, generator: torch.Generator, x_train: torch.Tensor | None = None

@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 from .._persistence import register_persistable
-from ..models._gp import VariationalGP
 from ._base import CATEEstimator
 from ._modules import DragonDeepKernel, DragonHead, targeted_term
 
@@ -138,23 +137,10 @@ class DragonNet(TARNet):
 """
     )
 
-    # TARNet with three pieces overridden: the head and the DUE module (propensity trained
+    # TARNet with three pieces swapped: the head and the DUE module (propensity trained
     # jointly, a trainable epsilon) and the loss (plus the targeted term)
-    def _make_head(self, in_features: int) -> nn.Module:
-        r = self.resolved_params_
-        return DragonHead(
-            in_features,
-            r["arm_hidden_size"],
-            r["arm_depth"],
-            r["activation"],
-            r["dropout"],
-            r["heteroscedastic"],
-        )
-
-    def _make_due_module(
-        self, extractor: nn.Module, gp: VariationalGP, t_scale: float
-    ) -> DragonDeepKernel:
-        return DragonDeepKernel(extractor, gp, t_scale)
+    _head_type = DragonHead
+    _deep_kernel_type = DragonDeepKernel
 
     def _total_loss(
         self,

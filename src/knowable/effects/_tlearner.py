@@ -14,6 +14,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from knowable._params import store_params
+
 from .._random import check_random_state
 from .._validation import check_array, check_is_fitted, check_positive_int
 from ..models import GaussianNoise, Posterior
@@ -82,10 +84,7 @@ class BootstrapTLearner(CATEBase, BaseEstimator):
         n_boot: int = 50,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        self.regressor = regressor
-        self.classifier = classifier
-        self.n_boot = n_boot
-        self.random_state = random_state
+        store_params(self, locals())
 
     def fit(self, X: Any, t: Any, y: Any) -> BootstrapTLearner:
         """Fit ``n_boot`` pairs of arm models and the propensity model.

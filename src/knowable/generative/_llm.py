@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from knowable._params import store_params
+
 from ._cgm import ConditionalGenerativeModel, sample_categorical
 
 __all__ = ["FewShotTextClassifier", "load_sentiment_sentences", "load_smollm2"]
@@ -122,11 +124,7 @@ class FewShotTextClassifier(ConditionalGenerativeModel):
         template: str = "Sentence: {text}\nSentiment: {label}\n\n",
         model: tuple[Any, Any] | None = None,
     ) -> None:
-        self.texts = texts
-        self.label_names = label_names
-        self.instruction = instruction
-        self.template = template
-        self.model = model
+        store_params(self, locals())
 
     @property
     def n_classes(self) -> int:  # type: ignore[override]

@@ -36,6 +36,41 @@ def expect_errors(cases: list[tuple[str, Callable[[], Any], type[Exception]]]) -
         raise AssertionError(f"{name}: no error raised, expected {error.__name__}")
 
 
+def expect_not_fitted(estimator: Any, calls: dict[str, Callable[[Any], Any]]) -> None:
+    """Each ``calls[name](unfitted clone)`` must raise ``NotFittedError``."""
+    for name, call in calls.items():
+        try:
+            call(clone(estimator))
+        except NotFittedError:
+            continue
+        raise AssertionError(f"{name}() before fit() must raise NotFittedError")
+
+
+def expect_predict_rejects(
+    method: Callable[[np.ndarray], Any], X: np.ndarray, bad_X: np.ndarray
+) -> None:
+    """``method`` rejects ``X`` less a column, and ``bad_X`` (with a NaN), by ``ValueError``."""
+    expect_errors(
+        [
+            ("wrong n_features", lambda: method(X[:, :-1]), ValueError),
+            ("NaN at predict", lambda: method(bad_X), ValueError),
+        ]
+    )
+
+
+def save_and_load(est: Any) -> Any:
+    """Save ``est`` to a fresh folder, check it holds only safetensors + JSON, load it back."""
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        est.save(folder)
+        files = sorted(p.name for p in Path(folder).iterdir())
+        assert files == ["config.json", "weights.safetensors"], f"unexpected files {files}"
+        loaded = type(est).load(folder)
+    assert loaded.get_params() == est.get_params(), "load changed parameters"
+    return loaded
+
+
 @dataclass(frozen=True)
 class CheckData:
     """Small seeded data for the checks: inputs ``X (n, d)``, targets ``y (n,)``.
@@ -177,28 +212,16 @@ def check_bad_inputs(estimator: Any, data: CheckData) -> None:
     ]
     expect_errors(cases)
     fitted = clone(estimator).fit(X, y)
-    for name, Xp in [("wrong n_features", X[:, :-1]), ("NaN at predict", bad_X)]:
-        try:
-            fitted.posterior(Xp)
-        except ValueError:
-            continue
-        raise AssertionError(f"{name}: posterior() did not raise ValueError")
+    expect_predict_rejects(fitted.posterior, X, bad_X)
 
 
 def check_save_load_round_trip(estimator: Any, data: CheckData) -> None:
     """``save`` then ``load`` gives identical predictions, from safetensors + JSON only."""
-    from pathlib import Path
-
     est = clone(estimator).fit(data.X, data.y)
-    with tempfile.TemporaryDirectory() as folder:
-        est.save(folder)
-        files = sorted(p.name for p in Path(folder).iterdir())
-        assert files == ["config.json", "weights.safetensors"], f"unexpected files {files}"
-        loaded = type(est).load(folder)
+    loaded = save_and_load(est)
     np.testing.assert_array_equal(
         _draws(loaded, data.X), _draws(est, data.X), err_msg="load changed predictions"
     )
-    assert loaded.get_params() == est.get_params(), "load changed parameters"
 
 
 # ------------------------------------------------------------------ CATE estimators
@@ -208,12 +231,10 @@ def _fit_cate(estimator: Any, data: CheckData) -> Any:
 
 def check_cate_not_fitted(estimator: Any, data: CheckData) -> None:
     """``effect`` and ``predict_outcomes`` before ``fit`` raise ``NotFittedError``."""
-    for name in ("effect", "predict_outcomes", "effect_samples", "propensity"):
-        try:
-            getattr(clone(estimator), name)(data.X)
-        except NotFittedError:
-            continue
-        raise AssertionError(f"{name}() before fit() must raise NotFittedError")
+    names = ("effect", "predict_outcomes", "effect_samples", "propensity")
+    expect_not_fitted(
+        estimator, {name: (lambda est, name=name: getattr(est, name)(data.X)) for name in names}
+    )
 
 
 def check_cate_fit_returns_self(estimator: Any, data: CheckData) -> None:
@@ -279,27 +300,15 @@ def check_cate_bad_inputs(estimator: Any, data: CheckData) -> None:
     ]
     expect_errors(cases)
     fitted = _fit_cate(estimator, data)
-    for name, Xp in [("wrong n_features", X[:, :-1]), ("NaN at predict", bad_X)]:
-        try:
-            fitted.effect(Xp)
-        except ValueError:
-            continue
-        raise AssertionError(f"{name}: effect() did not raise ValueError")
+    expect_predict_rejects(fitted.effect, X, bad_X)
 
 
 def check_cate_save_load_round_trip(estimator: Any, data: CheckData) -> None:
     """``save`` then ``load`` gives identical effects, from safetensors + JSON only."""
-    from pathlib import Path
-
     est = _fit_cate(estimator, data)
-    with tempfile.TemporaryDirectory() as folder:
-        est.save(folder)
-        files = sorted(p.name for p in Path(folder).iterdir())
-        assert files == ["config.json", "weights.safetensors"], f"unexpected files {files}"
-        loaded = type(est).load(folder)
+    loaded = save_and_load(est)
     np.testing.assert_array_equal(
         loaded.effect_samples(data.X), est.effect_samples(data.X), err_msg="load changed draws"
     )
     np.testing.assert_array_equal(loaded.propensity(data.X), est.propensity(data.X))
     assert loaded.ate() == est.ate(), "load changed ate()"
-    assert loaded.get_params() == est.get_params(), "load changed parameters"
