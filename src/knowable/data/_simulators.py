@@ -66,6 +66,22 @@ def _causal_bald_arrays(
     return t, y, truth
 
 
+def _one_feature_dataset(
+    x: np.ndarray,
+    t: np.ndarray,
+    y: np.ndarray,
+    truth: dict[str, Any],
+    *,
+    name: str,
+    simulator: str,
+    params: dict[str, Any],
+    citation: str,
+) -> Dataset:
+    """A simulated :class:`Dataset` with the single covariate ``x`` and its provenance."""
+    meta = {"simulator": simulator, "params": params, "citation": citation}
+    return Dataset(x[:, None], t=t, y=y, truth=truth, feature_names=["x"], name=name, meta=meta)
+
+
 def simulate_causal_bald_1d(
     n: int = 10_000,
     *,
@@ -112,18 +128,15 @@ def simulate_causal_bald_1d(
         x = rng.standard_normal(n)
     propensity = expit(beta * x + 0.5)
     t, y, truth = _causal_bald_arrays(x, propensity, sigma_y, rng)
-    return Dataset(
-        x[:, None],
-        t=t,
-        y=y,
-        truth=truth,
-        feature_names=["x"],
+    return _one_feature_dataset(
+        x,
+        t,
+        y,
+        truth,
         name="causal-bald-1d",
-        meta={
-            "simulator": "simulate_causal_bald_1d",
-            "params": {"n": n, "beta": beta, "sigma_y": sigma_y, "bimodal": bimodal},
-            "citation": "Jesson, Tigas, van Amersfoort, Kirsch, Shalit & Gal (2021), Causal-BALD, NeurIPS.",
-        },
+        simulator="simulate_causal_bald_1d",
+        params={"n": n, "beta": beta, "sigma_y": sigma_y, "bimodal": bimodal},
+        citation="Jesson, Tigas, van Amersfoort, Kirsch, Shalit & Gal (2021), Causal-BALD, NeurIPS.",
     )
 
 
@@ -266,25 +279,22 @@ def simulate_hidden_confounding(
     rng = check_random_state(random_state)
     x = rng.uniform(-2.0, 2.0, size=n)
     t, y, truth = _hidden_confounding_arrays(x, lam, theta, sigma_y, rng, confounder)
-    return Dataset(
-        x[:, None],
-        t=t,
-        y=y,
-        truth=truth,
-        feature_names=["x"],
+    return _one_feature_dataset(
+        x,
+        t,
+        y,
+        truth,
         name="hidden-confounding",
-        meta={
-            "simulator": "simulate_hidden_confounding",
-            "params": {
-                "n": n,
-                "lam_star": lam,
-                "theta": theta,
-                "sigma_y": sigma_y,
-                "confounder": confounder,
-            },
-            "citation": "Outcome model of Jesson, Mindermann, Gal & Shalit (2021), Quince, ICML; "
-            "propensity construction makes the MSM hold with exactly Λ*.",
+        simulator="simulate_hidden_confounding",
+        params={
+            "n": n,
+            "lam_star": lam,
+            "theta": theta,
+            "sigma_y": sigma_y,
+            "confounder": confounder,
         },
+        citation="Outcome model of Jesson, Mindermann, Gal & Shalit (2021), Quince, ICML; "
+        "propensity construction makes the MSM hold with exactly Λ*.",
     )
 
 
@@ -436,19 +446,16 @@ def simulate_dose_response(
         "capo": _make_capo(gamma_y),
         "lambda_star": _dose_lambda_star(gamma_t),
     }
-    return Dataset(
-        x[:, None],
-        t=t,
-        y=y,
-        truth=truth,
-        feature_names=["x"],
+    return _one_feature_dataset(
+        x,
+        t,
+        y,
+        truth,
         name="dose-response",
-        meta={
-            "simulator": "simulate_dose_response",
-            "params": {"n": n, "gamma_t": gamma_t, "gamma_y": gamma_y, "sigma_y": sigma_y},
-            "citation": "Jesson, Douglas, Manshausen, Solal, Meinshausen, Stier, Gal & Shalit (2022), "
-            "Overcast, NeurIPS.",
-        },
+        simulator="simulate_dose_response",
+        params={"n": n, "gamma_t": gamma_t, "gamma_y": gamma_y, "sigma_y": sigma_y},
+        citation="Jesson, Douglas, Manshausen, Solal, Meinshausen, Stier, Gal & Shalit (2022), "
+        "Overcast, NeurIPS.",
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -95,16 +95,8 @@ class DragonHead(CATEHead):
     Same parameters as :class:`CATEHead`.
     """
 
-    def __init__(
-        self,
-        in_features: int,
-        hidden_size: int,
-        depth: int,
-        activation: str,
-        dropout: float,
-        heteroscedastic: bool,
-    ) -> None:
-        super().__init__(in_features, hidden_size, depth, activation, dropout, heteroscedastic)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.epsilon = nn.Parameter(torch.zeros(1))
 
     def propensity_features(self, features: torch.Tensor) -> torch.Tensor:

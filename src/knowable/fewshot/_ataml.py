@@ -373,7 +373,21 @@ class ATAML(BaseEstimator):
         self, model: AttentiveTextClassifier, task: Any, steps: int, alpha: float
     ) -> torch.Tensor:
         params = dict(model.named_parameters())
-        fast = inner_adapt(
+        fast = self._adapt(model, params, task, steps, alpha, bool(self.second_order))
+        logits = functional_call(model, fast, (torch.as_tensor(task.query_x),))
+        return task_loss(logits, torch.as_tensor(task.query_y), task.multi_label)
+
+    def _adapt(
+        self,
+        model: AttentiveTextClassifier,
+        params: dict[str, torch.Tensor],
+        task: Any,
+        steps: int,
+        alpha: float,
+        second_order: bool = False,
+    ) -> dict[str, torch.Tensor]:
+        """Inner-loop adaptation of the adaptable parameters on ``task``'s support set."""
+        return inner_adapt(
             model,
             params,
             torch.as_tensor(task.support_x),
@@ -381,11 +395,9 @@ class ATAML(BaseEstimator):
             adapt=self._adapt_prefixes(),
             steps=steps,
             lr=alpha,
-            second_order=bool(self.second_order),
+            second_order=second_order,
             multi_label=task.multi_label,
         )
-        logits = functional_call(model, fast, (torch.as_tensor(task.query_x),))
-        return task_loss(logits, torch.as_tensor(task.query_y), task.multi_label)
 
     def evaluate(
         self,
@@ -440,16 +452,7 @@ class ATAML(BaseEstimator):
             task = tasks.sample_task(
                 self.n_way, k, self.n_query, split=split, random_state=rng, **ml
             )
-            fast = inner_adapt(
-                model,
-                params,
-                torch.as_tensor(task.support_x),
-                torch.as_tensor(task.support_y),
-                adapt=self._adapt_prefixes(),
-                steps=steps,
-                lr=alpha,
-                multi_label=task.multi_label,
-            )
+            fast = self._adapt(model, params, task, steps, alpha)
             with torch.no_grad():
                 logits = functional_call(model, fast, (torch.as_tensor(task.query_x),))
             if task.multi_label:
