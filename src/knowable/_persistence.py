@@ -319,3 +319,60 @@ def load(path: str | Path, expected: type | None = None) -> Any:
             f"{folder} does not hold a consistent saved {cls.__name__}: {first}"
         ) from err
     return estimator
+
+
+def save_module_file(module: Any, payload: dict[str, Any], path: str | Path) -> Path:
+    """Write a torch module's state as ``path`` (safetensors) and ``payload`` beside it (JSON).
+
+    For shipped networks (the PFN, the induction transformer): one weights file
+    plus ``path.with_suffix(".json")`` holding what rebuilds the module.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    payload : dict
+        JSON-serialisable config and records.
+    path : str or Path
+        The ``.safetensors`` file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The weights file.
+    """
+    from safetensors.torch import save_file
+
+    weights = Path(path)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+    save_file(state, str(weights))
+    weights.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n")
+    return weights
+
+
+def read_module_file(path: str | Path, what: str, script: str) -> tuple[dict[str, Any], Any]:
+    """The state dict and JSON payload written by :func:`save_module_file`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.safetensors`` file.
+    what : str
+        What the file holds, for the error message (``"PFN weights"``).
+    script : str
+        The script that writes it, named in the error message.
+
+    Returns
+    -------
+    state : dict of str to torch.Tensor
+    payload : dict
+    """
+    from safetensors.torch import load_file
+
+    weights = Path(path)
+    if not weights.is_file() or not weights.with_suffix(".json").is_file():
+        raise FileNotFoundError(
+            f"{what} {str(weights)!r} (and its .json config) not found; train them with {script}."
+        )
+    return load_file(str(weights)), json.loads(weights.with_suffix(".json").read_text())

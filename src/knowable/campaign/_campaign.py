@@ -65,6 +65,17 @@ def _first(items: list[Any], k: int = 5) -> str:
     return shown + (f" (and {len(items) - k} more)" if len(items) > k else "")
 
 
+def _unique_ids(ids: pd.Series, *, missing: str, repeated: str) -> pd.Series:
+    """``ids`` as strings; ``ValueError`` (with these messages) if any is empty or repeated."""
+    if ids.isna().any():
+        raise ValueError(missing)
+    ids = ids.astype(str)
+    dup = ids[ids.duplicated()].unique().tolist()
+    if dup:
+        raise ValueError(f"{repeated}: {_first(dup)}.")
+    return ids
+
+
 @dataclass(frozen=True)
 class Proposal:
     """A proposed batch.
@@ -218,13 +229,11 @@ class Campaign:
             raise ValueError("the id and target columns cannot be features.")
         if len(candidates) == 0:
             raise ValueError("the candidate table is empty.")
-        ids = candidates[id_column]
-        if ids.isna().any():
-            raise ValueError(f"id column {id_column!r} has empty values.")
-        ids = ids.astype(str)
-        dup = ids[ids.duplicated()].unique().tolist()
-        if dup:
-            raise ValueError(f"candidate ids are not unique: {_first(dup)}.")
+        ids = _unique_ids(
+            candidates[id_column],
+            missing=f"id column {id_column!r} has empty values.",
+            repeated="candidate ids are not unique",
+        )
         X = _numeric_features(candidates, features, ids)
         params = dict(DEFAULT_MODEL_PARAMS)
         params.update(model_params or {})
@@ -615,13 +624,11 @@ class Campaign:
                     f"{where} lacks column {col!r}; results need columns "
                     f"{self.id_column!r} and {self.target!r} (found {list(frame.columns)})."
                 )
-        ids = frame[self.id_column]
-        if ids.isna().any():
-            raise ValueError(f"{where} has rows without an id in {self.id_column!r}.")
-        ids = ids.astype(str)
-        dup = ids[ids.duplicated()].unique().tolist()
-        if dup:
-            raise ValueError(f"{where} lists ids more than once: {_first(dup)}.")
+        ids = _unique_ids(
+            frame[self.id_column],
+            missing=f"{where} has rows without an id in {self.id_column!r}.",
+            repeated=f"{where} lists ids more than once",
+        )
         raw = frame[self.target]
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
         bad = ~np.isfinite(values)

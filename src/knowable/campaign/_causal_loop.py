@@ -32,7 +32,7 @@ from .._validation import (
 )
 from ..acquire import CAUSAL_STRATEGIES, get_strategy, select_causal
 from ..data import Dataset
-from ._loop import keep_partial, metric_records, metric_rows
+from ._loop import LoopResult, keep_partial, metric_records
 from ._oracle import DatasetOracle
 
 __all__ = ["CausalActiveLoop", "CausalLoopResult"]
@@ -41,7 +41,7 @@ EstimatorFactory = Callable[[int], Any]
 
 
 @dataclass(frozen=True)
-class CausalLoopResult:
+class CausalLoopResult(LoopResult):
     """What one :meth:`CausalActiveLoop.run` produced.
 
     Attributes
@@ -59,14 +59,6 @@ class CausalLoopResult:
     labelled : numpy.ndarray
         Pool rows acquired by the end, in acquisition order (initial set first).
     """
-
-    history: pd.DataFrame
-    acquisitions: pd.DataFrame
-    labelled: np.ndarray
-
-    def metric(self, name: str) -> pd.DataFrame:
-        """Rows of one metric, columns ``n_labels`` and ``value``."""
-        return metric_rows(self.history, name)
 
 
 class CausalActiveLoop:

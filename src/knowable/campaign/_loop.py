@@ -77,7 +77,20 @@ def metric_rows(history: pd.DataFrame, name: str) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class ActiveLoopResult:
+class LoopResult:
+    """What a simulated loop produced: ``history``, ``acquisitions`` and ``labelled``."""
+
+    history: pd.DataFrame
+    acquisitions: pd.DataFrame
+    labelled: np.ndarray
+
+    def metric(self, name: str) -> pd.DataFrame:
+        """Rows of one metric, columns ``n_labels`` and ``value``."""
+        return metric_rows(self.history, name)
+
+
+@dataclass(frozen=True)
+class ActiveLoopResult(LoopResult):
     """What one :meth:`ActiveLoop.run` produced.
 
     Attributes
@@ -92,14 +105,6 @@ class ActiveLoopResult:
     labelled : numpy.ndarray
         Pool rows labelled at the end, in acquisition order (initial set first).
     """
-
-    history: pd.DataFrame
-    acquisitions: pd.DataFrame
-    labelled: np.ndarray
-
-    def metric(self, name: str) -> pd.DataFrame:
-        """Rows of one metric, columns ``n_labels`` and ``value``."""
-        return metric_rows(self.history, name)
 
 
 def evaluate_posterior(posterior: Any, y: Any, classes: Any = None) -> dict[str, float]:

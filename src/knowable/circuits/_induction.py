@@ -19,7 +19,6 @@ shipped weights (``weights/induction.safetensors`` + ``.json``) come from
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from knowable._persistence import read_module_file, save_module_file
 from knowable._random import torch_generator
 
 from ._model import Edge, EdgeMaskedTransformer, TransformerSpec
@@ -251,14 +251,8 @@ def save_induction_model(
     -------
     pathlib.Path
     """
-    from safetensors.torch import save_file
-
-    weights = Path(path)
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(weights))
     payload = {"config": asdict(config), "record": record or {}}
-    weights.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n")
-    return weights
+    return save_module_file(model, payload, path)
 
 
 def load_induction_model(
@@ -277,18 +271,10 @@ def load_induction_model(
     config : InductionConfig
     record : dict
     """
-    from safetensors.torch import load_file
-
-    weights = Path(path)
-    if not weights.is_file() or not weights.with_suffix(".json").is_file():
-        raise FileNotFoundError(
-            f"induction weights {str(weights)!r} (and its .json) not found; train them with "
-            "scripts/train_induction.py."
-        )
-    payload = json.loads(weights.with_suffix(".json").read_text())
+    state, payload = read_module_file(path, "induction weights", "scripts/train_induction.py")
     config = InductionConfig(**payload["config"])
     model = EdgeMaskedTransformer(config.spec())
-    model.load_state_dict(load_file(str(weights)))
+    model.load_state_dict(state)
     return model.eval(), config, payload.get("record", {})
 
 

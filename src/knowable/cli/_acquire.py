@@ -13,6 +13,7 @@ from ._prepare import Preprocessing
 from ._tables import numeric_column, read_table, require_columns, split_names
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 __all__ = ["AcquireCommand", "acquire_command", "pool_inputs", "strategy_help"]
@@ -221,7 +222,6 @@ def acquire_command(
         raise ValueError("--treatment and --propensity need --causal.")
     report = Reporter(quiet, verbose)
     import numpy as np
-    import pandas as pd
 
     import knowable.effects  # registers the loadable CATE estimators
     import knowable.models  # noqa: F401  (registers the loadable model classes)
@@ -294,19 +294,7 @@ def acquire_command(
         n_configurations=n_configurations,
         embeddings=embeddings,
     )
-    table = pd.DataFrame(
-        {
-            "rank": np.arange(len(result.indices)),
-            "row": result.indices,
-            "score": result.scores,
-        }
-    )
-    if id_column:
-        table.insert(2, id_column, frame[id_column].to_numpy()[result.indices])
-    if truth:
-        table["true_effect"] = frame[truth].to_numpy()[result.indices]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
+    table = _write_batch(out, frame, result.indices, {"score": result.scores}, id_column, truth)
     report.info(f"{len(table)} of {len(frame)} pool rows selected with {strategy}; batch: {out}")
 
 
@@ -328,7 +316,6 @@ def _acquire_causal(
     report: Reporter,
 ) -> None:
     import numpy as np
-    import pandas as pd
 
     from knowable._persistence import load
     from knowable.acquire import CAUSAL_STRATEGIES, get_strategy, select_causal
@@ -383,21 +370,31 @@ def _acquire_causal(
         noise_scale=noise,
         random_state=seed,
     )
-    table = pd.DataFrame(
-        {
-            "rank": np.arange(len(result.indices)),
-            "row": result.indices,
-            "t": t[result.indices].astype(int),
-            "log_weight": result.scores,
-        }
-    )
-    if id_column:
-        table.insert(2, id_column, frame[id_column].to_numpy()[result.indices])
-    if truth:
-        table["true_effect"] = frame[truth].to_numpy()[result.indices]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
+    columns = {"t": t[result.indices].astype(int), "log_weight": result.scores}
+    table = _write_batch(out, frame, result.indices, columns, id_column, truth)
     report.info(
         f"{len(table)} of {len(frame)} units selected with {strategy} (causal); measure their "
         f"outcomes next: {out}"
     )
+
+
+def _write_batch(
+    out: Path,
+    frame: pd.DataFrame,
+    indices: np.ndarray,
+    columns: dict[str, Any],
+    id_column: str | None,
+    truth: str | None,
+) -> pd.DataFrame:
+    """Write the selected rows as CSV: ``rank``, ``row``, the id, ``columns``, the true effect."""
+    import numpy as np
+    import pandas as pd
+
+    table = pd.DataFrame({"rank": np.arange(len(indices)), "row": indices, **columns})
+    if id_column:
+        table.insert(2, id_column, frame[id_column].to_numpy()[indices])
+    if truth:
+        table["true_effect"] = frame[truth].to_numpy()[indices]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    return table

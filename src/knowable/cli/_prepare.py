@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._tables import numeric_column, read_table, require_columns, split_names
+from ._tables import covariate_columns, numeric_column, read_table, require_columns, split_names
 
 if TYPE_CHECKING:
     import numpy as np
@@ -235,15 +235,20 @@ class Preprocessing:
         )
 
 
-def _category_strings(frame: pd.DataFrame, col: str, path: Path) -> list[str]:
-    series = frame[col]
+def _refuse_missing(series: pd.Series, col: str, path: Path, fix: str) -> None:
+    """``ValueError`` naming the count and the first row (and file line) of missing values."""
     missing = series.isna().to_numpy()
     if missing.any():
         row = int(missing.argmax())
         raise ValueError(
             f"column {col!r} of {path} has {int(missing.sum())} missing value(s), the first at "
-            f"row {row} (line {row + 2} of the file); drop them or fill in a category."
+            f"row {row} (line {row + 2} of the file); {fix}."
         )
+
+
+def _category_strings(frame: pd.DataFrame, col: str, path: Path) -> list[str]:
+    series = frame[col]
+    _refuse_missing(series, col, path, "drop them or fill in a category")
     return [_category_text(v) for v in series.tolist()]
 
 
@@ -301,13 +306,7 @@ def _binary_treatment(
 
     series = frame[col]
     if treated_value is not None:
-        missing = series.isna().to_numpy()
-        if missing.any():
-            row = int(missing.argmax())
-            raise ValueError(
-                f"column {col!r} of {path} has a missing value at row {row} "
-                f"(line {row + 2} of the file); drop it."
-            )
+        _refuse_missing(series, col, path, "drop them")
         values = np.asarray([_category_text(v) for v in series.tolist()], dtype=object)
         levels = sorted(set(values.tolist()))
         if treated_value not in levels:
@@ -430,18 +429,9 @@ def _covariates(
     excluded: list[str],
     path: Path,
 ) -> list[str]:
-    if covariates:
-        cols = split_names(covariates)
-        require_columns(frame, cols, path)
-        clash = [c for c in cols if c in special]
-        if clash:
-            raise ValueError(
-                f"--covariates names {clash}, which the command uses as the treatment, outcome, "
-                "identifier or truth (a special column), not as a covariate."
-            )
-        cols = [c for c in cols if c not in excluded]
-    else:
-        cols = [c for c in frame.columns if c not in special and c not in excluded]
+    if not covariates:
+        return covariate_columns(frame, None, special + excluded, path)
+    cols = [c for c in covariate_columns(frame, covariates, special, path) if c not in excluded]
     if not cols:
         raise ValueError(f"no covariate columns left in {path}; pass --covariates.")
     return cols

@@ -18,7 +18,6 @@ soft top-k) and reveals them batch by batch.
 
 from __future__ import annotations
 
-import gzip
 import io
 import time
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import torch
 from .._random import check_random_state, spawn_seeds
 from .._validation import check_in_options, check_positive_int
 from ..acquire import gumbel_top_k
+from ..data._files import read_bytes
 from ._eig import ParticleTensors, eig_from_loglik, loglik_matrix, outer_particles, simulate
 from ._loop import DesignHistory
 from ._metrics import edge_auprc, edge_auroc, expected_orientation_f1, expected_shd
@@ -68,20 +68,6 @@ class RealDesignData:
     pool: InterventionalData
     truth: np.ndarray
     name: str
-
-
-def read_bytes(*parts: str) -> bytes:
-    """Bytes of the shipped file ``knowable/data/files/<parts...>``."""
-    from importlib import resources
-
-    node = resources.files("knowable.data").joinpath("files")
-    for part in parts:
-        node = node.joinpath(part)
-    if not node.is_file():
-        raise FileNotFoundError(
-            f"shipped data file {'/'.join(parts)} is missing; reinstall knowable."
-        )
-    return node.read_bytes()
 
 
 def _tsv(name: str) -> pd.DataFrame:
@@ -141,9 +127,7 @@ def load_sachs() -> RealDesignData:
         11 proteins; observational cells (no targeted reagent) and a pool of
         cells under the seven targeted reagents.
     """
-    raw = gzip.decompress(
-        read_bytes("sachs", "sachs.2005.logxplus10.jittered.experimental.continuous.txt.gz")
-    )
+    raw = read_bytes("sachs", "sachs.2005.logxplus10.jittered.experimental.continuous.txt.gz")
     frame = pd.read_csv(io.BytesIO(raw), sep="\t")
     names = ["raf", "mek", "plc", "pip2", "pip3", "erk", "akt", "pka", "pkc", "p38", "jnk"]
     x = frame[names].to_numpy(float)

@@ -10,13 +10,13 @@ experiments), so its exact target is that oracle's Student-t predictive.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._persistence import read_module_file, save_module_file
 from .._random import check_random_state, torch_generator
 from .._validation import check_positive_int, check_real
 from ._cgm import ConditionalGenerativeModel
@@ -117,13 +117,7 @@ def save_pfn_module(module: Any, config: dict[str, Any], path: str | Path) -> Pa
     pathlib.Path
         The weights file.
     """
-    from safetensors.torch import save_file
-
-    weights = Path(path)
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(weights))
-    weights.with_suffix(".json").write_text(json.dumps(config, indent=2))
-    return weights
+    return save_module_file(module, config, path)
 
 
 def load_pfn_module(path: str | Path) -> tuple[Any, dict[str, Any]]:
@@ -139,17 +133,9 @@ def load_pfn_module(path: str | Path) -> tuple[Any, dict[str, Any]]:
     module : torch.nn.Module
     config : dict
     """
-    from safetensors.torch import load_file
-
-    weights = Path(path)
-    if not weights.is_file() or not weights.with_suffix(".json").is_file():
-        raise FileNotFoundError(
-            f"PFN weights {str(weights)!r} (and its .json config) not found; train them with "
-            "scripts/train_pfn.py."
-        )
-    config = json.loads(weights.with_suffix(".json").read_text())
+    state, config = read_module_file(path, "PFN weights", "scripts/train_pfn.py")
     module = _module_class()(**config["architecture"])
-    module.load_state_dict(load_file(str(weights)))
+    module.load_state_dict(state)
     module.eval()
     return module, config
 
