@@ -106,9 +106,10 @@ class DoseResponse(UncertainModel):
 
     Parameters
     ----------
-    uncertainty : {"ensemble", "dropout", "due"}
+    uncertainty : {"ensemble", "dropout", "due", "laplace"}
         Deep ensemble of ``n_members`` networks (default), MC dropout with
-        ``n_draws`` masks, or DUE: a spectral-normalised residual extractor
+        ``n_draws`` masks, a last-layer Laplace approximation
+        (``knowable[laplace]``), or DUE: a spectral-normalised residual extractor
         φ(x), the standardised treatment appended after it, and an
         inducing-point GP on ``[φ(x), t]`` with Gaussian noise (one noise
         scale), sampled ``n_draws`` times. Each DUE draw is one GP function

@@ -20,14 +20,16 @@ __all__ = ["DragonNet", "TARNet"]
 _PARAMS_DOC = """
     Parameters
     ----------
-    uncertainty : {"due", "ensemble", "dropout"}
+    uncertainty : {"due", "ensemble", "dropout", "laplace"}
         Default ``"due"`` (the most accurate on IHDP in our benchmark).
         ``n_members`` independently initialised networks (deep ensemble; each
         member also early-stops on its own validation split), MC dropout with
-        ``n_draws`` masks shared across units, or DUE: a spectral-normalised
+        ``n_draws`` masks shared across units, DUE: a spectral-normalised
         residual extractor ``phi`` and an inducing-point GP on
         ``[phi(x), t]`` whose joint draws of ``f(x, 0), f(x, 1)`` keep their
-        covariance.
+        covariance, or a last-layer Laplace approximation (``knowable[laplace]``).
+        Any method registered with
+        :func:`~knowable.models.uncertainty.register_uncertainty` is accepted.
     n_members : int
         Ensemble size (``uncertainty="ensemble"``).
     n_draws : int

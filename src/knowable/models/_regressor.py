@@ -33,11 +33,14 @@ class UncertainRegressor(SupervisedUncertainModel):
 
     Parameters
     ----------
-    uncertainty : {"ensemble", "dropout", "due"}
+    uncertainty : {"ensemble", "dropout", "due", "laplace"}
         How epistemic uncertainty is represented: ``n_members`` independently
         initialised networks (deep ensemble), MC dropout with ``n_draws``
-        masks shared across inputs, or DUE (spectral-normalised residual
-        extractor + inducing-point variational GP) with ``n_draws`` GP draws.
+        masks shared across inputs, DUE (spectral-normalised residual
+        extractor + inducing-point variational GP) with ``n_draws`` GP draws,
+        or a last-layer Laplace approximation (``knowable[laplace]``). Any
+        method registered with
+        :func:`~knowable.models.uncertainty.register_uncertainty` is accepted.
     likelihood : {"gaussian", "mixture"}
         Observation model: Gaussian (``heteroscedastic`` or one noise scale
         per output) or a mixture-density head with ``n_components`` Gaussians
