@@ -44,8 +44,6 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
-from knowable._params import store_params
-
 from .._random import check_random_state, torch_generator
 from .._validation import check_array, check_positive_int, check_real
 from ..models import GaussianNoise, Posterior, init_parameters
@@ -292,7 +290,15 @@ class BatchGFN(BaseEstimator):
         exploration: float = 0.1,
         random_state: int | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.batch_size = batch_size
+        self.temperature = temperature
+        self.hidden_size = hidden_size
+        self.n_iterations = n_iterations
+        self.n_trajectories = n_trajectories
+        self.learning_rate = learning_rate
+        self.logz_learning_rate = logz_learning_rate
+        self.exploration = exploration
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
     def fit(

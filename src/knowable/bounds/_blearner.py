@@ -11,8 +11,6 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
 
-from knowable._params import store_params
-
 from .._random import check_random_state, spawn_seeds
 from .._validation import (
     check_array,
@@ -106,7 +104,12 @@ class CrossValidatedBoosting(RegressorMixin, BaseEstimator):
         cv: int = 5,
         random_state: int | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.cv = cv
+        self.random_state = random_state
 
     def fit(self, X: Any, y: Any) -> CrossValidatedBoosting:
         """Fit the fold models and choose the number of rounds.
@@ -321,7 +324,15 @@ class BLearner(BaseEstimator):
         propensity_clip: float = 1e-3,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.propensity_model = propensity_model
+        self.quantile_model = quantile_model
+        self.cvar_model = cvar_model
+        self.outcome_model = outcome_model
+        self.final_model = final_model
+        self.cv = cv
+        self.n_bootstrap = n_bootstrap
+        self.propensity_clip = propensity_clip
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, t: Any, y: Any) -> BLearner:

@@ -40,8 +40,6 @@ from typing import Any
 
 import numpy as np
 
-from knowable._params import store_params
-
 from .._random import check_random_state
 from .._validation import (
     check_array,
@@ -374,7 +372,11 @@ class ContinuousMSMBounds:
         chunk_size: int = 2048,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.model = model
+        self.method = method
+        self.n_samples = n_samples
+        self.chunk_size = chunk_size
+        self.random_state = random_state
 
     def _checked_model(self) -> Any:
         return checked_dose_response(self.model, type(self).__name__)

@@ -73,8 +73,6 @@ import numpy as np
 from scipy import optimize, special
 from sklearn.base import BaseEstimator
 
-from knowable._params import store_params
-
 from .._random import check_random_state
 from .._validation import (
     check_array,
@@ -433,7 +431,9 @@ class BetaPropensity(BaseEstimator):
     """
 
     def __init__(self, a_max: float = 100.0, l2: float = 1e-4, max_iter: int = 500) -> None:
-        store_params(self, locals())
+        self.a_max = a_max
+        self.l2 = l2
+        self.max_iter = max_iter
 
     def _design(self, X: Any) -> np.ndarray:
         x = check_array(X, "X", ndim=2)
@@ -599,7 +599,17 @@ class DeltaMSMBounds(BaseEstimator):
         chunk_size: int = 2048,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.model = model
+        self.propensity = propensity
+        self.variant = variant
+        self.anchor = anchor
+        self.correction = correction
+        self.window_scale = window_scale
+        self.precision = precision
+        self.apo = apo
+        self.n_samples = n_samples
+        self.chunk_size = chunk_size
+        self.random_state = random_state
 
     # ------------------------------------------------------------ checks
     def _check_support(self, t: np.ndarray) -> None:

@@ -67,8 +67,6 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold
 
-from knowable._params import store_params
-
 from .._random import check_random_state
 from .._validation import (
     check_array,
@@ -332,7 +330,18 @@ class KernelAPOBounds(BaseEstimator):
         alpha: float = 0.05,
         random_state: int | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.outcome_model = outcome_model
+        self.treatment_model = treatment_model
+        self.pseudo_model = pseudo_model
+        self.quantile_model = quantile_model
+        self.method = method
+        self.centre = centre
+        self.bandwidth = bandwidth
+        self.n_folds = n_folds
+        self.gps_floor = gps_floor
+        self.n_bootstrap = n_bootstrap
+        self.alpha = alpha
+        self.random_state = random_state
 
     def _seed(self, k: int) -> int:
         base = 0 if self.random_state is None else int(self.random_state)

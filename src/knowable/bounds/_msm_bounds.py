@@ -10,8 +10,6 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from knowable._params import store_params
-
 from .._random import check_random_state, spawn_seeds
 from .._validation import (
     check_binary_treatment,
@@ -285,7 +283,14 @@ class MSMBounds(BaseEstimator):
         propensity_clip: float = 1e-3,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.outcome_model = outcome_model
+        self.propensity_model = propensity_model
+        self.method = method
+        self.n_draws = n_draws
+        self.computation = computation
+        self.estimator = estimator
+        self.propensity_clip = propensity_clip
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, t: Any, y: Any) -> MSMBounds:

@@ -30,8 +30,6 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import StratifiedKFold
 
-from knowable._params import store_params
-
 from .._validation import (
     as_feature_names,
     check_array,
@@ -145,7 +143,22 @@ class SensitivityReport(BaseEstimator):
         n_lam: int = 8,
         random_state: int | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.estimator = estimator
+        self.bounds = bounds
+        self.outcome_model = outcome_model
+        self.propensity_model = propensity_model
+        self.nuisance = nuisance
+        self.benchmark = benchmark
+        self.cf_y = cf_y
+        self.cf_d = cf_d
+        self.rho = rho
+        self.level = level
+        self.alpha = alpha
+        self.n_folds = n_folds
+        self.clip = clip
+        self.lam_max = lam_max
+        self.n_lam = n_lam
+        self.random_state = random_state
 
     # ------------------------------------------------------------ constructors
     @classmethod

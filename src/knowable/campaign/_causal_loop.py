@@ -19,8 +19,6 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
-from knowable._params import store_params
-
 from .._progress import progress_bar
 from .._random import check_random_state, seed_tag, spawn_seeds
 from .._validation import (
@@ -130,7 +128,20 @@ class CausalActiveLoop:
         random_state: Any = None,
         verbose: bool = False,
     ) -> None:
-        store_params(self, locals())
+        self.estimator_factory = estimator_factory
+        self.pool = pool
+        self.test = test
+        self.validation = validation
+        self.strategy = strategy
+        self.batch_size = batch_size
+        self.n_initial = n_initial
+        self.min_per_arm = min_per_arm
+        self.max_labels = max_labels
+        self.temperature = temperature
+        self.propensity = propensity
+        self.noise_scale = noise_scale
+        self.random_state = random_state
+        self.verbose = verbose
 
     # ---------------------------------------------------------------- checks
     def _check(self) -> tuple[int, int, int, np.ndarray, np.ndarray, np.ndarray]:

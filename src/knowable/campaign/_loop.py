@@ -18,8 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from knowable._params import store_params
-
 from .._progress import progress_bar
 from .._random import check_random_state, seed_tag, spawn_seeds
 from .._validation import check_positive_int
@@ -243,7 +241,22 @@ class ActiveLoop:
         random_state: Any = None,
         verbose: bool = False,
     ) -> None:
-        store_params(self, locals())
+        self.model_factory = model_factory
+        self.pool = pool
+        self.test = test
+        self.strategy = strategy
+        self.batch_size = batch_size
+        self.n_initial = n_initial
+        self.initial = initial
+        self.max_labels = max_labels
+        self.temperature = temperature
+        self.n_configurations = n_configurations
+        self.embed = embed
+        self.n_candidates = n_candidates
+        self.candidate_groups = candidate_groups
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
 
     def _check(self) -> tuple[int, int, int]:
         if not callable(self.model_factory):

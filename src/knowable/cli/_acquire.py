@@ -370,8 +370,8 @@ def _acquire_causal(
         noise_scale=noise,
         random_state=seed,
     )
-    columns = {"t": t[result.indices].astype(int), "log_weight": result.scores}
-    table = _write_batch(out, frame, result.indices, columns, id_column, truth)
+    chosen = {"t": t[result.indices].astype(int), "log_weight": result.scores}
+    table = _write_batch(out, frame, result.indices, chosen, id_column, truth)
     report.info(
         f"{len(table)} of {len(frame)} units selected with {strategy} (causal); measure their "
         f"outcomes next: {out}"

@@ -39,8 +39,6 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
-from knowable._params import store_params
-
 from .._random import check_random_state
 from .._validation import check_in_options, check_positive_int, check_real
 from ._graphs import enumerate_dags, find_cycle
@@ -495,7 +493,9 @@ class ExactPosterior(_PosteriorBase):
     def __init__(
         self, basis: str = "linear", graph_prior: str = "uniform", expected_degree: float = 1.0
     ) -> None:
-        store_params(self, locals())
+        self.basis = basis
+        self.graph_prior = graph_prior
+        self.expected_degree = expected_degree
 
     def fit(self, data: Any) -> ExactPosterior:
         """Enumerate all DAGs and weight them on ``data``.
@@ -732,7 +732,18 @@ class BootstrapPosterior(_PosteriorBase):
         max_support: int = 200,
         random_state: Any = None,
     ) -> None:
-        store_params(self, locals())
+        self.learner = learner
+        self.n_bootstrap = n_bootstrap
+        self.n_extensions = n_extensions
+        self.alpha = alpha
+        self.basis = basis
+        self.graph_prior = graph_prior
+        self.expected_degree = expected_degree
+        self.n_neighbours = n_neighbours
+        self.max_search_iter = max_search_iter
+        self.n_order_starts = n_order_starts
+        self.max_support = max_support
+        self.random_state = random_state
 
     def fit(self, data: Any) -> BootstrapPosterior:
         """Learn the support from bootstrap resamples, then weight it on ``data``.

@@ -15,8 +15,6 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
-from knowable._params import store_params
-
 from .._random import check_random_state
 from .._validation import (
     check_array,
@@ -159,7 +157,11 @@ class ConformalCATE(BaseEstimator):
         propensity_clip: float = 0.01,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.estimator = estimator
+        self.calibration_fraction = calibration_fraction
+        self.weighting = weighting
+        self.propensity_clip = propensity_clip
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, t: Any, y: Any) -> ConformalCATE:

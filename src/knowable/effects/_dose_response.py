@@ -106,7 +106,9 @@ class DoseResponse(UncertainModel):
 
     Parameters
     ----------
-    uncertainty : {"ensemble", "dropout", "due", "laplace"}
+    uncertainty : str
+        A name from :func:`~knowable.models.uncertainty_methods`: ``ensemble``, ``dropout``,
+        ``due``, ``laplace`` or a registered method.
         Deep ensemble of ``n_members`` networks (default), MC dropout with
         ``n_draws`` masks, a last-layer Laplace approximation
         (``knowable[laplace]``), or DUE: a spectral-normalised residual extractor

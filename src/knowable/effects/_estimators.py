@@ -20,7 +20,9 @@ __all__ = ["DragonNet", "TARNet"]
 _PARAMS_DOC = """
     Parameters
     ----------
-    uncertainty : {"due", "ensemble", "dropout", "laplace"}
+    uncertainty : str
+        A name from :func:`~knowable.models.uncertainty_methods`: ``due``, ``ensemble``,
+        ``dropout``, ``laplace`` or a registered method.
         Default ``"due"`` (the most accurate on IHDP in our benchmark).
         ``n_members`` independently initialised networks (deep ensemble; each
         member also early-stops on its own validation split), MC dropout with
@@ -28,8 +30,6 @@ _PARAMS_DOC = """
         residual extractor ``phi`` and an inducing-point GP on
         ``[phi(x), t]`` whose joint draws of ``f(x, 0), f(x, 1)`` keep their
         covariance, or a last-layer Laplace approximation (``knowable[laplace]``).
-        Any method registered with
-        :func:`~knowable.models.uncertainty.register_uncertainty` is accepted.
     n_members : int
         Ensemble size (``uncertainty="ensemble"``).
     n_draws : int

@@ -14,8 +14,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from knowable._params import store_params
-
 from .._random import check_random_state
 from .._validation import check_array, check_is_fitted, check_positive_int
 from ..models import GaussianNoise, Posterior
@@ -84,7 +82,10 @@ class BootstrapTLearner(CATEBase, BaseEstimator):
         n_boot: int = 50,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.regressor = regressor
+        self.classifier = classifier
+        self.n_boot = n_boot
+        self.random_state = random_state
 
     def fit(self, X: Any, t: Any, y: Any) -> BootstrapTLearner:
         """Fit ``n_boot`` pairs of arm models and the propensity model.

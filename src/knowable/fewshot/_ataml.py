@@ -31,8 +31,6 @@ from sklearn.base import BaseEstimator
 from torch import nn
 from torch.func import functional_call
 
-from knowable._params import store_params
-
 from .._random import check_random_state, spawn_seeds, torch_generator
 from .._validation import check_in_options, check_is_fitted, check_positive_int, check_real
 from ._tasks import TopicTaskGenerator
@@ -289,7 +287,23 @@ class ATAML(BaseEstimator):
         at_least_one_label: bool = True,
         random_state: int | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.method = method
+        self.n_way = n_way
+        self.k_shot = k_shot
+        self.n_query = n_query
+        self.embed_dim = embed_dim
+        self.hidden_size = hidden_size
+        self.attention_size = attention_size
+        self.inner_steps = inner_steps
+        self.inner_lr = inner_lr
+        self.meta_lr = meta_lr
+        self.meta_batch_size = meta_batch_size
+        self.n_iterations = n_iterations
+        self.second_order = second_order
+        self.multi_label = multi_label
+        self.extra_label_p = extra_label_p
+        self.at_least_one_label = at_least_one_label
+        self.random_state = random_state
 
     def _label_kwargs(self) -> dict[str, Any]:
         if not isinstance(self.multi_label, bool | np.bool_):
@@ -380,7 +394,7 @@ class ATAML(BaseEstimator):
     def _adapt(
         self,
         model: AttentiveTextClassifier,
-        params: dict[str, torch.Tensor],
+        params: Mapping[str, torch.Tensor],
         task: Any,
         steps: int,
         alpha: float,

@@ -23,8 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from knowable._params import store_params
-
 from ._cgm import ConditionalGenerativeModel, sample_categorical
 
 __all__ = ["FewShotTextClassifier", "load_sentiment_sentences", "load_smollm2"]
@@ -124,7 +122,11 @@ class FewShotTextClassifier(ConditionalGenerativeModel):
         template: str = "Sentence: {text}\nSentiment: {label}\n\n",
         model: tuple[Any, Any] | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.texts = texts
+        self.label_names = label_names
+        self.instruction = instruction
+        self.template = template
+        self.model = model
 
     @property
     def n_classes(self) -> int:  # type: ignore[override]

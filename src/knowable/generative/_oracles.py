@@ -15,8 +15,6 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from knowable._params import store_params
-
 from .._validation import check_positive_int, check_real
 from ._cgm import (
     BayesianOracle,
@@ -123,7 +121,13 @@ class BayesianPolynomialRegression(_UniformBoxQueries, BayesianOracle):
         x_high: float = 1.0,
         input_dim: int = 1,
     ) -> None:
-        store_params(self, locals())
+        self.degree = degree
+        self.coef_scale = coef_scale
+        self.noise_shape = noise_shape
+        self.noise_rate = noise_rate
+        self.x_low = x_low
+        self.x_high = x_high
+        self.input_dim = input_dim
 
     def _check(self) -> None:
         check_positive_int(self.degree, "degree")
@@ -301,7 +305,12 @@ class GaussianProcessRegression(_UniformBoxQueries, BayesianOracle):
         x_high: float = 1.0,
         input_dim: int = 1,
     ) -> None:
-        store_params(self, locals())
+        self.lengthscale = lengthscale
+        self.signal_scale = signal_scale
+        self.noise_scale = noise_scale
+        self.x_low = x_low
+        self.x_high = x_high
+        self.input_dim = input_dim
 
     def _check(self) -> None:
         for name in ("lengthscale", "signal_scale", "noise_scale"):
@@ -455,7 +464,9 @@ class DirichletCategorical(BayesianOracle):
     """
 
     def __init__(self, n_classes: int = 3, *, n_inputs: int = 1, concentration: float = 1.0):
-        store_params(self, locals())
+        self.n_classes = n_classes
+        self.n_inputs = n_inputs
+        self.concentration = concentration
 
     @property
     def n_features(self) -> int:
@@ -576,7 +587,9 @@ class BetaBernoulli(DirichletCategorical):
     """
 
     def __init__(self, a: float = 1.0, b: float = 1.0, *, n_inputs: int = 1) -> None:
-        store_params(self, locals())
+        self.a = a
+        self.b = b
+        self.n_inputs = n_inputs
 
     @property
     def n_classes(self) -> int:  # type: ignore[override]

@@ -39,8 +39,6 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from torch import nn
 
-from knowable._params import store_params
-
 from .._random import check_random_state, spawn_seeds, torch_generator
 from .._validation import (
     check_array,
@@ -285,7 +283,19 @@ class AdversarialMixture(BaseEstimator):
         discriminator: str = "concat",
         random_state: int | None = None,
     ) -> None:
-        store_params(self, locals())
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.hidden_size = hidden_size
+        self.depth = depth
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.gumbel_temperature = gumbel_temperature
+        self.semi_supervised_weight = semi_supervised_weight
+        self.discriminator_dropout = discriminator_dropout
+        self.discriminator = discriminator
+        self.random_state = random_state
 
     def fit(self, X: Any, y: Any = None) -> AdversarialMixture:
         """Train AMM (``y`` None) or SAMM (``y`` with ``-1`` for unlabelled rows).

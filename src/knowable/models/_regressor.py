@@ -33,14 +33,14 @@ class UncertainRegressor(SupervisedUncertainModel):
 
     Parameters
     ----------
-    uncertainty : {"ensemble", "dropout", "due", "laplace"}
+    uncertainty : str
+        A name from :func:`~knowable.models.uncertainty_methods`: ``ensemble``, ``dropout``,
+        ``due``, ``laplace`` or a registered method.
         How epistemic uncertainty is represented: ``n_members`` independently
         initialised networks (deep ensemble), MC dropout with ``n_draws``
         masks shared across inputs, DUE (spectral-normalised residual
         extractor + inducing-point variational GP) with ``n_draws`` GP draws,
-        or a last-layer Laplace approximation (``knowable[laplace]``). Any
-        method registered with
-        :func:`~knowable.models.uncertainty.register_uncertainty` is accepted.
+        or a last-layer Laplace approximation (``knowable[laplace]``).
     likelihood : {"gaussian", "mixture"}
         Observation model: Gaussian (``heteroscedastic`` or one noise scale
         per output) or a mixture-density head with ``n_components`` Gaussians

@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -229,12 +230,17 @@ def _fit_cate(estimator: Any, data: CheckData) -> Any:
     return clone(estimator).fit(data.X, data.t, data.y)
 
 
+def _call_method(est: Any, *, name: str, X: np.ndarray) -> Any:
+    return getattr(est, name)(X)
+
+
 def check_cate_not_fitted(estimator: Any, data: CheckData) -> None:
     """``effect`` and ``predict_outcomes`` before ``fit`` raise ``NotFittedError``."""
     names = ("effect", "predict_outcomes", "effect_samples", "propensity")
-    expect_not_fitted(
-        estimator, {name: (lambda est, name=name: getattr(est, name)(data.X)) for name in names}
-    )
+    calls: dict[str, Callable[[Any], Any]] = {
+        name: partial(_call_method, name=name, X=data.X) for name in names
+    }
+    expect_not_fitted(estimator, calls)
 
 
 def check_cate_fit_returns_self(estimator: Any, data: CheckData) -> None:
