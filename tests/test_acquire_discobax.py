@@ -98,7 +98,7 @@ def test_information_gain_matches_dense_conditioning(heteroscedastic: bool) -> N
     scale = rng.uniform(0.3, 0.8, size=(s, n, 1)) if heteroscedastic else np.array(0.5)
     post = Posterior(draws, GaussianNoise(scale))
     res = discobax(post, 4, subset_size=k, n_noise=5, n_fantasies=s, noise_scale=0.7,
-                   random_state=3, chunk_size=4)  # fmt: skip
+                   random_state=3, chunk_size=4, batch_mode="top")  # fmt: skip
     noise_var = np.broadcast_to(scale**2, draws.shape).mean(0)[:, 0]
     eta = discobax_noise(n, 5, scale=0.7, random_state=np.random.default_rng(3))
     eig, subsets = _brute_force_eig(draws, noise_var, eta, k)
@@ -150,7 +150,7 @@ def test_saturated_greedy_picks_are_not_part_of_the_output() -> None:
     x, draws = _gp_draws(60, 400, 0.05, seed=0)
     post = Posterior(draws[:, :, None], GaussianNoise(0.05))
     res = discobax(post, 5, subset_size=10, n_noise=5, n_fantasies=40, noise_scale=1e-6,
-                   random_state=0)  # fmt: skip
+                   random_state=0, batch_mode="top")  # fmt: skip
     assert np.all(res.subsets[:, 1:] == -1)
     assert np.all(np.abs(x[res.subsets[:, 0]] - 0.8) < 0.15)
     assert (
@@ -185,3 +185,66 @@ def test_noiseless_output_gain_matches_the_dense_definition() -> None:
         want += 0.5 * np.log((np.diag(cov) + 0.01) / (np.maximum(cond, 0) + 0.01))
     np.testing.assert_allclose(res.pool_scores, want / len(f), rtol=1e-9, atol=1e-12)
     assert np.all(res.subsets[:, 1:] == -1)
+
+
+def _joint_gain_bruteforce(draws, noise_var, subsets, batch) -> float:
+    """I(y_B; S) under the draws' Gaussian: 1/2 logdet Cov(y_B) - mean_j 1/2 logdet Cov(y_B | y_Sj).
+
+    The batch's measurements are new ones (independent noise) even at points of S_j.
+    """
+    c = draws[:, :, 0] - draws[:, :, 0].mean(0)
+    cov = c.T @ c / len(c)
+    b = list(batch)
+    cov_b = cov[np.ix_(b, b)] + np.diag(noise_var[b])
+    lost = 0.0
+    for row in subsets:
+        sub = [int(v) for v in row if v >= 0]
+        a = cov[np.ix_(sub, sub)] + np.diag(noise_var[sub])
+        cross = cov[np.ix_(b, sub)]
+        lost += np.linalg.slogdet(cov_b - cross @ np.linalg.solve(a, cross.T))[1]
+    return 0.5 * (np.linalg.slogdet(cov_b)[1] - lost / len(subsets))
+
+
+@pytest.mark.parametrize("mode", ["joint", "subset"])
+def test_greedy_batch_scores_add_up_to_the_joint_gain(mode: str) -> None:
+    # chain rule: the picks' conditional gains sum to the batch's joint gain, by brute force
+    rng = np.random.default_rng(4)
+    s, n = 8, 25
+    draws = rng.normal(size=(s, n, 1)) + np.sin(np.linspace(0, 6, n))[None, :, None]
+    post = Posterior(draws, GaussianNoise(0.4))
+    res = discobax(post, 6, subset_size=4, n_noise=6, n_fantasies=s, noise_scale=0.8,
+                   random_state=0, batch_mode=mode)  # fmt: skip
+    assert len(set(res.indices.tolist())) == 6
+    noise_var = np.full(n, 0.16)
+    start = 1
+    if mode == "subset":
+        members = res.subsets[res.subsets >= 0]
+        best = members[np.argmax(res.pool_scores[members])]
+        row = res.subsets[np.flatnonzero((res.subsets == best).any(axis=1))[0]]
+        start = int((row >= 0).sum())
+        assert res.indices[:start].tolist() == row[:start].tolist()
+    else:
+        assert res.indices[0] == np.argmax(res.pool_scores)
+    # the start picks are scored alone; each later pick by its gain given the batch so far
+    np.testing.assert_allclose(res.scores[:start], res.pool_scores[res.indices[:start]])
+    for m in range(start + 1, 7):
+        whole = _joint_gain_bruteforce(draws, noise_var, res.subsets, res.indices[:m])
+        part = _joint_gain_bruteforce(draws, noise_var, res.subsets, res.indices[: m - 1])
+        np.testing.assert_allclose(res.scores[m - 1], whole - part, rtol=1e-8, atol=1e-10)
+
+
+def test_joint_and_subset_batches_spread_over_basins_where_top_does_not() -> None:
+    # two equal bumps: top-b fills the batch from one basin, joint and subset take both
+    x = np.linspace(0.0, 1.0, 80)
+    rng = np.random.default_rng(5)
+    base = np.exp(-((x - 0.25) ** 2) / 0.002) + np.exp(-((x - 0.75) ** 2) / 0.002)
+    cov = np.exp(-((x[:, None] - x[None, :]) ** 2) / (2 * 0.05**2))
+    chol = np.linalg.cholesky(cov + 1e-8 * np.eye(80))
+    draws = base + 0.3 * (chol @ rng.standard_normal((80, 64))).T
+    post = Posterior(draws[:, :, None], GaussianNoise(0.05))
+    kw = {"subset_size": 5, "n_noise": 10, "noise_scale": 0.3, "random_state": 1}
+    for mode, both in (("top", False), ("joint", True), ("subset", True)):
+        picks = discobax(post, 4, batch_mode=mode, **kw).indices
+        assert (set((x[picks] > 0.5).tolist()) == {False, True}) == both, mode
+    with pytest.raises(ValueError, match="batch_mode"):
+        discobax(post, 4, batch_mode="best")
