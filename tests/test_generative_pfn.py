@@ -118,7 +118,7 @@ def test_llm_path_names_the_extra_when_missing(monkeypatch):
 @pytest.mark.slow
 @pytest.mark.skipif(
     not os.environ.get("KNOWABLE_RETRAIN_PFN"),
-    reason="retrains the shipped PFN (about 17 CPU-minutes); set KNOWABLE_RETRAIN_PFN=1",
+    reason="retrains the shipped PFN (about 50 CPU-minutes); set KNOWABLE_RETRAIN_PFN=1",
 )
 def test_shipped_pfn_retrains_deterministically():
     from safetensors.torch import load_file
