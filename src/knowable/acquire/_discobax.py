@@ -337,13 +337,13 @@ def discobax(
         idx = top_k(eig, b)
         scores = eig[idx]
     else:
-        start = [int(np.argmax(eig))]
+        first = [int(np.argmax(eig))]
         if mode == "subset":  # the reference's "best_subset": the S_j holding the best member
             members = subsets[subsets >= 0]
             best = int(members[np.argmax(eig[members])])
-            row = subsets[np.flatnonzero((subsets == best).any(axis=1))[0]]
-            start = [int(v) for v in row[row >= 0][:b]]
-        idx, scores = _joint_batch(centred, noise, subsets, b, eig, chunk, start)
+            holder = subsets[np.flatnonzero((subsets == best).any(axis=1))[0]]
+            first = [int(v) for v in holder[holder >= 0][:b]]
+        idx, scores = _joint_batch(centred, noise, subsets, b, eig, chunk, first)
     return DiscoBAXResult(
         indices=idx,
         scores=scores,
