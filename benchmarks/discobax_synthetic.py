@@ -31,9 +31,9 @@ default before the batch-rule study).
 Tuning studies ran on separate seeds 100-102 only. The subset size (``--strategies
 thompson,discobax,discobax-k10,discobax-k5 --tag _tuning``): its pick, ``discobax-k5``, then
 ran once on the reported seeds 0-4 (``--tag _k5``) and the default stayed 20. The batch rule
-and the noise length scale (``--strategies thompson,discobax-top,discobax-joint,discobax-subset,
-discobax-l0.5-subset,discobax-l0.25-subset,discobax-k10-subset --tag _tuning_batch``, run with
-length scale sqrt(d) for names without ``-l``): "subset" beat "top" and "joint" on all three
+and the noise length scale (``--strategies thompson,discobax-l1-top,discobax-l1-joint,
+discobax-l1-subset,discobax-l0.5-subset,discobax-l0.25-subset,discobax-l1-k10-subset --tag
+_tuning_batch --fresh``): "subset" beat "top" and "joint" on all three
 tasks and became the library default; 0.5 sqrt(d) had the highest mean recall + coverage over
 the tasks (1.73 against 1.56 for sqrt(d)) and replaced sqrt(d) here. benchmarks/genedisco.py
 keeps sqrt(d).

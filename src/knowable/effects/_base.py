@@ -10,7 +10,7 @@ module and the loss), on the effect API of :class:`CATEBase`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -66,6 +66,8 @@ class CATEEstimator(UncertainModel, CATEBase):
     # the modules a subclass swaps in (DragonNet: propensity trained jointly, a trainable epsilon)
     _head_type: type[CATEHead] = CATEHead
     _deep_kernel_type: type[CausalDeepKernel] = CausalDeepKernel
+    # saved before lengthscale_factor existed: those fits used the measured length-scale
+    _resolved_before_saved: ClassVar[Mapping[str, Any]] = {"lengthscale_factor": 1.0}
     # parameters beyond the base class (stored by store_params)
     arm_hidden_size: int
     arm_depth: int
@@ -425,11 +427,5 @@ class CATEEstimator(UncertainModel, CATEBase):
         x_fit = tensors.pop("fit.X", None)
         t_fit = tensors.pop("fit.t", None)  # absent from models saved by earlier versions
         self.t_fit_ = None if t_fit is None else t_fit.numpy().astype(np.int8)
-        if "lengthscale_factor" not in meta["resolved_params"]:
-            # saved before the parameter existed: those fits used the measured length-scale
-            meta = {
-                **meta,
-                "resolved_params": {**meta["resolved_params"], "lengthscale_factor": 1.0},
-            }
         super()._restore_fitted(meta, tensors)
         self.X_fit_ = restore_training_X(x_fit, meta, self.input_shape_)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,16 @@ def load_sentiment_sentences() -> tuple[list[str], list[str]]:
     labels : list of str, length 60
         ``"positive"`` or ``"negative"``.
     """
+    texts, labels = _shipped_sentences()
+    return list(texts), list(labels)
+
+
+@lru_cache(maxsize=1)
+def _shipped_sentences() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The shipped file, read once per process (prompts index the pool many times)."""
     with DATA_FILE.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
-    return [r["text"] for r in rows], [r["label"] for r in rows]
+    return tuple(r["text"] for r in rows), tuple(r["label"] for r in rows)
 
 
 class FewShotTextClassifier(ConditionalGenerativeModel):
@@ -139,9 +147,9 @@ class FewShotTextClassifier(ConditionalGenerativeModel):
         return 1
 
     @property
-    def pool(self) -> list[str]:
+    def pool(self) -> Sequence[str]:
         """The sentence pool that inputs index."""
-        return list(self.texts) if self.texts is not None else load_sentiment_sentences()[0]
+        return self.texts if self.texts is not None else _shipped_sentences()[0]
 
     def _lm(self) -> tuple[Any, Any, list[int]]:
         cached = getattr(self, "_cache", None)

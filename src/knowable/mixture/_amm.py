@@ -43,6 +43,7 @@ from .._random import check_random_state, spawn_seeds, torch_generator
 from .._validation import (
     check_array,
     check_consistent_length,
+    check_in_options,
     check_is_fitted,
     check_positive_int,
     check_real,
@@ -330,14 +331,8 @@ class AdversarialMixture(BaseEstimator):
             high=1.0,
             high_inclusive=False,
         )
-        if self.discriminator not in ("concat", "fused"):
-            raise ValueError(
-                f"discriminator must be 'concat' or 'fused', got {self.discriminator!r}."
-            )
-        if self.lr_schedule not in ("constant", "linear"):
-            raise ValueError(
-                f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}."
-            )
+        check_in_options(self.discriminator, "discriminator", ("concat", "fused"))
+        check_in_options(self.lr_schedule, "lr_schedule", ("constant", "linear"))
         w_sup = check_real(self.semi_supervised_weight, "semi_supervised_weight", low=0.0)
         Xa = check_array(X, "X", ndim=2)
         n, d = Xa.shape

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -142,6 +142,8 @@ class UncertainModel(BaseEstimator):
     """
 
     _estimator_kind = "model"
+    # resolved parameters added after models were saved without them: the value those fits used
+    _resolved_before_saved: ClassVar[Mapping[str, Any]] = {}
     # the constructor parameters (stored by store_params; declared for the type checker)
     uncertainty: str
     n_members: int
@@ -549,6 +551,8 @@ class UncertainModel(BaseEstimator):
         saved = dict(meta["resolved_params"])
         if "n_samples" in saved and "n_draws" not in saved:  # saved before the rename
             saved["n_draws"] = saved.pop("n_samples")
+        for name, value in self._resolved_before_saved.items():
+            saved.setdefault(name, value)
         if saved != self.resolved_params_:
             raise ValueError(
                 "saved resolved parameters do not match the saved constructor parameters."

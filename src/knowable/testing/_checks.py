@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from operator import methodcaller
 from typing import Any
 
 import numpy as np
@@ -230,17 +230,10 @@ def _fit_cate(estimator: Any, data: CheckData) -> Any:
     return clone(estimator).fit(data.X, data.t, data.y)
 
 
-def _call_method(est: Any, *, name: str, X: np.ndarray) -> Any:
-    return getattr(est, name)(X)
-
-
 def check_cate_not_fitted(estimator: Any, data: CheckData) -> None:
     """``effect`` and ``predict_outcomes`` before ``fit`` raise ``NotFittedError``."""
     names = ("effect", "predict_outcomes", "effect_samples", "propensity")
-    calls: dict[str, Callable[[Any], Any]] = {
-        name: partial(_call_method, name=name, X=data.X) for name in names
-    }
-    expect_not_fitted(estimator, calls)
+    expect_not_fitted(estimator, {name: methodcaller(name, data.X) for name in names})
 
 
 def check_cate_fit_returns_self(estimator: Any, data: CheckData) -> None:
