@@ -89,7 +89,7 @@ def test_end_to_end_campaign_through_the_cli(tmp_path: Path, db_url: str) -> Non
     status = _run("campaign", "status", "--db", db_url)
     assert "n_rounds: 5 n_measured: 40" in status
     _run("campaign", "export", "--db", db_url, "--out", str(tmp_path / "all.csv"))
-    exported = pd.read_csv(tmp_path / "all.csv")
+    exported = pd.read_csv(tmp_path / "all.csv", float_precision="round_trip")
     measured = exported.dropna(subset=["y"])
     assert len(measured) == 40
     truth = pool.set_index("gene")["y_true"]

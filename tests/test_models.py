@@ -506,5 +506,23 @@ def test_ensemble_members_trained_as_parallel_jobs_are_the_same():
     assert [h.train_loss for h in serial.history_] == [h.train_loss for h in parallel.history_]
     with pytest.raises(ValueError, match="backend"):
         UncertainRegressor(**kw).fit(X, y, backend="spark")
+
+
+def test_parallel_members_are_the_same_from_spawned_workers(monkeypatch):
+    """Where CUDA exists the pool spawns its workers (forked ones cannot run autograd
+    there); spawned workers train the same members."""
+    import multiprocessing
+
+    import knowable.parallel as parallel
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert parallel._start_context() is multiprocessing.get_context("spawn")
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 3))
+    y = X[:, 0] + 0.1 * rng.normal(size=120)
+    kw = dict(n_members=2, hidden_size=8, depth=1, max_epochs=3, random_state=2, device="cpu")
+    serial = UncertainRegressor(**kw).fit(X, y)
+    spawned = UncertainRegressor(**kw).fit(X, y, workers=2)
+    np.testing.assert_array_equal(serial.posterior(X).draws, spawned.posterior(X).draws)
     with pytest.raises(ValueError, match="workers"):
         UncertainRegressor(**kw).fit(X, y, workers=0)

@@ -58,6 +58,22 @@ def _check_backend(backend: str, workers: int) -> None:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}.")
 
 
+def _start_context() -> Any:
+    """``spawn`` where torch is loaded and CUDA is present, else the platform's default.
+
+    A forked child can neither use a CUDA context its parent made nor run autograd
+    once the parent's autograd engine has started its device threads, which it does
+    at the first backward pass whenever a CUDA device exists, even on CPU tensors.
+    """
+    import multiprocessing
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return multiprocessing.get_context("spawn")
+    return None
+
+
 def _call(fn: Callable[[T], R], job: T) -> R:
     """``fn(job)``: the one function Ray runs, so that ``fn`` may be any callable object."""
     return fn(job)
@@ -116,7 +132,7 @@ def imap_jobs(
     if backend == "local":
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_start_context()) as pool:
             queue = list(enumerate(job_list))
             running: dict[Any, int] = {}
             while queue or running:

@@ -1012,7 +1012,9 @@ def _read_results(
         frame = pd.read_parquet(io.BytesIO(data))
     elif suffix in (".csv", ".txt", ".tsv"):
         sep = "\t" if suffix == ".tsv" else ","
-        frame = pd.read_csv(io.BytesIO(data), sep=sep, dtype={id_column: str})
+        frame = pd.read_csv(
+            io.BytesIO(data), sep=sep, dtype={id_column: str}, float_precision="round_trip"
+        )
     else:
         raise ValueError(f"cannot read {path.name!r}: use a .csv, .tsv or .parquet file.")
     return frame, digest, path.name

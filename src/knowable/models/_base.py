@@ -111,6 +111,9 @@ def _train_member_job(
     process is the member trained in the caller.
     """
     model, i, seeds, data, valid, config, n_threads = job
+    data = {k: v.to(config.device) for k, v in data.items()}
+    if valid is not None:
+        valid = {k: v.to(config.device) for k, v in valid.items()}
     before = torch.get_num_threads()
     torch.set_num_threads(n_threads)
     try:
@@ -434,8 +437,11 @@ class UncertainModel(BaseEstimator):
             if parallel is not None:
                 from ..parallel import map_jobs
 
+                # jobs carry CPU tensors; each worker moves them to the device
+                cpu_data = {k: v.cpu() for k, v in data.items()}
+                cpu_valid = None if valid is None else {k: v.cpu() for k, v in valid.items()}
                 jobs = [
-                    (self, i, seeds, data, valid, config, torch.get_num_threads())
+                    (self, i, seeds, cpu_data, cpu_valid, config, torch.get_num_threads())
                     for i in range(r["n_members"])
                 ]
                 for module, history in map_jobs(_train_member_job, jobs, **parallel):
@@ -466,7 +472,8 @@ class UncertainModel(BaseEstimator):
         """Build and train member ``i`` from its two seeds; returned on the CPU."""
         method = self._method
         gen = torch_generator(seeds[2 * i])
-        x_init = data["x"] if method.needs_training_inputs else None
+        # built on the CPU, so a member starts from the same weights on every device
+        x_init = data["x"].cpu() if method.needs_training_inputs else None
         module = self._seeded_build(gen, x_init).to(config.device)
         groups = method.setup(self, module, seeds[2 * i], config.learning_rate)
         history = train_module(
