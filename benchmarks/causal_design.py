@@ -62,6 +62,7 @@ def run_config(
     n_bootstrap: int,
     diff_steps: int,
     log: Any,
+    diff_rescore: int = 0,
 ) -> list[dict[str, Any]]:
     from knowable.design import BootstrapPosterior, random_scm, run_design
 
@@ -81,7 +82,11 @@ def run_config(
         fit_s = time.perf_counter() - t0
         mmd_targets = np.random.default_rng(seed).choice(d, size=min(5, d), replace=False)
         for strategy in strategies:
-            params = {"n_steps": diff_steps} if strategy == "differentiable" else {}
+            params = (
+                {"n_steps": diff_steps, "n_rescore": diff_rescore}
+                if strategy == "differentiable"
+                else {}
+            )
             t0 = time.perf_counter()
             hist = run_design(
                 scm,
@@ -269,6 +274,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--n-bootstrap", type=int, default=10)
     ap.add_argument("--diff-steps", type=int, default=30)
+    ap.add_argument(
+        "--diff-rescore",
+        type=int,
+        default=0,
+        help="differentiable: score the best N batches again on fresh common random numbers",
+    )
     ap.add_argument("--suffix", default=None)
     args = ap.parse_args(argv)
     if args.quick:
@@ -309,12 +320,14 @@ def main(argv: list[str] | None = None) -> None:
                     args.n_bootstrap,
                     args.diff_steps,
                     sys.stdout,
+                    args.diff_rescore,
                 )
     meta = {
         "rounds": args.rounds,
         "batch": args.batch,
         "n_bootstrap": args.n_bootstrap,
         "diff_steps": args.diff_steps,
+        "diff_rescore": args.diff_rescore,
         "seconds": time.perf_counter() - t0,
         "cpu_seconds": time.process_time() - c0,
         "loadavg_end": Path("/proc/loadavg").read_text().split()[:3]

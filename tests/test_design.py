@@ -355,6 +355,25 @@ def test_differentiable_multi_target_masks_are_k_hot():
         design_batch(post, "differentiable", 1, (-3, 3), targets=[0], n_targets=2, n_steps=1)
 
 
+def test_differentiable_rescoring_keeps_the_batch_contract():
+    """``n_rescore`` scores the best batches again on shared fresh draws; 0 and 1 leave the
+    search as it was, and the rescored batch is one the search visited."""
+    scm = random_scm(4, "er", "linear", expected_degree=1.5, random_state=2)
+    post = ExactPosterior().fit(scm.sample(50, random_state=0)).posterior_
+    kw = dict(random_state=0, n_steps=8)
+    plain = design_batch(post, "differentiable", 3, (-3, 3), **kw)
+    one = design_batch(post, "differentiable", 3, (-3, 3), n_rescore=1, **kw)
+    np.testing.assert_array_equal(plain.values, one.values)
+    assert plain.scores[0] == one.scores[0]
+    again = design_batch(post, "differentiable", 3, (-3, 3), n_rescore=4, **kw)
+    assert (again.mask.sum(1) == 1).all() and np.isfinite(again.scores).all()
+    assert again.info["n_rescore"] == 4
+    vals = again.values[again.mask]
+    assert (vals >= -3).all() and (vals <= 3).all()
+    with pytest.raises(ValueError, match="n_rescore"):
+        design_batch(post, "differentiable", 3, (-3, 3), n_rescore=-1, **kw)
+
+
 def test_differentiable_finds_informative_target():
     adj = np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]])
     scm = LinearGaussianSCM(adj, adj * 1.5, noise_std=0.7)

@@ -332,10 +332,14 @@ def _differentiable(
     temperature: tuple[float, float] = (5.0, 0.5),
     n_samples: int = 4,
     n_outer: int | None = 32,
+    n_rescore: int = 0,
+    rescore_draws: int = 4,
     **_: Any,
 ) -> DesignBatch:
     k = check_positive_int(n_targets, "n_targets")
     steps = check_positive_int(n_steps, "n_steps")
+    keep = check_positive_int(n_rescore, "n_rescore", minimum=0)
+    draws = check_positive_int(rescore_draws, "rescore_draws")
     ctx = _Ctx(posterior, n_samples, n_outer, rng)
     d = ctx.d
     lo, hi = bounds
@@ -350,28 +354,53 @@ def _differentiable(
     ).requires_grad_(True)
     opt = torch.optim.Adam([logits, raw], lr=lr)
     t0, t1 = temperature
-    best: tuple[float, np.ndarray | None, np.ndarray | None] = (-np.inf, None, None)
+    seen: list[tuple[float, np.ndarray, np.ndarray]] = []  # the best hard batches, by score
     for step in range(steps):
         tau = t0 * (t1 / t0) ** (step / max(steps - 1, 1))
         mask = relaxed_top_k(logits + allowed, k, tau, gen)
         values = lo + (hi - lo) * torch.sigmoid(raw)
         lp = ctx.loglik(mask, values, ctx.eps(batch_size)).sum(0)
         joint = eig_from_loglik(lp, ctx.oi, ctx.pt.log_weights, ctx.ow)
-        if float(joint.detach()) > best[0]:
-            best = (
-                float(joint.detach()),
-                mask.detach().numpy().copy(),
-                values.detach().numpy().copy(),
-            )
+        score = float(joint.detach())
+        if np.isfinite(score) and (len(seen) < max(keep, 1) or score > seen[-1][0]):
+            seen.append((score, mask.detach().numpy().copy(), values.detach().numpy().copy()))
+            seen = sorted(seen, key=lambda item: -item[0])[: max(keep, 1)]
         opt.zero_grad()
         (-joint).backward()
         opt.step()
-    score, m_best, v = best
-    if m_best is None or v is None:
+    if not seen:
         raise ValueError("the relaxed design search gave no finite score (NaN information gain).")
+    if keep > 1:
+        # each step's score is one noisy draw, so the best-scoring batch is partly the luckiest;
+        # the kept batches are scored again on fresh common random numbers
+        shared = [ctx.eps(batch_size) for _ in range(draws)]
+        with torch.no_grad():
+            again = [
+                np.mean(
+                    [
+                        float(
+                            eig_from_loglik(
+                                ctx.loglik(torch.as_tensor(m), torch.as_tensor(v), e).sum(0),
+                                ctx.oi,
+                                ctx.pt.log_weights,
+                                ctx.ow,
+                            )
+                        )
+                        for e in shared
+                    ]
+                )
+                for _, m, v in seen
+            ]
+        i = int(np.argmax(again))
+        seen = [(float(again[i]), seen[i][1], seen[i][2])]
+    score, m_best, v = seen[0]
     m = m_best > 0.5
     return DesignBatch(
-        m, np.where(m, v, 0.0), np.full(batch_size, score), "differentiable", {"n_steps": steps}
+        m,
+        np.where(m, v, 0.0),
+        np.full(batch_size, score),
+        "differentiable",
+        {"n_steps": steps, "n_rescore": keep},
     )
 
 
@@ -446,7 +475,9 @@ def design_batch(
         Seed or generator (reproducible draws).
     **params
         Strategy options (``n_values``, ``refine_iter``, ``temperature``,
-        ``n_samples``, ``n_outer``, ``n_steps``, ``lr``, ``n_targets``).
+        ``n_samples``, ``n_outer``, ``n_steps``, ``lr``, ``n_targets``, and for
+        ``"differentiable"`` ``n_rescore``: score the best that many batches of
+        the search again on fresh common random numbers, default 0).
 
     Returns
     -------
