@@ -143,6 +143,28 @@ def test_msm_bounds_collapse_and_nest(estimator, method) -> None:
     assert (np.diff(b.lower, axis=0) <= 1e-9).all()
 
 
+def test_samples_bounds_in_passes_equal_one_pass(monkeypatch) -> None:
+    """Above ``_UNITS_PER_PASS`` units the draws are made pass by pass; each unit's draws
+    are its own, so the CATE and the ATE/ATT bounds are the same to the bit."""
+    import knowable.bounds._msm_bounds as msm
+
+    model, data = _oracle_msm(2.0, estimator="samples", shift=(-0.1, 0.0, 0.2))
+    x = data.x[:50]
+    whole = model.bounds(x, [1.0, 2.0, 4.0])
+    ate = model.ate_bounds([1.0, 2.0], X=x)
+    att = model.ate_bounds(2.0, X=x, t=data.t[:50], estimand="att")
+    monkeypatch.setattr(msm, "_UNITS_PER_PASS", 7)
+    model._prepared_cache = None
+    passes = model.bounds(x, [1.0, 2.0, 4.0])
+    for name in ("lower", "upper", "lower_spread", "upper_spread"):
+        np.testing.assert_array_equal(getattr(passes, name), getattr(whole, name))
+    np.testing.assert_array_equal(model.ate_bounds([1.0, 2.0], X=x).lower, ate.lower)
+    np.testing.assert_array_equal(model.ate_bounds([1.0, 2.0], X=x).upper, ate.upper)
+    again = model.ate_bounds(2.0, X=x, t=data.t[:50], estimand="att")
+    assert (again.lower, again.upper) == (att.lower, att.upper)
+    assert model._prepared_cache is None  # the passes are not cached
+
+
 def test_msm_bounds_ensemble_spread_and_ate() -> None:
     model, data = _oracle_msm(2.0, shift=(-0.2, 0.0, 0.2))
     b = model.bounds(data.x, 2.0)

@@ -44,6 +44,9 @@ _ESTIMANDS = ("ate", "att", "atc")
 # E[Y(arm) | x, T != arm] alone (relative error of order 1e-12)
 _COUNTERFACTUAL_E = 1e-12
 _CHUNK = 4096  # units per chunk when drawing samples
+# units whose sorted draws bounds() and ate_bounds() hold at once (computation="samples"):
+# 2 arms x S members x 8,192 units x n_draws float64 (about 200 MB at S = 5, 300 draws)
+_UNITS_PER_PASS = 8192
 
 
 def default_outcome_model() -> Any:
@@ -370,14 +373,14 @@ class MSMBounds(BaseEstimator):
     def _method(self, method: str | None) -> str:
         return check_in_options(self.method if method is None else method, "method", _METHODS)
 
-    def _prepare(self, X: Any) -> _Prepared:
+    def _prepare(self, X: Any, *, cache: bool = True) -> _Prepared:
         check_is_fitted(self, error=LegacyNotFittedError)
         x = check_predict_X(X, self.n_features_in_, self)
         # the settings read here belong in the key: set_params may change them after fit
         computation = self._computation()
         settings = (computation, int(self.n_draws), float(self.propensity_clip))
         key = hash((x.shape, x.tobytes(), settings))
-        if self._prepared_cache is not None and self._prepared_cache[0] == key:
+        if cache and self._prepared_cache is not None and self._prepared_cache[0] == key:
             return self._prepared_cache[1]
         d0 = _density_from_posterior(self.outcome_models_[0].posterior(x))
         d1 = _density_from_posterior(self.outcome_models_[1].posterior(x))
@@ -396,8 +399,33 @@ class MSMBounds(BaseEstimator):
                 draws = dens.sample(int(self.n_draws), seeds)
                 dev[arm] = np.sort(draws, axis=-1) - dens.mean[..., None]
         prepared = _Prepared(d1, d0, e, dev)
-        self._prepared_cache = (key, prepared)
+        if cache:
+            self._prepared_cache = (key, prepared)
         return prepared
+
+    def _unit_member_bounds(
+        self, X: Any, lams: np.ndarray, method: str, estimand: str = "ate"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-unit bounds of every member, ``(L, S, n)``.
+
+        With sample draws and more than ``_UNITS_PER_PASS`` units, the units are
+        taken in passes, so the draws held at once do not grow with ``n``; each
+        unit's draws come from its own stream, so the bounds are the same.
+        """
+        check_is_fitted(self, error=LegacyNotFittedError)
+        x = check_predict_X(X, self.n_features_in_, self)
+        if self._computation() != "samples" or x.shape[0] <= _UNITS_PER_PASS:
+            return self._member_bounds(self._prepare(X), lams, method, estimand)
+        parts = [
+            self._member_bounds(
+                self._prepare(x[i : i + _UNITS_PER_PASS], cache=False), lams, method, estimand
+            )
+            for i in range(0, x.shape[0], _UNITS_PER_PASS)
+        ]
+        return (
+            np.concatenate([low for low, _ in parts], axis=-1),
+            np.concatenate([up for _, up in parts], axis=-1),
+        )
 
     def _member_bounds(
         self, prepared: _Prepared, lams: np.ndarray, method: str, estimand: str = "ate"
@@ -432,8 +460,7 @@ class MSMBounds(BaseEstimator):
         """
         method = self._method(method)
         lams, scalar = check_lam_grid(lam)
-        prepared = self._prepare(X)
-        low, up = self._member_bounds(prepared, lams, method)
+        low, up = self._unit_member_bounds(X, lams, method)
         lo_m, lo_s = _mean_spread(low, 1)
         up_m, up_s = _mean_spread(up, 1)
         if scalar:
@@ -505,8 +532,7 @@ class MSMBounds(BaseEstimator):
         check_is_fitted(self, error=LegacyNotFittedError)
         method = self._method(method)
         lams, scalar = check_lam_grid(lam)
-        prepared = self._prepare(self._population(X, t, estimand))
-        low, up = self._member_bounds(prepared, lams, method, estimand)
+        low, up = self._unit_member_bounds(self._population(X, t, estimand), lams, method, estimand)
         lo_m, lo_s = _mean_spread(low.mean(-1), 1)
         up_m, up_s = _mean_spread(up.mean(-1), 1)
         if scalar:
