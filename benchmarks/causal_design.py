@@ -63,6 +63,7 @@ def run_config(
     diff_steps: int,
     log: Any,
     diff_rescore: int = 0,
+    diff_warm_start: int = 0,
 ) -> list[dict[str, Any]]:
     from knowable.design import BootstrapPosterior, random_scm, run_design
 
@@ -83,7 +84,7 @@ def run_config(
         mmd_targets = np.random.default_rng(seed).choice(d, size=min(5, d), replace=False)
         for strategy in strategies:
             params = (
-                {"n_steps": diff_steps, "n_rescore": diff_rescore}
+                {"n_steps": diff_steps, "n_rescore": diff_rescore, "warm_start": diff_warm_start}
                 if strategy == "differentiable"
                 else {}
             )
@@ -280,6 +281,12 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="differentiable: score the best N batches again on fresh common random numbers",
     )
+    ap.add_argument(
+        "--diff-warm-start",
+        type=int,
+        default=0,
+        help="differentiable: start from a single-design value search on N values (0: off)",
+    )
     ap.add_argument("--suffix", default=None)
     args = ap.parse_args(argv)
     if args.quick:
@@ -321,6 +328,7 @@ def main(argv: list[str] | None = None) -> None:
                     args.diff_steps,
                     sys.stdout,
                     args.diff_rescore,
+                    args.diff_warm_start,
                 )
     meta = {
         "rounds": args.rounds,
@@ -328,6 +336,7 @@ def main(argv: list[str] | None = None) -> None:
         "n_bootstrap": args.n_bootstrap,
         "diff_steps": args.diff_steps,
         "diff_rescore": args.diff_rescore,
+        "diff_warm_start": args.diff_warm_start,
         "seconds": time.perf_counter() - t0,
         "cpu_seconds": time.process_time() - c0,
         "loadavg_end": Path("/proc/loadavg").read_text().split()[:3]

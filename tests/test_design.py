@@ -374,6 +374,21 @@ def test_differentiable_rescoring_keeps_the_batch_contract():
         design_batch(post, "differentiable", 3, (-3, 3), n_rescore=-1, **kw)
 
 
+def test_differentiable_warm_start_starts_from_the_value_search():
+    """``warm_start=V`` starts the masks and values from a V-point single-design value search:
+    with no Adam step to speak of, the batch is the search's most informative target."""
+    adj = np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]])
+    scm = LinearGaussianSCM(adj, adj * 1.5, noise_std=0.7)
+    post = ExactPosterior().fit(scm.sample(200, random_state=0)).posterior_
+    vs = value_search(post, (-5, 5), None, 5, 0, random_state=0)
+    b = design_batch(post, "differentiable", 2, (-5, 5), random_state=0, n_steps=1, warm_start=5)
+    assert b.info["warm_start"] == 5 and (b.mask.sum(1) == 1).all()
+    assert not b.mask[:, 2].any() and vs["best_eig"][2] < vs["best_eig"].max()
+    for bad in (1, -2):
+        with pytest.raises(ValueError, match="warm_start"):
+            design_batch(post, "differentiable", 2, (-5, 5), n_steps=1, warm_start=bad)
+
+
 def test_differentiable_finds_informative_target():
     adj = np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]])
     scm = LinearGaussianSCM(adj, adj * 1.5, noise_std=0.7)

@@ -334,11 +334,15 @@ def _differentiable(
     n_outer: int | None = 32,
     n_rescore: int = 0,
     rescore_draws: int = 4,
+    warm_start: int = 0,
     **_: Any,
 ) -> DesignBatch:
     k = check_positive_int(n_targets, "n_targets")
     steps = check_positive_int(n_steps, "n_steps")
     keep = check_positive_int(n_rescore, "n_rescore", minimum=0)
+    warm = check_positive_int(warm_start, "warm_start", minimum=0)
+    if warm == 1:
+        raise ValueError("warm_start must be 0 (off) or a grid of at least 2 values.")
     draws = check_positive_int(rescore_draws, "rescore_draws")
     ctx = _Ctx(posterior, n_samples, n_outer, rng)
     d = ctx.d
@@ -348,10 +352,18 @@ def _differentiable(
     if k > int((allowed == 0).sum()):
         raise ValueError(f"n_targets={k} exceeds the number of allowed targets.")
     gen = torch_generator(int(rng.integers(0, 2**62)))
-    logits = torch.zeros(batch_size, d, dtype=torch.float64, requires_grad=True)
-    raw = torch.as_tensor(
-        rng.normal(0.0, 1.0, size=(batch_size, d)), dtype=torch.float64
-    ).requires_grad_(True)
+    start_logits = np.zeros((batch_size, d))
+    start_raw = rng.normal(0.0, 1.0, size=(batch_size, d))
+    if warm:
+        # start from the single-design value search on a `warm_start`-point grid: target
+        # logits EIG / 0.2 (the soft strategy's temperature) and each target's best value
+        vs = value_search(posterior, bounds, targets, warm, 0, _ctx=ctx)
+        start_logits[:, vs["targets"]] = vs["best_eig"] / 0.2
+        share = np.clip((vs["best_value"] - lo) / (hi - lo), 0.02, 0.98)
+        start_raw = 0.5 * start_raw
+        start_raw[:, vs["targets"]] += np.log(share / (1 - share))
+    logits = torch.as_tensor(start_logits, dtype=torch.float64).requires_grad_(True)
+    raw = torch.as_tensor(start_raw, dtype=torch.float64).requires_grad_(True)
     opt = torch.optim.Adam([logits, raw], lr=lr)
     t0, t1 = temperature
     seen: list[tuple[float, np.ndarray, np.ndarray]] = []  # the best hard batches, by score
@@ -400,7 +412,7 @@ def _differentiable(
         np.where(m, v, 0.0),
         np.full(batch_size, score),
         "differentiable",
-        {"n_steps": steps, "n_rescore": keep},
+        {"n_steps": steps, "n_rescore": keep, "warm_start": warm},
     )
 
 
@@ -477,7 +489,8 @@ def design_batch(
         Strategy options (``n_values``, ``refine_iter``, ``temperature``,
         ``n_samples``, ``n_outer``, ``n_steps``, ``lr``, ``n_targets``, and for
         ``"differentiable"`` ``n_rescore``: score the best that many batches of
-        the search again on fresh common random numbers, default 0).
+        the search again on fresh common random numbers, and ``warm_start``: start
+        from a single-design value search on that many values, both default 0).
 
     Returns
     -------
