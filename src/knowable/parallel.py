@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,9 +67,6 @@ def _start_context() -> Any:
     once the parent's autograd engine has started its device threads, which it does
     at the first backward pass whenever a CUDA device exists, even on CPU tensors.
     """
-    import multiprocessing
-    import sys
-
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         return multiprocessing.get_context("spawn")

@@ -111,6 +111,16 @@ class _Ctx:
                 out.append(eig_from_loglik(lp, self.oi, self.pt.log_weights, self.ow).numpy())
         return np.concatenate(out)
 
+    def mean_joint_eig(self, mask: np.ndarray, values: np.ndarray, draws: list) -> float:
+        """Joint EIG of one batch ``(B, d)``, averaged over the given noise draws."""
+        m, v = torch.as_tensor(mask), torch.as_tensor(values)
+        with torch.no_grad():
+            joint = [
+                eig_from_loglik(self.loglik(m, v, e).sum(0), self.oi, self.pt.log_weights, self.ow)
+                for e in draws
+            ]
+        return float(np.mean([float(j) for j in joint]))
+
     def set_crn(self, n: int) -> None:
         """Common random numbers for ``n`` single designs (smooth EIG in the value)."""
         base = self.eps(1)
@@ -386,23 +396,7 @@ def _differentiable(
         # each step's score is one noisy draw, so the best-scoring batch is partly the luckiest;
         # the kept batches are scored again on fresh common random numbers
         shared = [ctx.eps(batch_size) for _ in range(draws)]
-        with torch.no_grad():
-            again = [
-                np.mean(
-                    [
-                        float(
-                            eig_from_loglik(
-                                ctx.loglik(torch.as_tensor(m), torch.as_tensor(v), e).sum(0),
-                                ctx.oi,
-                                ctx.pt.log_weights,
-                                ctx.ow,
-                            )
-                        )
-                        for e in shared
-                    ]
-                )
-                for _, m, v in seen
-            ]
+        again = [ctx.mean_joint_eig(m, v, shared) for _, m, v in seen]
         i = int(np.argmax(again))
         seen = [(float(again[i]), seen[i][1], seen[i][2])]
     score, m_best, v = seen[0]
