@@ -53,7 +53,7 @@ from amm_tuning import GRID, digits_halves
 from knowable.mixture import AdversarialMixture, cluster_accuracy, cluster_nmi
 
 RESULTS = Path(__file__).resolve().parent / "results"
-TUNED = "linear_1000"  # the tuning-half winner, see benchmarks/results/amm_tuning.md
+TUNED = "linear_2000_fused"  # the tuning-half winner, see benchmarks/results/amm_tuning.md
 METHODS = ("kmeans", "gmm", "amm", "samm_10pct")
 
 

@@ -43,6 +43,24 @@ GRID: dict[str, dict] = {
     "linear_2000": {**BASE, "n_epochs": 2000, "lr_schedule": "linear"},
     "linear_1000_h256": {**BASE, "n_epochs": 1000, "lr_schedule": "linear", "hidden_size": 256},
     "linear_1000_z16": {**BASE, "n_epochs": 1000, "lr_schedule": "linear", "latent_dim": 16},
+    "linear_1000_fused": {
+        **BASE,
+        "n_epochs": 1000,
+        "lr_schedule": "linear",
+        "discriminator": "fused",
+    },
+    "linear_2000_fused": {
+        **BASE,
+        "n_epochs": 2000,
+        "lr_schedule": "linear",
+        "discriminator": "fused",
+    },
+    "linear_4000_fused": {
+        **BASE,
+        "n_epochs": 4000,
+        "lr_schedule": "linear",
+        "discriminator": "fused",
+    },
 }
 
 
