@@ -146,3 +146,18 @@ def test_batchgfn_from_posterior_beats_random_and_matches_exact_draw_covariance(
     greedy = batchbald(post, 3).scores[-1]
     assert res.scores[-1] > all_jmi.mean()
     assert greedy == pytest.approx(res.scores[-1], abs=0.3)
+
+
+def test_a_batch_of_the_whole_pool_needs_no_training():
+    """With b = n there is one batch, so the target is a point mass: no sampler is trained."""
+    x, cov = _pool(12)
+    n = len(x)
+    chol = np.linalg.cholesky(cov + 1e-9 * np.eye(n))
+    f = np.concatenate([chol.T, -chol.T]) * np.sqrt(n)
+    post = Posterior(f[:, :, None], GaussianNoise(np.sqrt(0.1)))
+    res = batchgfn(post, n, random_state=0)
+    np.testing.assert_array_equal(res.indices, np.arange(n))
+    assert res.scores[-1] == pytest.approx(
+        joint_mutual_information(cov, 0.1, np.arange(n)[None])[0], abs=1e-6
+    )
+    assert np.all(np.diff(res.scores) >= -1e-12)  # JMI grows along the batch

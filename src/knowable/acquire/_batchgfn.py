@@ -596,14 +596,17 @@ def batchgfn(
     cov = phi @ phi.T
     noise = np.asarray(post.observation.variance(post.shape), dtype=np.float64).mean(0)[:, 0]  # type: ignore[union-attr]
     rng = check_random_state(random_state)
-    gfn = BatchGFN(
-        b,
-        temperature,
-        n_iterations=n_iterations,
-        hidden_size=hidden_size,
-        random_state=int(rng.integers(2**31 - 1)),
-    ).fit_gp(cov, noise)
-    idx = gfn.select(n_samples, random_state=rng)
+    if b == post.n_inputs:  # one batch holds the whole pool: the target is a point mass on it
+        idx = np.arange(b)
+    else:
+        gfn = BatchGFN(
+            b,
+            temperature,
+            n_iterations=n_iterations,
+            hidden_size=hidden_size,
+            random_state=int(rng.integers(2**31 - 1)),
+        ).fit_gp(cov, noise)
+        idx = gfn.select(n_samples, random_state=rng)
     scores = np.array(
         [joint_mutual_information(cov, noise, idx[None, : i + 1])[0] for i in range(b)]
     )
