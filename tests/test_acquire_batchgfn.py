@@ -130,13 +130,18 @@ def test_reproducible_and_leaves_global_rng_alone():
         BatchGFN(9, n_iterations=1).fit_gp(cov, 0.1)
 
 
-def test_batchgfn_from_posterior_beats_random_and_matches_exact_draw_covariance():
-    x, cov = _pool(12)
-    n = len(x)
-    chol = np.linalg.cholesky(cov + 1e-9 * np.eye(n))
+def _posterior_with_covariance(n):
+    """A Posterior over ``_pool(n)`` whose draws' empirical covariance is the GP's exactly."""
+    x, cov = _pool(n)
+    chol = np.linalg.cholesky(cov + 1e-9 * np.eye(len(x)))
     # 2n antithetic draws whose empirical covariance is exactly cov + 1e-9 I
-    f = np.concatenate([chol.T, -chol.T]) * np.sqrt(n)
-    post = Posterior(f[:, :, None], GaussianNoise(np.sqrt(0.1)))
+    f = np.concatenate([chol.T, -chol.T]) * np.sqrt(len(x))
+    return Posterior(f[:, :, None], GaussianNoise(np.sqrt(0.1))), cov
+
+
+def test_batchgfn_from_posterior_beats_random_and_matches_exact_draw_covariance():
+    post, cov = _posterior_with_covariance(12)
+    n = post.n_inputs
     res = batchgfn(post, 3, n_iterations=300, hidden_size=32, random_state=0)
     assert res.indices.shape == (3,) and len(set(res.indices)) == 3
     assert res.scores[-1] == pytest.approx(
@@ -150,11 +155,8 @@ def test_batchgfn_from_posterior_beats_random_and_matches_exact_draw_covariance(
 
 def test_a_batch_of_the_whole_pool_needs_no_training():
     """With b = n there is one batch, so the target is a point mass: no sampler is trained."""
-    x, cov = _pool(12)
-    n = len(x)
-    chol = np.linalg.cholesky(cov + 1e-9 * np.eye(n))
-    f = np.concatenate([chol.T, -chol.T]) * np.sqrt(n)
-    post = Posterior(f[:, :, None], GaussianNoise(np.sqrt(0.1)))
+    post, cov = _posterior_with_covariance(12)
+    n = post.n_inputs
     res = batchgfn(post, n, random_state=0)
     np.testing.assert_array_equal(res.indices, np.arange(n))
     assert res.scores[-1] == pytest.approx(
