@@ -373,9 +373,12 @@ class MSMBounds(BaseEstimator):
     def _method(self, method: str | None) -> str:
         return check_in_options(self.method if method is None else method, "method", _METHODS)
 
-    def _prepare(self, X: Any, *, cache: bool = True) -> _Prepared:
+    def _prepare(self, X: Any) -> _Prepared:
         check_is_fitted(self, error=LegacyNotFittedError)
-        x = check_predict_X(X, self.n_features_in_, self)
+        return self._prepare_rows(check_predict_X(X, self.n_features_in_, self))
+
+    def _prepare_rows(self, x: np.ndarray, *, cache: bool = True) -> _Prepared:
+        """Densities, propensities and (``"samples"``) sorted draws at validated rows ``x``."""
         # the settings read here belong in the key: set_params may change them after fit
         computation = self._computation()
         settings = (computation, int(self.n_draws), float(self.propensity_clip))
@@ -415,10 +418,13 @@ class MSMBounds(BaseEstimator):
         check_is_fitted(self, error=LegacyNotFittedError)
         x = check_predict_X(X, self.n_features_in_, self)
         if self._computation() != "samples" or x.shape[0] <= _UNITS_PER_PASS:
-            return self._member_bounds(self._prepare(X), lams, method, estimand)
+            return self._member_bounds(self._prepare_rows(x), lams, method, estimand)
         parts = [
             self._member_bounds(
-                self._prepare(x[i : i + _UNITS_PER_PASS], cache=False), lams, method, estimand
+                self._prepare_rows(x[i : i + _UNITS_PER_PASS], cache=False),
+                lams,
+                method,
+                estimand,
             )
             for i in range(0, x.shape[0], _UNITS_PER_PASS)
         ]
