@@ -273,8 +273,11 @@ def markdown(summary: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- scale
-def scale_run(n: int) -> dict[str, Any]:
+def scale_run(n: int, device: str = "cpu") -> dict[str, Any]:
+    """Fit, curve and both bounds at four Λ on ``n`` units, timed; ``device`` trains the model."""
     _set_threads()
+    import torch
+
     from knowable.bounds import ContinuousMSMBounds
     from knowable.data import simulate_dose_response
     from knowable.effects import DoseResponse
@@ -285,7 +288,10 @@ def scale_run(n: int) -> dict[str, Any]:
     load_start = os.getloadavg()
     t0, c0 = time.perf_counter(), time.process_time()
     params = {**_model_params(n, False), "n_members": 3}  # 3 members: the 2-core budget
-    model = DoseResponse(random_state=0, **params, **_common_params())
+    on_gpu = device.startswith("cuda")
+    if on_gpu:
+        torch.cuda.reset_peak_memory_stats()
+    model = DoseResponse(random_state=0, **params, **{**_common_params(), "device": device})
     model.fit(ds.x, ds.t, ds.y)
     fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
     rss_fit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -300,8 +306,11 @@ def scale_run(n: int) -> dict[str, Any]:
     rss_end = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     truth = ds.truth["apo"](grid)
     b = bounds["overcast"]
+    gpu = {"peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20} if on_gpu else {}
     return {
+        **gpu,
         "n": n,
+        "device": device,
         "grid_points": int(grid.size),
         "lambdas": [float(v) for v in b.lam],
         "n_members": model.resolved_params_["n_members"],

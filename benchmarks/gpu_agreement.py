@@ -11,7 +11,8 @@ difference: CPU and GPU agree when ``|√PEHE_cpu - √PEHE_gpu|`` is within tha
 
 The CPU fits run in a process pool (one thread each) while the GPU fits run in the main
 process, so the fit times are each device's own. The dose-response part repeats the
-100,000-unit scale run of ``benchmarks/dose_response.py --scale`` with ``device="cuda"``.
+100,000-unit scale run of ``benchmarks/dose_response.py --scale`` (its ``scale_run``)
+with ``device="cuda"``.
 
 Usage::
 
@@ -37,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dose_response import scale_run
 from ihdp_effects import CONFIGS
 
 from knowable.parallel import parse_range
@@ -77,48 +79,6 @@ def fit_ihdp(args: tuple[str, int, int, str]) -> dict[str, Any]:
         "coverage": float(np.mean((lo <= truth) & (truth <= hi))),
         "ate": float(np.mean(tau)),
         "tau": [float(v) for v in tau],
-    }
-
-
-def scale_run_cuda(n: int, device: str = "cuda") -> dict[str, Any]:
-    """The dose-response scale run of ``benchmarks/dose_response.py``, on CUDA."""
-    import torch
-    from dose_response import _common_params, _model_params
-
-    from knowable.bounds import ContinuousMSMBounds
-    from knowable.data import simulate_dose_response
-    from knowable.effects import DoseResponse
-
-    ds = simulate_dose_response(n, random_state=0)
-    grid = np.linspace(ds.t.min(), ds.t.max(), 50)
-    params = {**_model_params(n, False), "n_members": 3, **_common_params(), "device": device}
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-    t0 = time.perf_counter()
-    model = DoseResponse(random_state=0, **params).fit(ds.x, ds.t, ds.y)
-    fit_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    curve = model.dose_response(grid)
-    curve_s = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    bounds = ContinuousMSMBounds(model, n_samples=100, random_state=0).dose_response_all(
-        grid, [1.0, 1.2, 1.6, float(ds.truth["lambda_star"])]
-    )
-    bounds_s = time.perf_counter() - t2
-    truth = ds.truth["apo"](grid)
-    b = bounds["overcast"]
-    return {
-        "n": n,
-        "fit_s": fit_s,
-        "curve_s": curve_s,
-        "bounds_both_methods_s": bounds_s,
-        "total_s": fit_s + curve_s + bounds_s,
-        "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20
-        if device.startswith("cuda")
-        else 0.0,
-        "epochs": [len(h.train_loss) for h in model.history_],
-        "ise": float(np.mean((curve.mean - truth) ** 2)),
-        "overcast_cov_lambda_star": float(np.mean((b.lower[-1] <= truth) & (truth <= b.upper[-1]))),
     }
 
 
@@ -192,9 +152,9 @@ def markdown(result: dict[str, Any]) -> str:
     if sc:
         lines += [
             "",
-            f"Dose response, n = {sc['n']:,} on CUDA: fit {sc['fit_s']:.1f} s, curve {sc['curve_s']:.1f} s,"
+            f"Dose response, n = {sc['n']:,} on {sc['device']}: fit {sc['fit_s']:.1f} s, curve {sc['curve_s']:.1f} s,"
             f" both bounds at four Λ {sc['bounds_both_methods_s']:.1f} s (total {sc['total_s']:.1f} s);"
-            f" peak GPU memory {sc['peak_gpu_mib']:.0f} MiB; ISE {sc['ise']:.5f};"
+            f" peak GPU memory {sc.get('peak_gpu_mib', 0.0):.0f} MiB; ISE {sc['ise']:.5f};"
             f" Overcast coverage at Λ* {sc['overcast_cov_lambda_star']:.3f}.",
         ]
     return "\n".join(lines) + "\n"
@@ -265,7 +225,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f.cancel()
     remaining = args.time_budget_s - (time.perf_counter() - start)
     if not (args.quick or args.no_scale) and remaining > args.scale_needs_s:
-        result["scale_cuda"] = scale_run_cuda(100_000, args.device)
+        result["scale_cuda"] = scale_run(100_000, args.device)
         write()
     print(markdown(result))
     return result
