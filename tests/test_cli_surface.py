@@ -630,3 +630,16 @@ def test_truth_is_never_a_covariate_of_dose_response(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output + result.stderr
     covariates = result.stdout.split("covariates")[1].splitlines()[0]
     assert "x" in covariates and "truth" not in covariates
+
+
+def test_effects_fit_n_members_sets_the_due_mixture(survey, tmp_path):
+    """--n-members counts DUE models for --uncertainty due (gp_members), networks otherwise."""
+    from knowable.effects import TARNet
+
+    model = tmp_path / "model"
+    args = ["effects", "fit", "--data", str(survey), *ENCODING, "--uncertainty", "due"]
+    args += ["--n-members", "2", "--max-epochs", "2", "--out", str(tmp_path / "e.csv")]
+    result = runner.invoke(app, [*args, "--save-model", str(model), "-q"])
+    assert result.exit_code == 0, result.output + result.stderr
+    loaded = TARNet.load(model)
+    assert loaded.gp_members == 2 and len(loaded.members_) == 2

@@ -55,7 +55,8 @@ def test_outcome_is_standardised_inside(toy):
 def test_due_effect_variance_uses_the_exact_cross_covariance(toy):
     """Var tau = Var mu1 + Var mu0 - 2 Cov from the GP's joint posterior; draws agree."""
     X, t, y, _ = toy
-    est = TARNet("due", n_draws=4000, max_epochs=20, random_state=0, **SMALL).fit(X, t, y)
+    kw = dict(gp_members=1, batch_size=64, n_draws=4000, max_epochs=20, random_state=0)
+    est = TARNet("due", **kw, **SMALL).fit(X, t, y)
     post = est.predict_outcomes(X[:10])
     cov = post._covariance
     exact = cov[:, 0, 0] + cov[:, 1, 1] - 2 * cov[:, 0, 1]
@@ -74,7 +75,9 @@ def test_due_effect_variance_uses_the_exact_cross_covariance(toy):
 def test_due_ate_interval_is_exact_under_the_joint_posterior(toy):
     """The ATE's variance keeps the residual covariance between units (GPyTorch's dense joint)."""
     X, t, y, _ = toy
-    est = TARNet("due", n_draws=2000, max_epochs=20, random_state=0, **SMALL).fit(X, t, y)
+    est = TARNet("due", gp_members=1, n_draws=2000, max_epochs=20, random_state=0, **SMALL).fit(
+        X, t, y
+    )
     x = X[:60]
     module = est.members_[0]
     with torch.no_grad():
@@ -290,7 +293,7 @@ def test_lengthscale_factor_must_be_positive(toy, factor):
 
 
 def test_model_saved_before_lengthscale_factor_loads(tmp_path, toy) -> None:
-    """A folder without the parameter (older versions) loads as factor 1, with the same effects."""
+    """A folder without the parameters (older versions) loads as factor 1 and one GP member."""
     import hashlib
     import json
 
@@ -300,10 +303,13 @@ def test_model_saved_before_lengthscale_factor_loads(tmp_path, toy) -> None:
     from knowable._persistence import CONFIG_DIGEST_KEY
 
     X, t, y, _ = toy
-    est = TARNet("due", max_epochs=2, random_state=0, **SMALL).fit(X, t, y)
+    est = TARNet("due", gp_members=1, max_epochs=2, random_state=0, **SMALL).fit(X, t, y)
     folder = est.save(tmp_path / "m")
     config = json.loads((folder / "config.json").read_text())
     config["params"].pop("lengthscale_factor")
+    config["params"].pop("gp_members")  # older still: one deep-kernel model, whatever n_members
+    config["params"]["n_members"] = 5
+    config["params"]["batch_size"] = 64  # saved as numbers then
     config["fitted"]["resolved_params"].pop("lengthscale_factor")
     text = json.dumps(config, indent=2, sort_keys=True)
     weights = folder / "weights.safetensors"
@@ -315,3 +321,86 @@ def test_model_saved_before_lengthscale_factor_loads(tmp_path, toy) -> None:
     loaded = TARNet.load(folder)
     assert loaded.lengthscale_factor == 1.0
     np.testing.assert_array_equal(loaded.effect(X[:5]), est.effect(X[:5]))
+
+
+def _one_member(est, k):
+    """A copy of a multi-member DUE estimator that holds member k only."""
+    import copy
+
+    single = copy.deepcopy(est)
+    single.members_ = [est.members_[k]]
+    single.resolved_params_ = {**est.resolved_params_, "n_members": 1}
+    return single
+
+
+def test_due_gp_members_are_an_equal_mixture(toy):
+    """Moments of gp_members > 1 are the law-of-total-variance mixture of the members' own."""
+    X, t, y, _ = toy
+    est = TARNet("due", gp_members=3, n_draws=90, max_epochs=5, random_state=0, **SMALL)
+    est.fit(X, t, y)
+    assert len(est.members_) == 3 and len(est.history_) == 3
+    x = X[:20]
+    moments = [_one_member(est, k)._exact_effect_moments(x) for k in range(3)]
+    means = np.stack([m for m, _ in moments])
+    assert np.ptp(means, axis=0).max() > 0, "the members start from different seeds"
+    np.testing.assert_allclose(est.effect(x), means.mean(0), rtol=1e-10)
+    mixture_var = np.mean([v for _, v in moments], axis=0) + means.var(0)
+    np.testing.assert_allclose(est.effect_var(x), mixture_var, rtol=1e-10)
+    ates = [_one_member(est, k)._exact_ate_moments(x) for k in range(3)]
+    centre = np.mean([c for c, _ in ates])
+    sd = np.sqrt(np.mean([v for _, v in ates]) + np.var([c for c, _ in ates]))
+    lo, hi = est.ate_interval(x)
+    assert (lo + hi) / 2 == pytest.approx(centre, rel=1e-10)
+    assert (hi - lo) / 2 == pytest.approx(1.959963984540054 * sd, rel=1e-10)
+    # 90 draws shared 30/30/30; each member's draws come from its own GP
+    post = est.predict_outcomes(x)
+    assert post.draws.shape == (90, 20, 2)
+    assert post.observation.scale.shape == (90, 1, 2)
+    np.testing.assert_allclose(
+        post.cov()[:, 0, 0] + post.cov()[:, 1, 1] - 2 * post.cov()[:, 0, 1],
+        est.effect_var(x),
+        rtol=1e-8,
+    )
+    assert est.effect_samples(x).shape == (90, 20)
+
+
+def test_due_gp_members_one_is_the_single_model(toy, tmp_path):
+    """Member 0 is the same network whatever the number of members (the seeds come in order)."""
+    X, t, y, _ = toy
+    one = TARNet("due", gp_members=1, max_epochs=3, random_state=0, **SMALL).fit(X, t, y)
+    assert len(one.members_) == 1
+    three = TARNet("due", gp_members=3, max_epochs=3, random_state=0, **SMALL).fit(X, t, y)
+    np.testing.assert_array_equal(one.effect(X[:5]), _one_member(three, 0).effect(X[:5]))
+    # ignored by the network methods, like n_members by DUE
+    ens = TARNet("ensemble", n_members=2, gp_members=3, max_epochs=2, random_state=0, **SMALL)
+    assert len(ens.fit(X, t, y).members_) == 2
+    # saved and loaded with every member
+    three = TARNet("due", gp_members=3, max_epochs=2, random_state=0, **SMALL).fit(X, t, y)
+    loaded = TARNet.load(three.save(tmp_path / "m"))
+    np.testing.assert_array_equal(loaded.effect_samples(X[:5]), three.effect_samples(X[:5]))
+    assert loaded.ate_interval(X[:50]) == three.ate_interval(X[:50])
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2"])
+def test_due_gp_members_rejects_bad_values(toy, bad):
+    X, t, y, _ = toy
+    with pytest.raises((ValueError, TypeError), match="gp_members"):
+        TARNet("due", gp_members=bad, max_epochs=1, **SMALL).fit(X[:50], t[:50], y[:50])
+
+
+def test_due_gp_members_need_a_draw_each(toy):
+    X, t, y, _ = toy
+    with pytest.raises(ValueError, match="n_draws=2 is fewer than gp_members=3"):
+        TARNet("due", gp_members=3, n_draws=2, max_epochs=1, **SMALL).fit(X[:50], t[:50], y[:50])
+
+
+def test_due_gp_members_train_in_parallel_workers_to_the_same_fit(toy, tmp_path):
+    """fit(workers=2) trains the DUE models as parallel jobs, with the same result."""
+    X, t, y, _ = toy
+    kw = dict(gp_members=2, max_epochs=2, random_state=0, **SMALL)
+    serial = TARNet("due", **kw).fit(X, t, y)
+    parallel = TARNet("due", **kw).fit(X, t, y, workers=2)
+    np.testing.assert_array_equal(parallel.effect_samples(X[:5]), serial.effect_samples(X[:5]))
+    assert parallel.n_inducing_ == serial.n_inducing_
+    loaded = TARNet.load(parallel.save(tmp_path / "m"))
+    np.testing.assert_array_equal(loaded.effect(X[:5]), serial.effect(X[:5]))

@@ -284,9 +284,53 @@ def test_gp_weighted_sum_moments_equal_gpytorch_joint():
     exact_mean = ref.mean.numpy() @ w.numpy()
     exact_var = np.einsum("i,cij,j->c", w.numpy(), ref.covariance_matrix.numpy(), w.numpy())
     for chunk in (23, 5, 1):  # one block, uneven blocks, one input per block
-        mean, var = gp.weighted_sum_moments(z, w, chunk_size=chunk)
+        mean, var = gp.weighted_sum_moments(z.unsqueeze(1), w.unsqueeze(1), chunk_size=chunk)
         np.testing.assert_allclose(mean.numpy(), exact_mean, rtol=1e-8)
         np.testing.assert_allclose(var.numpy(), exact_var, rtol=1e-5)
+    # units of two inputs each (the ATE's [f(x, 0), f(x, 1)] blocks): the same sum
+    for chunk in (23, 4, 1):
+        mean, var = gp.weighted_sum_moments(
+            z[:22].reshape(11, 2, 3), w[:22].reshape(11, 2), chunk_size=chunk
+        )
+        ref_var = np.einsum(
+            "i,cij,j->c", w[:22].numpy(), ref.covariance_matrix[:, :22, :22].numpy(), w[:22].numpy()
+        )
+        np.testing.assert_allclose(
+            mean.numpy(), ref.mean[:, :22].numpy() @ w[:22].numpy(), rtol=1e-8
+        )
+        np.testing.assert_allclose(var.numpy(), ref_var, rtol=1e-5)
+
+
+def test_gp_weighted_sum_variance_subsample_is_unbiased():
+    """Above max_exact_units the between-unit term is a U-statistic: exact on average over seeds."""
+    gp, gen = _trained_gp(3)
+    n = 30
+    blocks = torch.randn(n, 2, 3, generator=gen, dtype=torch.float64) * 0.5
+    w = torch.tensor([[-1.0, 1.0]], dtype=torch.float64).expand(n, 2) / n
+    mean, exact = gp.weighted_sum_moments(blocks, w)
+    with torch.no_grad():
+        ref = gp(blocks.reshape(1, 2 * n, 3).expand(2, -1, -1), diag=False)
+    ref_var = np.einsum(
+        "i,cij,j->c", w.reshape(-1).numpy(), ref.covariance_matrix.numpy(), w.reshape(-1).numpy()
+    )
+    np.testing.assert_allclose(exact.numpy(), ref_var, rtol=1e-5)
+    draws = []
+    for seed in range(400):
+        m, v = gp.weighted_sum_moments(blocks, w, max_exact_units=10, seed=seed)
+        np.testing.assert_allclose(m.numpy(), mean.numpy(), rtol=1e-10)  # the mean stays exact
+        draws.append(v.numpy())
+    draws = np.array(draws)  # (400, C)
+    sem = draws.std(0) / np.sqrt(len(draws))
+    assert np.all(np.abs(draws.mean(0) - exact.numpy()) < 4 * sem + 1e-12)
+    assert np.all(draws.std(0) > 0), "a subsample of 10 of 30 units should vary with the seed"
+    same = gp.weighted_sum_moments(blocks, w, max_exact_units=10, seed=3)[1]
+    np.testing.assert_array_equal(same.numpy(), draws[3])  # seeded
+    # at n <= max_exact_units the seed plays no part
+    np.testing.assert_array_equal(
+        gp.weighted_sum_moments(blocks, w, max_exact_units=n, seed=1)[1].numpy(), exact.numpy()
+    )
+    with pytest.raises(ValueError, match="max_exact_units"):
+        gp.weighted_sum_moments(blocks, w, max_exact_units=1)
 
 
 def test_gp_training_marginals_kl_and_gradients_equal_gpytorch():
@@ -526,3 +570,15 @@ def test_parallel_members_are_the_same_from_spawned_workers(monkeypatch):
     np.testing.assert_array_equal(serial.posterior(X).draws, spawned.posterior(X).draws)
     with pytest.raises(ValueError, match="workers"):
         UncertainRegressor(**kw).fit(X, y, workers=0)
+
+
+@pytest.mark.parametrize("b", [1, 2])
+def test_gp_predict_and_sample_blocks_equal_the_two_calls(b):
+    """The shared Cholesky factor and solve change no number."""
+    gp, gen = _trained_gp(4)
+    blocks = torch.randn(17, b, 3, generator=gen, dtype=torch.float64)
+    mean, cov, draws = gp.predict_and_sample_blocks(blocks, 30, seed=2, n_features=64)
+    ref_mean, ref_cov = gp.predict_blocks(blocks)
+    assert torch.equal(mean, ref_mean) and torch.equal(cov, ref_cov)
+    assert torch.equal(draws, gp.sample_blocks(blocks, 30, seed=2, n_features=64))
+    assert draws.shape == (30, 2, 17, b)

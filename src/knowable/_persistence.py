@@ -300,8 +300,10 @@ def load(path: str | Path, expected: type | None = None) -> Any:
             f"{weights_file}: the tensor data differ from what was saved (the file is corrupted "
             "or was edited); re-save the model."
         )
+    # parameters that older versions did not save take the value that reproduces them
+    params = {**getattr(cls, "_params_before_saved", {}), **config["params"]}
     try:
-        estimator = cls(**config["params"])
+        estimator = cls(**params)
     except TypeError as err:
         raise ValueError(
             f"{config_file}: the saved parameters do not fit {cls.__name__}: {err}"

@@ -88,7 +88,10 @@ def fit_command(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     n_members: Annotated[
         int | None,
-        typer.Option("--n-members", help="Ensemble members (ensemble only; default 5)."),
+        typer.Option(
+            "--n-members",
+            help="Members: networks of an ensemble (default 5) or DUE models mixed (default 3).",
+        ),
     ] = None,
     max_epochs: Annotated[
         int | None, typer.Option("--max-epochs", help="Training epochs cap.")
@@ -140,7 +143,7 @@ def fit_command(
     if max_epochs is not None:
         params["max_epochs"] = max_epochs
     if n_members is not None:
-        params["n_members"] = n_members
+        params["gp_members" if uncertainty == "due" else "n_members"] = n_members
     est = classes[model](uncertainty, **params)
     X = prepared.X
     report.stage(

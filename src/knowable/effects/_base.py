@@ -68,6 +68,14 @@ class CATEEstimator(UncertainModel, CATEBase):
     _deep_kernel_type: type[CausalDeepKernel] = CausalDeepKernel
     # saved before lengthscale_factor existed: those fits used the measured length-scale
     _resolved_before_saved: ClassVar[Mapping[str, Any]] = {"lengthscale_factor": 1.0}
+    # constructor parameters that older saves lack, at the value that reproduces them
+    _params_before_saved: ClassVar[Mapping[str, Any]] = {"lengthscale_factor": 1.0, "gp_members": 1}
+    # DUE's defaults were chosen on the tuning family of benchmarks/cate_families.py and
+    # confirmed on its evaluation families (docs/cate-benchmark.md); the others' are unchanged
+    _method_param_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "due": {"gp_members": 3, "hidden_size": 100, "batch_size": 256},
+        "*": {"gp_members": 1, "hidden_size": 200, "batch_size": 64},
+    }
     # parameters beyond the base class (stored by store_params)
     arm_hidden_size: int
     arm_depth: int
@@ -75,6 +83,7 @@ class CATEEstimator(UncertainModel, CATEBase):
     propensity_weight: float
     targeted_weight: float
     lengthscale_factor: float
+    gp_members: int | None
     # set by fit; None when loaded from a model saved without its training data
     X_fit_: np.ndarray | None
     t_fit_: np.ndarray | None
@@ -84,9 +93,10 @@ class CATEEstimator(UncertainModel, CATEBase):
         uncertainty: str = "due",
         *,
         n_members: int = 5,
+        gp_members: int | None = None,
         n_draws: int = 100,
         extractor: str | None = None,
-        hidden_size: int = 200,
+        hidden_size: int | None = None,
         depth: int = 3,
         arm_hidden_size: int = 100,
         arm_depth: int = 2,
@@ -100,7 +110,7 @@ class CATEEstimator(UncertainModel, CATEBase):
         kernel: str = "matern32",
         lengthscale_factor: float = 1.0,
         max_epochs: int = 150,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         learning_rate: float | None = None,
         weight_decay: float = 1e-4,
         patience: int = 20,
@@ -124,6 +134,11 @@ class CATEEstimator(UncertainModel, CATEBase):
         r["lengthscale_factor"] = check_real(
             self.lengthscale_factor, "lengthscale_factor", low=0.0, low_inclusive=False
         )
+        if self._method_of(r).gp_head and r["n_draws"] < r["n_members"]:
+            raise ValueError(
+                f"n_draws={r['n_draws']} is fewer than gp_members={r['n_members']}: every "
+                "member needs at least one draw."
+            )
         return r
 
     def _make_head(self, in_features: int) -> nn.Module:
@@ -209,6 +224,9 @@ class CATEEstimator(UncertainModel, CATEBase):
         y: Any,
         *,
         validation_data: tuple[Any, Any, Any] | None = None,
+        backend: str = "local",
+        workers: int = 1,
+        ray_address: str | None = None,
     ) -> CATEEstimator:
         """Fit the outcome and propensity networks.
 
@@ -226,6 +244,14 @@ class CATEEstimator(UncertainModel, CATEBase):
             ``(m,)``. When given, every unit of ``(X, t, y)`` is trained on and
             ``validation_fraction`` is ignored; the validation units only decide
             when to stop (and which epoch's weights to keep).
+        backend : {"local", "ray"}
+            Where the members (ensemble networks, or DUE models with
+            ``gp_members > 1``) train (:func:`knowable.parallel.map_jobs`); the
+            fit is the same on every backend.
+        workers : int
+            Members trained at once (1: one after another, in this process).
+        ray_address : str, optional
+            With ``backend="ray"``: the cluster to join (default: start a local Ray).
 
         Returns
         -------
@@ -248,6 +274,7 @@ class CATEEstimator(UncertainModel, CATEBase):
             None
             if valid is None
             else {"x": self._standardise_X(valid[0]), **self._targets(valid[1], valid[2])},
+            execution={"backend": backend, "workers": workers, "ray_address": ray_address},
         )
         return self
 
@@ -271,46 +298,66 @@ class CATEEstimator(UncertainModel, CATEBase):
         return x_val, t_val, y_val
 
     # ------------------------------------------------------------ prediction
-    def _due_module(self) -> CausalDeepKernel:
-        """The one fitted deep-kernel module (a GP-head method such as DUE)."""
-        return cast(CausalDeepKernel, self.members_[0])
+    def _due_modules(self) -> list[CausalDeepKernel]:
+        """The fitted deep-kernel modules (``gp_members`` of them), in evaluation mode."""
+        modules = [cast(CausalDeepKernel, m) for m in self.members_]
+        for module in modules:
+            module.eval()
+        return modules
+
+    def _member_draws(self) -> list[int]:
+        """How many of the ``n_draws`` GP draws each deep-kernel member gives (sum ``n_draws``)."""
+        total, k = self.resolved_params_["n_draws"], len(self.members_)
+        return [total // k + (i < total % k) for i in range(k)]
 
     def _chunk_outputs(
         self, x: torch.Tensor
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Draws ``(S, n, 2)``, noise ``(S|1, n|1, 2)``, exact covariance and mean (DUE) or None."""
+        """Draws ``(S, n, 2)``, noise ``(S|1, n|1, 2)``, exact covariance and mean (DUE) or None.
+
+        With several deep-kernel members the posterior is their equal mixture:
+        member ``k`` gives its share of the draws (seeded ``prediction_seed_ + 2k``)
+        and the exact moments are the mixture's (law of total covariance).
+        """
         mu, sd = self.y_mean_, self.y_scale_
         if self._method.gp_head:
-            module = self._due_module()
-            module.eval()
-            with torch.no_grad():
-                feats = module.extractor(x)
-                blocks = module.blocks(feats)
-                mean, cov = module.gp.predict_blocks(blocks)  # (1, n, 2), (1, n, 2, 2)
-                f_draws = module.gp.sample_blocks(
-                    blocks,
-                    self.resolved_params_["n_draws"],
-                    self.prediction_seed_,
-                )  # (S, 1, n, 2)
-            noise = module.noise_scale().detach().double().numpy() * sd
-            return (
-                f_draws[:, 0].double().numpy() * sd + mu,
-                noise.reshape(1, 1, 2),
-                cov[0].double().numpy() * sd**2,
-                mean[0].double().numpy() * sd + mu,
+            draws, noises, means, covs = [], [], [], []
+            for k, (module, n_k) in enumerate(
+                zip(self._due_modules(), self._member_draws(), strict=True)
+            ):
+                with torch.no_grad():
+                    blocks = module.blocks(module.extractor(x))
+                    # (1, n, 2), (1, n, 2, 2), (S_k, 1, n, 2)
+                    mean, cov, f_draws = module.gp.predict_and_sample_blocks(
+                        blocks, n_k, self.prediction_seed_ + 2 * k
+                    )
+                draws.append(f_draws[:, 0].double().numpy() * sd + mu)
+                noise = module.noise_scale().detach().double().numpy() * sd
+                noises.append(np.broadcast_to(noise.reshape(1, 1, 2), (n_k, 1, 2)))
+                means.append(mean[0].double().numpy())
+                covs.append(cov[0].double().numpy())
+            m = np.mean(means, axis=0)
+            c = np.mean(covs, axis=0) + np.mean(
+                [np.einsum("ni,nj->nij", mk - m, mk - m) for mk in means], axis=0
             )
+            noise_all = noises[0][:1] if len(noises) == 1 else np.concatenate(noises)
+            return np.concatenate(draws), noise_all, c * sd**2, m * sd + mu
         outs = self._member_outputs(x)
-        draws = np.stack([o.outcome.mean.double().numpy() for o in outs]) * sd + mu
-        noise = np.stack([o.outcome.scale.double().numpy() for o in outs]) * sd
-        return draws, noise, None, None
+        draws_arr = np.stack([o.outcome.mean.double().numpy() for o in outs]) * sd + mu
+        noise_arr = np.stack([o.outcome.scale.double().numpy() for o in outs]) * sd
+        return draws_arr, noise_arr, None, None
 
     def _chunk_propensity(self, x: torch.Tensor) -> np.ndarray:
         """Propensity ``(n,)`` on one chunk (mean over members / dropout masks)."""
         if self._method.gp_head:
-            module = self._due_module()
-            module.eval()
             with torch.no_grad():
-                return torch.sigmoid(module.propensity_logit(module.extractor(x))).double().numpy()
+                return np.mean(
+                    [
+                        torch.sigmoid(m.propensity_logit(m.extractor(x))).double().numpy()
+                        for m in self._due_modules()
+                    ],
+                    axis=0,
+                )
         outs = self._member_outputs(x)
         return np.mean([torch.sigmoid(o.logit).double().numpy() for o in outs], axis=0)
 
@@ -360,18 +407,21 @@ class CATEEstimator(UncertainModel, CATEBase):
         return super()._effect_moments(X)
 
     def _exact_effect_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        means, variances = [], []
-        chunks = self._chunks(X, None)
-        module = self._due_module()
-        module.eval()
-        for chunk in chunks:
-            with torch.no_grad():
-                mean, cov = module.gp.predict_blocks(module.blocks(module.extractor(chunk)))
-            m, c = mean[0].double().numpy(), cov[0].double().numpy()
-            means.append((m[:, 1] - m[:, 0]) * self.y_scale_)
-            var = c[:, 1, 1] + c[:, 0, 0] - 2 * c[:, 0, 1]
-            variances.append(np.maximum(var, 0.0) * self.y_scale_**2)
-        return np.concatenate(means), np.concatenate(variances)
+        """Mean and variance of the CATE ``(n,)``; for several members, of their mixture."""
+        modules = self._due_modules()
+        per_member = []
+        for module in modules:
+            means, variances = [], []
+            for chunk in self._chunks(X, None):
+                with torch.no_grad():
+                    mean, cov = module.gp.predict_blocks(module.blocks(module.extractor(chunk)))
+                m, c = mean[0].double().numpy(), cov[0].double().numpy()
+                means.append(m[:, 1] - m[:, 0])
+                variances.append(np.maximum(c[:, 1, 1] + c[:, 0, 0] - 2 * c[:, 0, 1], 0.0))
+            per_member.append((np.concatenate(means), np.concatenate(variances)))
+        m_k = np.stack([m for m, _ in per_member])
+        var = np.mean([v for _, v in per_member], axis=0) + m_k.var(axis=0)
+        return m_k.mean(axis=0) * self.y_scale_, var * self.y_scale_**2
 
     def _ate_moments(self, X: Any) -> tuple[float, float]:
         if self._method.gp_head:
@@ -380,15 +430,28 @@ class CATEEstimator(UncertainModel, CATEBase):
         return super()._ate_moments(X)
 
     def _exact_ate_moments(self, X: Any) -> tuple[float, float]:
-        """DUE: exact posterior mean and variance of the average of ``f(x, 1) - f(x, 0)`` over ``X``."""
-        module = self._due_module()
-        module.eval()
-        with torch.no_grad():
-            blocks = torch.cat([module.blocks(module.extractor(c)) for c in self._chunks(X, None)])
-            n, b, d = blocks.shape
-            weights = torch.tensor([-1.0, 1.0], dtype=torch.float64).repeat(n) / n
-            mean, var = module.gp.weighted_sum_moments(blocks.reshape(n * b, d), weights)
-        return float(mean[0]) * self.y_scale_, float(var[0]) * self.y_scale_**2
+        """DUE: posterior mean and variance of the average of ``f(x, 1) - f(x, 0)`` over ``X``.
+
+        Exact under each member's joint GP posterior (see
+        :meth:`~knowable.models._gp.VariationalGP.weighted_sum_moments`); the
+        moments of the members' equal mixture when there are several.
+        """
+        chunks = self._chunks(X, None)
+        centres, variances = [], []
+        for k, module in enumerate(self._due_modules()):
+            with torch.no_grad():
+                blocks = torch.cat([module.blocks(module.extractor(c)) for c in chunks])
+                weights = (
+                    torch.tensor([[-1.0, 1.0]], dtype=torch.float64).expand(blocks.shape[0], 2)
+                    / blocks.shape[0]
+                )
+                mean, var = module.gp.weighted_sum_moments(
+                    blocks, weights, seed=self.prediction_seed_ + 2 * k
+                )
+            centres.append(float(mean[0]))
+            variances.append(float(var[0]))
+        var_mix = float(np.mean(variances) + np.var(centres))
+        return float(np.mean(centres)) * self.y_scale_, var_mix * self.y_scale_**2
 
     def propensity(self, X: Any) -> np.ndarray:
         """Estimated propensity ``P(t = 1 | x)`` (mean over the draws).

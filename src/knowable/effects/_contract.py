@@ -284,8 +284,11 @@ class CATEBase(ABC):
         deviation is theirs. For DUE the mean and variance are exact under the
         GP's joint posterior over all units, including the covariance between
         units that the inducing points do not explain, with no Monte Carlo
-        error. That costs ``O(n²)`` kernel evaluations (tens of seconds on
-        one CPU core at tens of thousands of units).
+        error, up to 4,096 units. Above that, the part of the variance from
+        pairs of distinct units that the inducing points do not explain is
+        estimated without bias from 4,096 units drawn with the model's
+        prediction seed, so the cost grows as ``n``, not ``n²`` (see
+        :meth:`knowable.models._gp.VariationalGP.weighted_sum_moments`).
 
         Parameters
         ----------

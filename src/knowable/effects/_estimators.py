@@ -32,12 +32,24 @@ _PARAMS_DOC = """
         covariance, or a last-layer Laplace approximation (``knowable[laplace]``).
     n_members : int
         Ensemble size (``uncertainty="ensemble"``).
+    gp_members : int, optional
+        DUE only: independently initialised and trained deep-kernel models
+        (each from its own seed and validation split), mixed with equal weights.
+        Their mixture adds the spread between the fitted representations to each
+        model's GP variance (law of total variance), which a single DUE model
+        leaves out; the draws are shared among the members, and the cost grows
+        with their number. Default 3 (with ``hidden_size=100`` and
+        ``batch_size=256``, chosen together on a tuning benchmark; see the
+        CATE benchmark page); ``gp_members=1, hidden_size=200, batch_size=64``
+        is the single DUE model of earlier versions.
     n_draws : int
         Epistemic draws for MC dropout, DUE and Laplace (networks or GP functions).
     extractor : {"mlp", "resnet"}, optional
         Representation network; default ``"resnet"`` for DUE, ``"mlp"`` otherwise.
-    hidden_size, depth : int
-        Width and number of layers of the shared representation.
+    hidden_size : int, optional
+        Width of the shared representation; default 100 for DUE, 200 otherwise.
+    depth : int
+        Number of layers of the shared representation.
     arm_hidden_size, arm_depth : int
         Width and number of layers of each arm's outcome sub-network
         (ensemble and MC dropout; DUE reads both arms from one GP).
@@ -66,7 +78,8 @@ _PARAMS_DOC = """
         smoother and the arms further apart, so they share less. Default 1.0.
     max_epochs, batch_size, learning_rate, weight_decay, patience, validation_fraction, min_steps_per_epoch
         Training loop (Adam with early stopping on a validation split). The
-        learning rate defaults to 1e-3 (ensemble, dropout) or 5e-3 (DUE).
+        learning rate defaults to 1e-3 (ensemble, dropout) or 5e-3 (DUE), the
+        minibatch size to 64 (ensemble, dropout) or 256 (DUE).
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda[:i]"``.
     random_state : int, numpy.random.Generator or None

@@ -147,6 +147,8 @@ class UncertainModel(BaseEstimator):
     _estimator_kind = "model"
     # resolved parameters added after models were saved without them: the value those fits used
     _resolved_before_saved: ClassVar[Mapping[str, Any]] = {}
+    # defaults of parameters left None, per uncertainty method ("*": any other method)
+    _method_param_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     # the constructor parameters (stored by store_params; declared for the type checker)
     uncertainty: str
     n_members: int
@@ -219,7 +221,7 @@ class UncertainModel(BaseEstimator):
             "spectral_coeff": coeff,
             "n_members": method.n_members(self),
             "n_draws": check_positive_int(self._n_draws(), "n_draws"),
-            "hidden_size": check_positive_int(self.hidden_size, "hidden_size"),
+            "hidden_size": check_positive_int(self._param("hidden_size"), "hidden_size"),
             "depth": check_positive_int(self.depth, "depth", minimum=1),
             "n_inducing": check_positive_int(self.n_inducing, "n_inducing"),
             "kernel": check_in_options(self.kernel, "kernel", ("rbf", "matern32", "matern52")),
@@ -229,6 +231,15 @@ class UncertainModel(BaseEstimator):
         }
         method.check_params(self, params)
         return params
+
+    def _param(self, name: str, fallback: Any = None) -> Any:
+        """Parameter ``name``, or when it is None its default for the uncertainty method."""
+        value = getattr(self, name, None)
+        if value is not None:
+            return value
+        defaults = self._method_param_defaults
+        method = get_uncertainty(self.uncertainty).name
+        return defaults.get(method, {}).get(name, defaults.get("*", {}).get(name, fallback))
 
     def _n_draws(self) -> Any:
         """``n_draws``, or the deprecated ``n_samples`` when it is given (with a warning)."""
@@ -254,7 +265,7 @@ class UncertainModel(BaseEstimator):
     def _training_config(self, device: torch.device) -> TrainingConfig:
         return TrainingConfig(
             max_epochs=check_positive_int(self.max_epochs, "max_epochs"),
-            batch_size=check_positive_int(self.batch_size, "batch_size"),
+            batch_size=check_positive_int(self._param("batch_size"), "batch_size"),
             learning_rate=check_real(
                 self._method.default_learning_rate
                 if self.learning_rate is None
@@ -499,11 +510,8 @@ class UncertainModel(BaseEstimator):
         module.eval()
         with torch.no_grad():
             feats = module.extractor(x).unsqueeze(1)  # (n, 1, h)
-            mean, cov = module.gp.predict_blocks(feats)
-            draws = module.gp.sample_blocks(
-                feats,
-                self.resolved_params_["n_draws"],
-                self.prediction_seed_,
+            mean, cov, draws = module.gp.predict_and_sample_blocks(
+                feats, self.resolved_params_["n_draws"], self.prediction_seed_
             )
         return draws[..., 0], mean[..., 0], cov[..., 0, 0]
 

@@ -13,12 +13,25 @@ pathwise conditioning (Wilson et al. 2020).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import gpytorch
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
 
 __all__ = ["VariationalGP", "init_inducing_points"]
+
+
+class _BlockTerms(NamedTuple):
+    """Whitened variational terms and the prior at one set of blocks ``(n, b, d)``."""
+
+    chol: torch.Tensor  # (C, M, M), Cholesky factor of K_ZZ
+    m_v: torch.Tensor  # (C, M), whitened variational mean
+    chol_s: torch.Tensor  # (C, M, M), its covariance factor
+    a: torch.Tensor  # (C, M, n * b), L⁻¹ K_Zz
+    prior_mean: torch.Tensor  # (C, n * b)
+    prior_block: torch.Tensor  # (C, n, b, b), prior covariance within each unit
 
 
 class VariationalGP(gpytorch.models.ApproximateGP):
@@ -131,6 +144,21 @@ class VariationalGP(gpytorch.models.ApproximateGP):
                 out[:, :, j, i] = kij
         return out
 
+    def _block_terms(self, blocks: torch.Tensor) -> _BlockTerms:
+        """What prediction and sampling at ``blocks`` ``(n, b, d)`` share: one Cholesky, one solve."""
+        n, b, d = blocks.shape
+        chol, m_v, chol_s = self._whitened_terms()
+        flat = blocks.reshape(n * b, d)
+        zb = flat.unsqueeze(0).expand(self.n_latent, -1, -1)
+        prior_block = (
+            self.covar_module(zb, diag=True).reshape(self.n_latent, n, 1, 1)
+            if b == 1
+            else self._prior_block(blocks)
+        )
+        return _BlockTerms(
+            chol, m_v, chol_s, self._interp(chol, flat), self.mean_module(zb), prior_block
+        )
+
     @torch.no_grad()
     def predict_blocks(self, blocks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact posterior mean and within-unit covariance.
@@ -145,67 +173,151 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         mean : torch.Tensor of shape (C, n, b)
         cov : torch.Tensor of shape (C, n, b, b)
         """
-        n, b, d = blocks.shape
-        chol, m_v, chol_s = self._whitened_terms()
-        flat = blocks.reshape(n * b, d)
-        a = self._interp(chol, flat).reshape(self.n_latent, -1, n, b)  # (C, M, n, b)
-        prior_mean = self.mean_module(flat.unsqueeze(0).expand(self.n_latent, -1, -1)).reshape(
-            self.n_latent, n, b
+        return self._predict(self._block_terms(blocks), blocks.shape)
+
+    @torch.no_grad()
+    def predict_and_sample_blocks(
+        self, blocks: torch.Tensor, n_samples: int, seed: int, n_features: int = 1024
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`predict_blocks` and :meth:`sample_blocks` at once, sharing their linear algebra.
+
+        The same numbers as the two calls, with one Cholesky factor of ``K_ZZ``,
+        one triangular solve for ``K_Zz`` and one prior block per unit instead
+        of two of each.
+
+        Parameters
+        ----------
+        blocks : torch.Tensor of shape (n, b, d)
+            ``b`` GP inputs per unit.
+        n_samples, seed, n_features
+            As in :meth:`sample_blocks`.
+
+        Returns
+        -------
+        mean : torch.Tensor of shape (C, n, b)
+        cov : torch.Tensor of shape (C, n, b, b)
+        draws : torch.Tensor of shape (S, C, n, b), float64 on the CPU
+        """
+        terms = self._block_terms(blocks)
+        mean, cov = self._predict(terms, blocks.shape)
+        return mean, cov, self._sample(terms, blocks, n_samples, seed, n_features)
+
+    def _predict(self, terms: _BlockTerms, shape: torch.Size) -> tuple[torch.Tensor, torch.Tensor]:
+        n, b, _ = shape
+        a = terms.a.reshape(self.n_latent, -1, n, b)  # (C, M, n, b)
+        mean = terms.prior_mean.reshape(self.n_latent, n, b) + torch.einsum(
+            "cmnb,cm->cnb", a, terms.m_v
         )
-        mean = prior_mean + torch.einsum("cmnb,cm->cnb", a, m_v)
+        chol_s = terms.chol_s
         s_minus_i = chol_s @ chol_s.mT - torch.eye(
             chol_s.shape[-1], dtype=chol_s.dtype, device=chol_s.device
         )
         sa = torch.einsum("cmk,cknb->cmnb", s_minus_i, a)
-        cov = self._prior_block(blocks) + torch.einsum("cmni,cmnj->cnij", a, sa)
+        cov = terms.prior_block + torch.einsum("cmni,cmnj->cnij", a, sa)
         return mean, cov
 
     @torch.no_grad()
     def weighted_sum_moments(
-        self, inputs: torch.Tensor, weights: torch.Tensor, chunk_size: int = 2048
+        self,
+        blocks: torch.Tensor,
+        weights: torch.Tensor,
+        *,
+        chunk_size: int = 2048,
+        max_exact_units: int = 4096,
+        seed: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Exact posterior mean and variance of ``sum_i w_i f(z_i)``, e.g. an average effect.
+        """Posterior mean and variance of ``sum_i w_iᵀ f(z_i)``, e.g. an average effect.
 
-        The variance ``wᵀ K w − ‖A w‖² + (A w)ᵀ S (A w)`` (``A = L⁻¹ K_Zz``,
-        ``S`` the whitened variational covariance) keeps the covariance between
-        inputs that the inducing values do not explain; the first term costs
-        ``O(N²)`` kernel evaluations, done in ``chunk_size`` blocks.
+        Unit ``i`` has ``b`` inputs ``z_i`` (a block) with coefficients ``w_i``.
+        The variance is ``wᵀ R w + (A w)ᵀ S (A w)``: ``A = L⁻¹ K_Zz`` (``L`` the
+        Cholesky factor of ``K_ZZ``), ``S`` the whitened variational covariance
+        and ``R = K − AᵀA`` the prior covariance that the inducing values do not
+        explain. The mean and the second term cost ``O(n M)``. ``wᵀ R w`` is
+        exact (``O(n²)`` kernel evaluations) up to ``max_exact_units`` units.
+        Above that, its within-unit terms stay exact and its sum over pairs of
+        distinct units is estimated without bias from ``max_exact_units`` units
+        drawn without replacement (a U-statistic seeded by ``seed``), so the
+        cost stops growing as ``n²``.
 
         Parameters
         ----------
-        inputs : torch.Tensor of shape (N, d)
-            GP inputs ``z_i``.
-        weights : torch.Tensor of shape (N,)
+        blocks : torch.Tensor of shape (n, b, d)
+            GP inputs, ``b`` per unit (e.g. ``[phi(x), 0]`` and ``[phi(x), 1]``).
+        weights : torch.Tensor of shape (n, b)
             Coefficients ``w_i``.
         chunk_size : int
             Inputs per kernel block (memory ``O(chunk_size²)``).
+        max_exact_units : int
+            Largest ``n`` with the exact between-unit term; the subsample size above it.
+        seed : int
+            Seed of the subsample (unused when ``n <= max_exact_units``).
 
         Returns
         -------
         mean, var : torch.Tensor of shape (C,), float64
         """
+        n, b, _ = blocks.shape
+        if max_exact_units < 2:
+            raise ValueError(f"max_exact_units must be at least 2, got {max_exact_units}.")
         chol, m_v, chol_s = self._whitened_terms()
-        dev = inputs.device
-        w = weights.to(dev, torch.float64)
-        mean = torch.zeros(self.n_latent, dtype=torch.float64, device=dev)
-        a_w = torch.zeros(m_v.shape, dtype=torch.float64, device=dev)  # (C, M)
-        prior = torch.zeros(self.n_latent, dtype=torch.float64, device=dev)
-        n = inputs.shape[0]
-        for i in range(0, n, chunk_size):
-            zi, wi = inputs[i : i + chunk_size], w[i : i + chunk_size]
-            zbi = zi.unsqueeze(0).expand(self.n_latent, -1, -1)
-            mean += self.mean_module(zbi).double() @ wi
-            a_w += self._interp(chol, zi).double() @ wi
-            for j in range(i, n, chunk_size):  # upper triangle of blocks; off-diagonal ones twice
-                zj, wj = inputs[j : j + chunk_size], w[j : j + chunk_size]
-                zbj = zj.unsqueeze(0).expand(self.n_latent, -1, -1)
-                k_ij = self.covar_module(zbi, zbj).to_dense().double()  # (C, ni, nj)
-                block = torch.einsum("i,cij,j->c", wi, k_ij, wj)
-                prior += block if i == j else 2 * block
-        mean += (a_w * m_v.double()).sum(-1)
+        w = weights.to(blocks.device, torch.float64).reshape(n, b)
+        prior_mean, a_w, within = self._unit_terms(blocks, w, chol, chunk_size)
+        mean = prior_mean + (a_w * m_v.double()).sum(-1)
         s = chol_s.double() @ chol_s.double().mT
-        explained = torch.einsum("cm,cmk,ck->c", a_w, s, a_w) - (a_w * a_w).sum(-1)
-        return mean.cpu(), (prior + explained).clamp_min(0.0).cpu()
+        explained = torch.einsum("cm,cmk,ck->c", a_w, s, a_w)
+        if n <= max_exact_units:
+            residual = self._kernel_quadratic(blocks, w, chunk_size) - (a_w * a_w).sum(-1)
+        else:
+            gen = torch.Generator(device="cpu").manual_seed(int(seed))
+            sub = torch.randperm(n, generator=gen)[:max_exact_units].to(blocks.device)
+            m = sub.numel()
+            _, sub_aw, sub_within = self._unit_terms(blocks[sub], w[sub], chol, chunk_size)
+            sub_all = self._kernel_quadratic(blocks[sub], w[sub], chunk_size)
+            between = sub_all - (sub_aw * sub_aw).sum(-1) - sub_within
+            residual = within + between * (n * (n - 1)) / (m * (m - 1))
+        return mean.cpu(), (residual + explained).clamp_min(0.0).cpu()
+
+    def _unit_terms(
+        self, blocks: torch.Tensor, w: torch.Tensor, chol: torch.Tensor, chunk_size: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``sum_i w_iᵀ m(z_i)`` ``(C,)``, ``A w`` ``(C, M)`` and ``sum_i w_iᵀ R_ii w_i`` ``(C,)``; float64."""
+        n, b, d = blocks.shape
+        prior_mean = torch.zeros(self.n_latent, dtype=torch.float64, device=blocks.device)
+        a_w = torch.zeros(self.n_latent, chol.shape[-1], dtype=torch.float64, device=blocks.device)
+        within = torch.zeros_like(prior_mean)
+        step = max(chunk_size // b, 1)
+        for i in range(0, n, step):
+            bi, wi = blocks[i : i + step], w[i : i + step]  # (ni, b, d), (ni, b)
+            zi = bi.reshape(-1, d)
+            prior_mean += self.mean_module(
+                zi.unsqueeze(0).expand(self.n_latent, -1, -1)
+            ).double() @ wi.reshape(-1)
+            a_i = (
+                self._interp(chol, zi).double().reshape(self.n_latent, -1, bi.shape[0], b) * wi
+            ).sum(-1)
+            a_w += a_i.sum(-1)  # a_i: (C, M, ni), A_i w_i per unit
+            k_ii = self._prior_block(bi).double()  # (C, ni, b, b)
+            within += torch.einsum("ni,cnij,nj->c", wi, k_ii, wi) - (a_i * a_i).sum((1, 2))
+        return prior_mean, a_w, within
+
+    def _kernel_quadratic(
+        self, blocks: torch.Tensor, w: torch.Tensor, chunk_size: int
+    ) -> torch.Tensor:
+        """``wᵀ K w`` ``(C,)`` over all inputs of ``blocks`` ``(n, b, d)``: ``O((n b)²)`` kernel evaluations."""
+        flat = blocks.reshape(-1, blocks.shape[-1])
+        w = w.reshape(-1)
+        total = torch.zeros(self.n_latent, dtype=torch.float64, device=flat.device)
+        n = flat.shape[0]
+        for i in range(0, n, chunk_size):
+            zbi = flat[i : i + chunk_size].unsqueeze(0).expand(self.n_latent, -1, -1)
+            for j in range(i, n, chunk_size):  # upper triangle of blocks; off-diagonal ones twice
+                zbj = flat[j : j + chunk_size].unsqueeze(0).expand(self.n_latent, -1, -1)
+                k_ij = self.covar_module(zbi, zbj).to_dense().double()  # (C, ni, nj)
+                block = torch.einsum(
+                    "i,cij,j->c", w[i : i + chunk_size], k_ij, w[j : j + chunk_size]
+                )
+                total += block if i == j else 2 * block
+        return total
 
     @torch.no_grad()
     def sample_blocks(
@@ -250,20 +362,29 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         -------
         torch.Tensor of shape (S, C, n, b), float64 on the CPU
         """
+        return self._sample(self._block_terms(blocks), blocks, n_samples, seed, n_features)
+
+    def _sample(
+        self,
+        terms: _BlockTerms,
+        blocks: torch.Tensor,
+        n_samples: int,
+        seed: int,
+        n_features: int,
+    ) -> torch.Tensor:
         n, b, d = blocks.shape
-        chol, m_v, chol_s = self._whitened_terms()
+        chol, m_v, chol_s = terms.chol, terms.m_v, terms.chol_s
         gen_v = torch.Generator(device="cpu").manual_seed(int(seed))
         eps_v = torch.randn((n_samples, *m_v.shape), generator=gen_v, dtype=blocks.dtype)
         v = (m_v + torch.einsum("cmk,sck->scm", chol_s, eps_v.to(blocks.device))).double().cpu()
         flat = blocks.reshape(n * b, d)
-        a = self._interp(chol, flat).double().cpu()  # (C, M, N)
-        zb = flat.unsqueeze(0).expand(self.n_latent, -1, -1)
-        prior_mean = self.mean_module(zb).double().cpu()  # (C, N)
+        a = terms.a.double().cpu()  # (C, M, N)
+        prior_mean = terms.prior_mean.double().cpu()  # (C, N)
         if b == 1:
-            prior_var = self.covar_module(zb, diag=True).double().cpu()  # (C, N), per latent
+            prior_var = terms.prior_block.reshape(self.n_latent, n).double().cpu()  # (C, N)
         else:
             a_blocks = a.reshape(self.n_latent, -1, n, b)
-            exact = self._prior_block(blocks).double().cpu() - torch.einsum(
+            exact = terms.prior_block.double().cpu() - torch.einsum(
                 "cmni,cmnj->cnij", a_blocks, a_blocks
             )  # (C, n, b, b): the residual covariance within each unit
         z = flat.double().cpu()

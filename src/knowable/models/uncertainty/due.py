@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from ..._random import torch_generator
+from ..._validation import check_positive_int
 from ._contract import UncertaintyMethod, register_uncertainty
 
 __all__ = ["DUE", "initial_features"]
@@ -49,9 +50,11 @@ def initial_features(
 class DUE(UncertaintyMethod):
     """Deterministic Uncertainty Estimation (van Amersfoort et al., 2021).
 
-    One deep-kernel member; the draws are ``n_draws`` joint functions of the
-    GP posterior, and its exact Gaussian moments are used where an estimator
-    can (``gp_head``). The GP parameters train at twice the learning rate and
+    One deep-kernel member (or ``gp_members`` independently initialised ones,
+    mixed with equal weights, where the estimator offers that parameter:
+    TARNet and DragonNet); the draws are ``n_draws`` joint functions of the GP
+    posterior, and its exact Gaussian moments are used where an estimator can
+    (``gp_head``). The GP parameters train at twice the learning rate and
     without weight decay; the classifier's Monte Carlo ELBO is seeded per member.
     """
 
@@ -61,6 +64,9 @@ class DUE(UncertaintyMethod):
     default_spectral_coeff: ClassVar[float | None] = 0.95
     gp_head: ClassVar[bool] = True
     needs_training_inputs: ClassVar[bool] = True
+
+    def n_members(self, model: Any) -> int:
+        return check_positive_int(model._param("gp_members", 1), "gp_members")
 
     def build(self, model: Any, generator: torch.Generator, x_train: Any = None) -> nn.Module:
         return model._build_gp_member(generator, x_train)
@@ -84,3 +90,15 @@ class DUE(UncertaintyMethod):
 
     def loss(self, model: Any) -> Callable[[nn.Module, Mapping[str, torch.Tensor]], torch.Tensor]:
         return model._due_loss
+
+    def finish(
+        self, model: Any, members: list[nn.Module], data: Mapping[str, torch.Tensor]
+    ) -> None:
+        # members trained in worker processes set n_inducing_ on the workers' copies
+        gps: list[Any] = [m.gp for m in members]
+        counts = {int(gp.variational_strategy.inducing_points.shape[-2]) for gp in gps}
+        if len(counts) != 1:
+            raise RuntimeError(
+                f"the DUE members placed different numbers of inducing points {sorted(counts)}."
+            )
+        model.n_inducing_ = counts.pop()
