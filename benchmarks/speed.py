@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     jobs = [(m, k, False, {}) for k in ks for m in methods]
     rows = map_jobs(_job, jobs, workers=args.workers)
     result: dict[str, Any] = {
-        "command": "python benchmarks/speed.py " + " ".join(argv or sys.argv[1:]),
+        "command": " ".join(["python benchmarks/speed.py", *(argv or sys.argv[1:])]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",
         "workers": args.workers,
         "realisations": ks,
