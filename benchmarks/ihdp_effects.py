@@ -22,7 +22,8 @@ Usage::
     python benchmarks/ihdp_effects.py --realisations 1-10 --configs tarnet-ensemble
     .venv-peers/bin/python benchmarks/ihdp_effects.py --configs tarnet-due --workers 2
 
-Writes ``benchmarks/results/ihdp_effects{suffix}.json`` and ``.md``. Jobs run
+Writes ``benchmarks/results/ihdp_effects{suffix}.json`` and ``.md`` (``--quick``: suffix
+``_quick`` unless one is given). Jobs run
 through :func:`knowable.parallel.run_jobs`: each finished (method,
 realisation) is one JSON file in ``ihdp_effects{suffix}.jobs/`` and is not
 run again by a later command on the same library code (``--fresh`` starts over).
@@ -342,7 +343,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "installed; tarnet-laplace needs knowable[laplace])",
     )
     parser.add_argument("--fast", action="store_true", help="tiny training (smoke test only)")
-    parser.add_argument("--suffix", default="")
+    parser.add_argument(
+        "--suffix",
+        default=None,
+        help="appended to the result names (default: '_quick' with --quick, else none)",
+    )
     add_runner_arguments(parser, workers=max(1, (os.cpu_count() or 1)))
     parser.add_argument(
         "--no-peers", action="store_true", help="skip EconML/CausalML even if importable"
@@ -355,6 +360,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="override an estimator parameter for every knowable config (experiments only)",
     )
     args = parser.parse_args(argv)
+    if args.suffix is None:  # a quick run never overwrites the full table
+        args.suffix = "_quick" if args.quick else ""
     ks = [1, 2, 3] if args.quick else parse_range(args.realisations)
     from knowable.models import get_uncertainty
 
