@@ -333,6 +333,34 @@ def test_gp_weighted_sum_variance_subsample_is_unbiased():
         gp.weighted_sum_moments(blocks, w, max_exact_units=1)
 
 
+def test_gp_between_units_estimate_averages_to_the_exact_sum_over_all_subsets():
+    """Every 2-of-4 subset, enumerated: the U-statistic's mean is the exact between-unit sum.
+
+    With n = 4 and m = 2 the right scale n(n-1)/(m(m-1)) = 6 and the naive n²/m² = 4
+    differ by half, so a wrong scale fails here by far.
+    """
+    from itertools import combinations
+
+    gp, gen = _trained_gp(5, distinct_latents=True)
+    blocks = torch.randn(4, 2, 3, generator=gen, dtype=torch.float64) * 0.7
+    w = torch.randn(4, 2, generator=gen, dtype=torch.float64)
+    with torch.no_grad():
+        chol = gp._whitened_terms()[0]
+        _, a_w, within = gp._unit_terms(blocks, w, chol, 2048)
+        exact = gp._kernel_quadratic(blocks, w, 2048) - (a_w * a_w).sum(-1) - within
+        estimates = [
+            gp._between_units_estimate(blocks, w, chol, torch.tensor(sub), 2048)
+            for sub in combinations(range(4), 2)
+        ]
+    mean = torch.stack(estimates).mean(0)
+    np.testing.assert_allclose(mean.numpy(), exact.numpy(), rtol=1e-10, atol=1e-12)
+    assert torch.stack(estimates).std(0).min() > 1e-3 * exact.abs().max(), "subsets differ"
+    # one subset of all units is the exact sum itself
+    with torch.no_grad():
+        whole = gp._between_units_estimate(blocks, w, chol, torch.arange(4), 2048)
+    np.testing.assert_allclose(whole.numpy(), exact.numpy(), rtol=1e-12, atol=1e-14)
+
+
 def test_gp_training_marginals_kl_and_gradients_equal_gpytorch():
     gp, gen = _trained_gp(2)
     gp.train()

@@ -333,14 +333,14 @@ class CATEEstimator(UncertainModel, CATEBase):
                     )
                 draws.append(f_draws[:, 0].double().numpy() * sd + mu)
                 noise = module.noise_scale().detach().double().numpy() * sd
-                noises.append(np.broadcast_to(noise.reshape(1, 1, 2), (n_k, 1, 2)))
+                noises.append(np.tile(noise.reshape(1, 1, 2), (n_k, 1, 1)))
                 means.append(mean[0].double().numpy())
                 covs.append(cov[0].double().numpy())
             m = np.mean(means, axis=0)
             c = np.mean(covs, axis=0) + np.mean(
                 [np.einsum("ni,nj->nij", mk - m, mk - m) for mk in means], axis=0
             )
-            noise_all = noises[0][:1] if len(noises) == 1 else np.concatenate(noises)
+            noise_all = noises[0][:1].copy() if len(noises) == 1 else np.concatenate(noises)
             return np.concatenate(draws), noise_all, c * sd**2, m * sd + mu
         outs = self._member_outputs(x)
         draws_arr = np.stack([o.outcome.mean.double().numpy() for o in outs]) * sd + mu

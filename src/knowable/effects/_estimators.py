@@ -36,9 +36,12 @@ _PARAMS_DOC = """
         DUE only: independently initialised and trained deep-kernel models
         (each from its own seed and validation split), mixed with equal weights.
         Their mixture adds the spread between the fitted representations to each
-        model's GP variance (law of total variance), which a single DUE model
-        leaves out; the draws are shared among the members, and the cost grows
-        with their number. Default 3 (with ``hidden_size=100`` and
+        model's GP variance (law of total variance, the members' spread taken
+        with divisor K), which a single DUE model leaves out. The ``n_draws``
+        draws are shared among the members as evenly as they divide (34/33/33
+        for 100 and 3), so draw-based summaries weight the members by their
+        share while the exact moments weight them equally. The cost grows with
+        the number of members. Default 3 (with ``hidden_size=100`` and
         ``batch_size=256``, chosen together on a tuning benchmark; see the
         CATE benchmark page); ``gp_members=1, hidden_size=200, batch_size=64``
         is the single DUE model of earlier versions.

@@ -237,7 +237,12 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         Above that, its within-unit terms stay exact and its sum over pairs of
         distinct units is estimated without bias from ``max_exact_units`` units
         drawn without replacement (a U-statistic seeded by ``seed``), so the
-        cost stops growing as ``n²``.
+        cost stops growing as ``n²``. The variance returned is clipped at 0,
+        which biases it upwards only where the estimate could be negative (in
+        tests, for tiny subsamples; at 4,096 units the relative error of the
+        standard deviation was below 1 %). The subsample is drawn by row
+        position, so above ``max_exact_units`` the value depends on the order
+        of the units.
 
         Parameters
         ----------
@@ -270,12 +275,27 @@ class VariationalGP(gpytorch.models.ApproximateGP):
         else:
             gen = torch.Generator(device="cpu").manual_seed(int(seed))
             sub = torch.randperm(n, generator=gen)[:max_exact_units].to(blocks.device)
-            m = sub.numel()
-            _, sub_aw, sub_within = self._unit_terms(blocks[sub], w[sub], chol, chunk_size)
-            sub_all = self._kernel_quadratic(blocks[sub], w[sub], chunk_size)
-            between = sub_all - (sub_aw * sub_aw).sum(-1) - sub_within
-            residual = within + between * (n * (n - 1)) / (m * (m - 1))
+            residual = within + self._between_units_estimate(blocks, w, chol, sub, chunk_size)
         return mean.cpu(), (residual + explained).clamp_min(0.0).cpu()
+
+    def _between_units_estimate(
+        self,
+        blocks: torch.Tensor,
+        w: torch.Tensor,
+        chol: torch.Tensor,
+        sub: torch.Tensor,
+        chunk_size: int,
+    ) -> torch.Tensor:
+        """``sum_{i != j} w_iᵀ R_ij w_j`` ``(C,)`` estimated from the units ``sub`` (a U-statistic).
+
+        Over every subset of ``m`` of the ``n`` units, drawn uniformly without
+        replacement, its mean is the exact sum.
+        """
+        n, m = blocks.shape[0], sub.numel()
+        _, sub_aw, sub_within = self._unit_terms(blocks[sub], w[sub], chol, chunk_size)
+        sub_all = self._kernel_quadratic(blocks[sub], w[sub], chunk_size)
+        between = sub_all - (sub_aw * sub_aw).sum(-1) - sub_within
+        return between * (n * (n - 1)) / (m * (m - 1))
 
     def _unit_terms(
         self, blocks: torch.Tensor, w: torch.Tensor, chol: torch.Tensor, chunk_size: int
