@@ -68,9 +68,10 @@ def _registered() -> list[str]:
 
 
 ESTIMATORS: dict[str, dict[str, Any]] = {
-    # DUE TARNet, sized for the 2-core budget (hidden 100, 50 inducing points)
+    # DUE TARNet, sized for the 2-core budget (one DUE model, hidden 100, 50 inducing points)
     "ihdp": {
         "uncertainty": "due",
+        "gp_members": 1,
         "hidden_size": 100,
         "n_inducing": 50,
         "batch_size": 64,
