@@ -604,8 +604,8 @@ def main(argv: list[str] | None = None) -> None:
     stem = "active_mnist_curves_quick" if args.quick else "active_mnist_curves"
     store = RESULTS / f"{stem}.jobs"
     RESULTS.mkdir(exist_ok=True)
-    command = "python benchmarks/active_mnist_curves.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
+    command = " ".join(
+        ["python benchmarks/active_mnist_curves.py", *(argv if argv is not None else sys.argv[1:])]
     )
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     keyed = {f"{s}-s{k}": (s, k) for s, k in jobs(strategies, 1 if args.quick else args.seeds)}

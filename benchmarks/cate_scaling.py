@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = cate_families.main(inner)
     rows = result["rows"]
     summary = summarise(rows)
-    command = "python benchmarks/cate_scaling.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
+    command = " ".join(
+        ["python benchmarks/cate_scaling.py", *(argv if argv is not None else sys.argv[1:])]
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = RESULTS / f"cate_scaling{suffix}"

@@ -292,8 +292,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.rounds, args.batch, args.diff_steps, args.n_bootstrap = 3, 5, 15, 5
     suffix = args.suffix if args.suffix is not None else ("_quick" if args.quick else "")
-    command = "python benchmarks/causal_design.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
+    command = " ".join(
+        ["python benchmarks/causal_design.py", *(sys.argv[1:] if argv is None else argv)]
     )
     # torch.optim imports torch._dynamo on first use (seconds); pay it before any timing
     import torch

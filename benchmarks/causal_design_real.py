@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     seeds = range(2 if args.quick else args.seeds)
     datasets = [("dream4", n) for n in ((1,) if args.quick else (1, 2, 3, 4, 5))] + [("sachs", 0)]
-    command = "python benchmarks/causal_design_real.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
+    command = " ".join(
+        ["python benchmarks/causal_design_real.py", *(sys.argv[1:] if argv is None else argv)]
     )
     t_start = time.perf_counter()
     runs = []

@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ]
     start = time.perf_counter()
     result: dict[str, Any] = {
-        "command": "python benchmarks/gpu_agreement.py " + " ".join(argv or sys.argv[1:]),
+        "command": " ".join(["python benchmarks/gpu_agreement.py", *(argv or sys.argv[1:])]),
         "gpu": torch.cuda.get_device_name(0) if args.device.startswith("cuda") else args.device,
         "torch": torch.__version__,
         "python": platform.python_version(),

@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
     result = {
-        "command": "python benchmarks/msm_bounds_memory.py " + " ".join(argv or sys.argv[1:]),
+        "command": " ".join(["python benchmarks/msm_bounds_memory.py", *(argv or sys.argv[1:])]),
         "runs": runs,
     }
     name = "msm_bounds_memory_quick" if args.quick else "msm_bounds_memory"
