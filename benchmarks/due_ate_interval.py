@@ -19,7 +19,6 @@ Writes ``benchmarks/results/due_ate_interval{_quick}.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import command_line, write_result
+
 SIZES = (4_000, 16_000, 32_000, 100_000)
 QUICK_SIZES = (4_000, 16_000)
 SEEDS = 5
@@ -106,14 +107,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     result = {
-        "command": " ".join(["python benchmarks/due_ate_interval.py", *(argv or sys.argv[1:])]),
+        "command": command_line("due_ate_interval.py", argv or sys.argv[1:]),
         "rows": measure(QUICK_SIZES if args.quick else SIZES),
     }
     name = "due_ate_interval_quick" if args.quick else "due_ate_interval"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1))
-    (RESULTS / f"{name}.md").write_text(markdown(result))
-    print(markdown(result))
+    write_result(name, result, markdown(result))
     return result
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import command_line, write_result
+
 BATCH = 64
 
 
@@ -131,14 +132,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     steps, repeats = (50, 1) if args.quick else (300, 3)
     result = {
-        "command": " ".join(["python benchmarks/ensemble_vmap.py", *(argv or sys.argv[1:])]),
+        "command": command_line("ensemble_vmap.py", argv or sys.argv[1:]),
         "runs": [measure(steps, repeats, threads) for threads in (1, 2)],
     }
     name = "ensemble_vmap_quick" if args.quick else "ensemble_vmap"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1))
-    (RESULTS / f"{name}.md").write_text(markdown(result))
-    print(markdown(result))
+    write_result(name, result, markdown(result))
     return result
 
 

@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import command_line, write_result
+
 LAMBDAS = [1.0, 1.5, 2.0, 3.0]
 
 
@@ -102,14 +104,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
     result = {
-        "command": " ".join(["python benchmarks/msm_bounds_memory.py", *(argv or sys.argv[1:])]),
+        "command": command_line("msm_bounds_memory.py", argv or sys.argv[1:]),
         "runs": runs,
     }
     name = "msm_bounds_memory_quick" if args.quick else "msm_bounds_memory"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1))
-    (RESULTS / f"{name}.md").write_text(markdown(result))
-    print(markdown(result))
+    write_result(name, result, markdown(result))
     return result
 
 

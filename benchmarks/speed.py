@@ -22,7 +22,6 @@ Without ``econml``/``causalml`` part A reports knowable's times alone. Writes
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -34,12 +33,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _results import command_line, write_result
 from dose_response import scale_run
 from ihdp_effects import PEER_CAUSALML, _job
 
 from knowable.parallel import map_jobs, parse_range
 
-RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT = "tarnet-due"
 FOREST = "econml-causalforestdml"
 
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     jobs = [(m, k, False, {}) for k in ks for m in methods]
     rows = map_jobs(_job, jobs, workers=args.workers)
     result: dict[str, Any] = {
-        "command": " ".join(["python benchmarks/speed.py", *(argv or sys.argv[1:])]),
+        "command": command_line("speed.py", argv or sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",
         "workers": args.workers,
         "realisations": ks,
@@ -145,10 +144,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.no_scale:
         result["scale"] = scale_run(20_000 if args.quick else args.scale_n)
     name = "speed_quick" if args.quick else "speed"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1))
-    (RESULTS / f"{name}.md").write_text(markdown(result))
-    print(markdown(result))
+    write_result(name, result, markdown(result))
     return result
 
 

@@ -1,0 +1,28 @@
+"""Where and how a benchmark script writes its result: JSON and a Markdown table.
+
+Shared by the smaller scripts (``speed.py``, ``msm_bounds_memory.py``,
+``due_ate_interval.py``, ``ensemble_vmap.py``); import it after putting this
+folder on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def command_line(script: str, argv: Sequence[str]) -> str:
+    """The command that reproduces a run, as quoted in results and docs."""
+    return " ".join([f"python benchmarks/{script}", *argv])
+
+
+def write_result(name: str, result: dict[str, Any], markdown: str) -> None:
+    """Write ``results/<name>.json`` and ``results/<name>.md``, and print the table."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1))
+    (RESULTS / f"{name}.md").write_text(markdown)
+    print(markdown)
