@@ -1,8 +1,8 @@
 """Where and how a benchmark script writes its result: JSON and a Markdown table.
 
 Shared by the smaller scripts (``speed.py``, ``msm_bounds_memory.py``,
-``due_ate_interval.py``, ``ensemble_vmap.py``); import it after putting this
-folder on ``sys.path``.
+``continuous_bounds_memory.py``, ``due_ate_interval.py``, ``ensemble_vmap.py``);
+import it after putting this folder on ``sys.path``.
 """
 
 from __future__ import annotations
