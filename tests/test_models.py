@@ -602,10 +602,17 @@ def test_parallel_members_are_the_same_from_spawned_workers(monkeypatch):
 
 @pytest.mark.parametrize("b", [1, 2])
 def test_gp_predict_and_sample_blocks_equal_the_two_calls(b):
-    """The shared Cholesky factor and solve change no number."""
+    """The shared Cholesky factor and solve change no number, and match GPyTorch's joint."""
     gp, gen = _trained_gp(4)
     blocks = torch.randn(17, b, 3, generator=gen, dtype=torch.float64)
     mean, cov, draws = gp.predict_and_sample_blocks(blocks, 30, seed=2, n_features=64)
+    for i in range(17):  # an independent reference for the shared path
+        with torch.no_grad():
+            ref = gp(blocks[i].unsqueeze(0).expand(2, -1, -1), diag=False)
+        np.testing.assert_allclose(mean[:, i].numpy(), ref.mean.numpy(), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(
+            cov[:, i].numpy(), ref.covariance_matrix.numpy(), rtol=1e-5, atol=1e-7
+        )
     ref_mean, ref_cov = gp.predict_blocks(blocks)
     assert torch.equal(mean, ref_mean) and torch.equal(cov, ref_cov)
     assert torch.equal(draws, gp.sample_blocks(blocks, 30, seed=2, n_features=64))

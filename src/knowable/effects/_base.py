@@ -408,11 +408,11 @@ class CATEEstimator(UncertainModel, CATEBase):
 
     def _exact_effect_moments(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance of the CATE ``(n,)``; for several members, of their mixture."""
-        modules = self._due_modules()
+        chunks = self._chunks(X, None)  # validated and standardised once for every member
         per_member = []
-        for module in modules:
+        for module in self._due_modules():
             means, variances = [], []
-            for chunk in self._chunks(X, None):
+            for chunk in chunks:
                 with torch.no_grad():
                     mean, cov = module.gp.predict_blocks(module.blocks(module.extractor(chunk)))
                 m, c = mean[0].double().numpy(), cov[0].double().numpy()
