@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import command_line, write_result
+from _results import command_line, peak_rss_mib, runs_in_fresh_processes, write_result
 
 LAMBDA_COUNTS = (1, 4, 16)
 
@@ -46,7 +44,7 @@ def measure(n: int, n_lam: int) -> dict[str, Any]:
     data = simulate_dose_response(n, random_state=0)
     model = DoseResponse(n_members=3, max_epochs=2, random_state=0, device="cpu")
     model.fit(data.x, data.t, data.y)
-    rss_fit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_fit = peak_rss_mib()
     grid = np.linspace(0.1, 0.9, 50)
     lams = [float(v) for v in np.linspace(1.0, 3.0, n_lam)]
     t0 = time.perf_counter()
@@ -56,7 +54,7 @@ def measure(n: int, n_lam: int) -> dict[str, Any]:
         "n_lambda": n_lam,
         "bounds_s": time.perf_counter() - t0,
         "peak_rss_mib_after_fit": rss_fit,
-        "peak_rss_mib_end": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib_end": peak_rss_mib(),
     }
 
 
@@ -88,11 +86,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.one is not None:  # a child process: one setting, printed as JSON
         print(json.dumps(measure(n, args.one)))
         return {}
-    runs = []
-    for n_lam in LAMBDA_COUNTS:
-        cmd = [sys.executable, __file__, "--n", str(n), "--one", str(n_lam)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
+    runs = runs_in_fresh_processes(__file__, ["--n", str(n)], LAMBDA_COUNTS)
     result = {
         "command": command_line("continuous_bounds_memory.py", argv or sys.argv[1:]),
         "runs": runs,

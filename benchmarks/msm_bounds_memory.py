@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +26,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import command_line, write_result
+from _results import command_line, peak_rss_mib, runs_in_fresh_processes, write_result
 
 LAMBDAS = [1.0, 1.5, 2.0, 3.0]
 
@@ -49,7 +47,7 @@ def measure(n: int, units_per_pass: int) -> dict[str, Any]:
     data = simulate_hidden_confounding(n, lam_star=2.0, random_state=0)
     outcome = default_outcome_model().set_params(max_epochs=2, batch_size=1024)
     model = MSMBounds(outcome, random_state=0).fit(data.x, data.t, data.y)
-    rss_fit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_fit = peak_rss_mib()
     t0 = time.perf_counter()
     b = model.bounds(data.x, LAMBDAS)
     ate = model.ate_bounds(LAMBDAS)
@@ -59,7 +57,7 @@ def measure(n: int, units_per_pass: int) -> dict[str, Any]:
         "units_per_pass": msm._UNITS_PER_PASS,
         "bounds_and_ate_s": seconds,
         "peak_rss_mib_after_fit": rss_fit,
-        "peak_rss_mib_end": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib_end": peak_rss_mib(),
         "checksum_lower": float(np.sum(b.lower)),
         "checksum_upper": float(np.sum(b.upper)),
         "ate_lower": [float(v) for v in ate.lower],
@@ -98,11 +96,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.one is not None:  # a child process: one setting, printed as JSON
         print(json.dumps(measure(n, args.one)))
         return {}
-    runs = []
-    for per_pass in (0, -1):
-        cmd = [sys.executable, __file__, "--n", str(n), "--one", str(per_pass)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
+    runs = runs_in_fresh_processes(__file__, ["--n", str(n)], (0, -1))
     result = {
         "command": command_line("msm_bounds_memory.py", argv or sys.argv[1:]),
         "runs": runs,
