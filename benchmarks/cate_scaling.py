@@ -6,7 +6,8 @@ IHDP covariates, n = 1,000, 4,000 and 16,000 units, 70 % for training) with the
 default ``TARNet()`` (``due``) and EconML's ``CausalForestDML`` in the same run,
 then writes a table of mean √PEHE per n, the log-log slope of each method
 (least squares of log √PEHE on log n over the replications' means) and a
-log-log figure.
+log-log figure. Where both methods ran, it also pairs them replication by
+replication (the default's √PEHE minus the forest's, and fit-time ratios).
 
 Usage::
 
@@ -68,7 +69,47 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def markdown(summary: dict[str, Any], command: str) -> str:
+def paired(
+    rows: list[dict[str, Any]], a: str = "due", b: str = "causalforestdml"
+) -> dict[int, Any]:
+    """Per n: ``a``'s √PEHE minus ``b``'s on the same replications, and ``a``'s fit ÷ ``b``'s.
+
+    Returns, for every n where both ran, the mean and s.e.m. of the paired
+    differences, how many replications ``a`` is lower on, the median ratio of
+    fit seconds, and one row per replication (both √PEHE and ``a``'s coverage).
+    """
+    out: dict[int, Any] = {}
+    for family in cate_families.SCALING:
+        by_rep = {
+            m: {r["rep"]: r for r in rows if r["method"] == m and r["family"] == family}
+            for m in (a, b)
+        }
+        reps = sorted(set(by_rep[a]) & set(by_rep[b]))
+        if not reps:
+            continue
+        diff = np.array([by_rep[a][k]["pehe"] - by_rep[b][k]["pehe"] for k in reps])
+        out[cate_families.FAMILIES[family].n] = {
+            "mean_diff": float(diff.mean()),
+            "sem_diff": float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0,
+            "lower": int((diff < 0).sum()),
+            "pairs": len(reps),
+            "fit_ratio_median": float(
+                np.median([by_rep[a][k]["fit_s"] / by_rep[b][k]["fit_s"] for k in reps])
+            ),
+            "per_rep": [
+                {
+                    "rep": k,
+                    a: by_rep[a][k]["pehe"],
+                    b: by_rep[b][k]["pehe"],
+                    f"{a}_cover95": by_rep[a][k]["cover95"],
+                }
+                for k in reps
+            ],
+        }
+    return out
+
+
+def markdown(summary: dict[str, Any], command: str, pairs: dict[int, Any] | None = None) -> str:
     methods = list(summary)
     ns = sorted({n for m in methods for n in summary[m]["per_n"]})
     lines = [
@@ -99,6 +140,38 @@ def markdown(summary: dict[str, Any], command: str) -> str:
         ),
         "",
     ]
+    if pairs:
+        lines += [
+            "## due − causalforestdml, paired by replication",
+            "",
+            "| n | √PEHE difference, mean ± s.e.m. | due lower on | fit ÷ forest (median) |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {n:,} | {p['mean_diff']:+.3f} ± {p['sem_diff']:.3f} | {p['lower']} of "
+            f"{p['pairs']} | {p['fit_ratio_median']:.1f} |"
+            for n, p in sorted(pairs.items())
+        ]
+        lines += [
+            "",
+            "Per replication: due √PEHE / causalforestdml √PEHE / due cover95.",
+            "",
+            "| rep | " + " | ".join(f"n = {n:,}" for n in sorted(pairs)) + " |",
+            "|---|" + "---|" * len(pairs),
+        ]
+        reps = sorted({r["rep"] for p in pairs.values() for r in p["per_rep"]})
+        for k in reps:
+            cells = []
+            for n in sorted(pairs):
+                row = next((r for r in pairs[n]["per_rep"] if r["rep"] == k), None)
+                cells.append(
+                    "-"
+                    if row is None
+                    else f"{row['due']:.3f} / {row['causalforestdml']:.3f} / "
+                    f"{row['due_cover95']:.2f}"
+                )
+            lines.append(f"| {k} | " + " | ".join(cells) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -152,17 +225,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = cate_families.main(inner)
     rows = result["rows"]
     summary = summarise(rows)
+    pairs = paired(rows)
     command = " ".join(
         ["python benchmarks/cate_scaling.py", *(argv if argv is not None else sys.argv[1:])]
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = RESULTS / f"cate_scaling{suffix}"
     (stem.parent / (stem.name + ".json")).write_text(
-        json.dumps({"command": command.strip(), "summary": summary, "rows": rows}, indent=1)
+        json.dumps(
+            {"command": command.strip(), "summary": summary, "paired": pairs, "rows": rows},
+            indent=1,
+        )
     )
-    (stem.parent / (stem.name + ".md")).write_text(markdown(summary, command.strip()))
+    text = markdown(summary, command.strip(), pairs)
+    (stem.parent / (stem.name + ".md")).write_text(text)
     figure(summary, stem.parent / (stem.name + ".png"))
-    print(markdown(summary, command.strip()))
+    print(text)
     return summary
 
 
